@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Makes (or reuses) the per-run SoftHSM cards and test PKI; both projects may read the PKI.
+    globalSetup: ['test/setup/softhsm-global.ts'],
     projects: [
       {
         extends: true,
@@ -21,7 +23,6 @@ export default defineConfig({
         test: {
           name: 'softhsm',
           include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/setup/softhsm-global.ts'],
           // The cards are shared: files run one after another so that a PIN-lock or folder-removal test
           // never races another file's login.
           fileParallelism: false,

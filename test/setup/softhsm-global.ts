@@ -1,6 +1,5 @@
 // Creates (or reuses) the per-run SoftHSM cards and test PKI, and tells the test files where they are.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export default function setup(): void {
@@ -9,7 +8,4 @@ export default function setup(): void {
   execFileSync(process.execPath, [join(root, 'softhsm', 'setup.mjs'), dir], { stdio: 'pipe' });
   process.env.RXSIGN_TEST_SOFTHSM_DIR = dir;
   process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
-  if (!existsSync(join(root, 'dist', 'src', 'pkcs11', 'worker.js'))) {
-    throw new Error('the PKCS#11 worker is not built: run `npm run build` first (npm test does)');
-  }
 }

@@ -43,10 +43,11 @@ export type ErrorTable<C extends string> = Readonly<Record<C, ErrorSpec>>;
 
 /** True for a {@link ServiceError} (also across realms, by shape). */
 export function isServiceError(value: unknown): value is ServiceError {
-  return (
-    value instanceof ServiceError ||
-    (value instanceof Error && typeof (value as { code?: unknown }).code === 'string' && /^ERR_/.test((value as { code: string }).code))
-  );
+  if (value instanceof ServiceError) {
+    return true;
+  }
+  const code: unknown = value instanceof Error ? (value as unknown as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('ERR_');
 }
 
 /**

@@ -1,0 +1,59 @@
+/**
+ * rxsign's command line. Each command is a small module with its own --help; this file only dispatches.
+ */
+import { processIo, type Io } from './output.js';
+import { runTokens } from './tokens.js';
+
+export const MAIN_HELP = `rxsign — an open, Linux-first identity agent and signing service for NHS e-prescribing
+
+Usage: rxsign <command> [options]
+
+Commands:
+  tokens                 list slots, tokens and certificates of the PKCS#11 module
+  serve                  run the agent (local HTTP API: login, Ticket API, signing, verification)
+  spine-sim              run the Spine Security Broker simulator
+  login | ticket | logout   talk to the running agent (Ticket API)
+  sign eps|hl7|cms       sign a $prepare digest, an HL7 v3 prescription or any document (CMS)
+  verify FILE…           verify prescriptions (HL7 v3, FHIR) and CMS signatures
+  audit verify           check the signing audit log's hash chain
+  demo                   the agent with a SoftHSM demo card and the built-in Spine simulator
+
+Run 'rxsign <command> --help' for a command's options. PINs are read from RXSIGN_PIN or a prompt, never argv.
+`;
+
+type Command = (argv: string[], io: Io) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  tokens: async () => runTokens,
+};
+
+/** Registers a command (used by modules that add their own commands). */
+export function registerCommand(name: string, load: () => Promise<Command>): void {
+  commands[name] = load;
+}
+
+/**
+ * Runs the CLI; returns the exit status.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(['tokens', '--json']);
+ * ```
+ */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(MAIN_HELP);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    io.out('rxsign 0.1.0');
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    io.err(`rxsign: unknown command '${name}' (see rxsign --help)`);
+    return 2;
+  }
+  return (await load())(rest, io);
+}

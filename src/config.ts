@@ -1,0 +1,137 @@
+/**
+ * The only module that reads process.env. Parsed once against a schema into a deep-frozen, typed Config;
+ * a bad value fails fast with a message naming the key (never its value, which may be a secret).
+ *
+ * Keys (environment variable → meaning, default):
+ * - RXSIGN_MODULE        PKCS#11 module path; default: SoftHSM2's (a dev default, logged loudly)
+ * - RXSIGN_TOKEN         token label to use (else the first token with certificates)
+ * - RXSIGN_POLL_MS       card poll interval in ms, default 500
+ * - RXSIGN_MECHANISMS    extra allowed signing mechanisms, comma-separated (default: none beyond the three)
+ * - RXSIGN_HOST / RXSIGN_PORT   the agent's listen address, default 127.0.0.1:8730
+ * - RXSIGN_SSB_URL       Spine Security Broker base URL, default http://127.0.0.1:8731 (the built-in simulator)
+ * - RXSIGN_SSB_TIMEOUT_MS   timeout of every SSB call, default 10000
+ * - RXSIGN_LOGIN_HASH    SHA-1 (protocol default) or SHA-256 for the login challenge signature
+ * - RXSIGN_PIN_POLICY    'session' (once per card session, default) or 'per-signature'
+ * - RXSIGN_SIGN_WITHOUT_ROLE  'true' to allow agent signing with no selected Spine role (default false)
+ * - RXSIGN_AUDIT_LOG     audit log path, default $XDG_STATE_HOME/rxsign/audit.log
+ * - RXSIGN_LOG_LEVEL     pino level, default info
+ * - RXSIGN_PIN           the card PIN for non-interactive CLI use (read only by readPinFromEnv)
+ * - SOFTHSM2_CONF        passed through to SoftHSM (read by the module itself)
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const SOFTHSM_CANDIDATES = [
+  '/usr/lib/softhsm/libsofthsm2.so',
+  '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so',
+  '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so',
+  '/usr/local/lib/softhsm/libsofthsm2.so',
+];
+
+const intFrom = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const EnvSchema = z.object({
+  RXSIGN_MODULE: z.string().min(1).optional(),
+  RXSIGN_TOKEN: z.string().min(1).optional(),
+  RXSIGN_POLL_MS: intFrom(50, 60_000).optional(),
+  RXSIGN_MECHANISMS: z.string().optional(),
+  RXSIGN_HOST: z.string().min(1).optional(),
+  RXSIGN_PORT: intFrom(0, 65_535).optional(),
+  RXSIGN_SSB_URL: z.string().url().optional(),
+  RXSIGN_SSB_TIMEOUT_MS: intFrom(100, 300_000).optional(),
+  RXSIGN_LOGIN_HASH: z.enum(['SHA-1', 'SHA-256']).optional(),
+  RXSIGN_PIN_POLICY: z.enum(['session', 'per-signature']).optional(),
+  RXSIGN_SIGN_WITHOUT_ROLE: z.enum(['true', 'false']).optional(),
+  RXSIGN_AUDIT_LOG: z.string().min(1).optional(),
+  RXSIGN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  XDG_STATE_HOME: z.string().optional(),
+});
+
+export interface Config {
+  readonly modulePath: string;
+  readonly moduleIsDevDefault: boolean;
+  readonly tokenLabel: string | undefined;
+  readonly pollIntervalMs: number;
+  readonly mechanisms: readonly string[];
+  readonly host: string;
+  readonly port: number;
+  readonly ssbUrl: string;
+  readonly ssbTimeoutMs: number;
+  readonly loginHash: 'SHA-1' | 'SHA-256';
+  readonly pinPolicy: 'session' | 'per-signature';
+  readonly signWithoutRole: boolean;
+  readonly auditLogPath: string;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG_INVALID';
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) {
+      deepFreeze(v);
+    }
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/**
+ * Parses the environment (default: process.env) into a frozen Config.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig();
+ * config.pollIntervalMs; // 500
+ * ```
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue?.path.join('.') ?? 'environment';
+    throw new ConfigError(`invalid configuration: ${key} ${issue?.message ?? 'is not valid'}`);
+  }
+  const e = parsed.data;
+  const devModule = SOFTHSM_CANDIDATES.find((p) => existsSync(p)) ?? SOFTHSM_CANDIDATES[0] ?? '';
+  const stateHome = e.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
+  return deepFreeze({
+    modulePath: e.RXSIGN_MODULE ?? devModule,
+    moduleIsDevDefault: e.RXSIGN_MODULE === undefined,
+    tokenLabel: e.RXSIGN_TOKEN,
+    pollIntervalMs: e.RXSIGN_POLL_MS ?? 500,
+    mechanisms: [
+      'SHA256_RSA_PKCS',
+      'SHA1_RSA_PKCS',
+      'RSA_PKCS',
+      ...(e.RXSIGN_MECHANISMS ?? '')
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean),
+    ],
+    host: e.RXSIGN_HOST ?? '127.0.0.1',
+    port: e.RXSIGN_PORT ?? 8730,
+    ssbUrl: e.RXSIGN_SSB_URL ?? 'http://127.0.0.1:8731',
+    ssbTimeoutMs: e.RXSIGN_SSB_TIMEOUT_MS ?? 10_000,
+    loginHash: e.RXSIGN_LOGIN_HASH ?? 'SHA-1',
+    pinPolicy: e.RXSIGN_PIN_POLICY ?? 'session',
+    signWithoutRole: e.RXSIGN_SIGN_WITHOUT_ROLE === 'true',
+    auditLogPath: e.RXSIGN_AUDIT_LOG ?? join(stateHome, 'rxsign', 'audit.log'),
+    logLevel: e.RXSIGN_LOG_LEVEL ?? 'info',
+  });
+}
+
+/** The PIN for non-interactive use (CI, scripts). Never taken from argv. */
+export function readPinFromEnv(env: Record<string, string | undefined> = process.env): string | undefined {
+  const pin = env.RXSIGN_PIN;
+  return pin === undefined || pin === '' ? undefined : pin;
+}

@@ -1,0 +1,486 @@
+/**
+ * The only file that talks to graphene-pk11. It runs inside the PKCS#11 worker thread (worker.ts), where
+ * graphene's synchronous calls may block without stalling the service's event loop.
+ *
+ * Rules it enforces:
+ * - the module is initialised with CKF_OS_LOCKING_OK (SoftHSM disables its mutexes otherwise);
+ *   CKR_CRYPTOKI_ALREADY_INITIALIZED is tolerated;
+ * - tokens are found by label or serial, never by slot id (SoftHSM renumbers slots);
+ * - one session per token; every call is serialised by the worker, so no CKR_OPERATION_ACTIVE;
+ * - a PIN is tried exactly once (never retried on the user's behalf) and never stored;
+ * - CKR_USER_ALREADY_LOGGED_IN is not trusted as proof of the PIN: login logs out and in again;
+ * - only allowlisted mechanisms sign;
+ * - a failure that shows the card has gone drops the session and the login;
+ * - a module whose token vanished with an error (SoftHSM: its folder was removed) is re-initialised
+ *   (C_Finalize + C_Initialize) so that the card is served again when it returns.
+ */
+import { existsSync } from 'node:fs';
+import * as graphene from 'graphene-pk11';
+import * as pkcs11js from './constants.js';
+import { CARD_GONE_CODES, mapPkcs11Error, pkcs11Error } from './errors.js';
+import { keyUsageOf, purposeOf } from './key-usage.js';
+import type {
+  CardCertificate,
+  CardEvent,
+  LoginState,
+  SignRequest,
+  SlotInfo,
+  TokenInfo,
+  TokenSelector,
+} from './types.js';
+
+interface Open {
+  readonly slot: graphene.Slot;
+  readonly session: graphene.Session;
+  readonly info: TokenInfo;
+  loggedIn: boolean;
+  readonly keys: Map<string, graphene.PrivateKey>;
+}
+
+export interface DriverOptions {
+  readonly modulePath: string;
+  readonly mechanisms: readonly string[];
+}
+
+function trim(s: string): string {
+  return s.replace(/[\s\0]+$/, '');
+}
+
+function tokenInfoOf(slot: graphene.Slot): TokenInfo {
+  const t = slot.getToken();
+  const f = t.flags;
+  const has = (flag: number) => (f & flag) !== 0;
+  return {
+    slotId: Buffer.from(slot.handle).toString('hex'),
+    label: trim(t.label),
+    serial: trim(t.serialNumber),
+    manufacturer: trim(t.manufacturerID),
+    model: trim(t.model),
+    flags: {
+      tokenInitialized: has(pkcs11js.CKF_TOKEN_INITIALIZED),
+      loginRequired: has(pkcs11js.CKF_LOGIN_REQUIRED),
+      userPinInitialized: has(pkcs11js.CKF_USER_PIN_INITIALIZED),
+      protectedAuthenticationPath: has(pkcs11js.CKF_PROTECTED_AUTHENTICATION_PATH),
+      userPinCountLow: has(pkcs11js.CKF_USER_PIN_COUNT_LOW),
+      userPinFinalTry: has(pkcs11js.CKF_USER_PIN_FINAL_TRY),
+      userPinLocked: has(pkcs11js.CKF_USER_PIN_LOCKED),
+      userPinToBeChanged: has(pkcs11js.CKF_USER_PIN_TO_BE_CHANGED),
+      writeProtected: has(pkcs11js.CKF_WRITE_PROTECTED),
+    },
+  };
+}
+
+function matches(info: TokenInfo, sel: TokenSelector): boolean {
+  return 'label' in sel ? info.label === sel.label : info.serial === sel.serial;
+}
+
+export class Pkcs11Driver {
+  readonly #opts: DriverOptions;
+  #module: graphene.Module | undefined;
+  readonly #open = new Map<string, Open>(); // by serial
+  #known = new Map<string, TokenInfo>(); // by serial: what the poller last saw
+  #needsReinit = false;
+  /** Tokens that vanished with an error: the module must be re-initialised to see them come back. */
+  readonly #lost = new Set<string>();
+
+  constructor(opts: DriverOptions) {
+    this.#opts = opts;
+  }
+
+  /** Loads and initialises the module. */
+  load(): void {
+    if (!existsSync(this.#opts.modulePath)) {
+      throw pkcs11Error('ERR_PKCS11_MODULE_NOT_FOUND', { detail: { module: this.#opts.modulePath } });
+    }
+    try {
+      this.#module = graphene.Module.load(this.#opts.modulePath);
+      this.#module.initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+    } catch (cause) {
+      throw pkcs11Error('ERR_PKCS11_MODULE_LOAD_FAILED', { cause, detail: { module: this.#opts.modulePath } });
+    }
+    this.#known = this.#presentTokens();
+  }
+
+  #mod(): graphene.Module {
+    if (!this.#module) {
+      throw pkcs11Error('ERR_PKCS11_SHUTDOWN');
+    }
+    return this.#module;
+  }
+
+  /** Every slot with its token (if any). A token whose info cannot be read is reported as absent. */
+  listSlots(): SlotInfo[] {
+    const slots = this.#mod().getSlots(false);
+    const out: SlotInfo[] = [];
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots.items(i);
+      const present = (slot.flags & pkcs11js.CKF_TOKEN_PRESENT) !== 0;
+      let token: TokenInfo | undefined;
+      if (present) {
+        try {
+          token = tokenInfoOf(slot);
+        } catch {
+          token = undefined;
+        }
+      }
+      out.push({
+        slotId: Buffer.from(slot.handle).toString('hex'),
+        description: trim(slot.slotDescription),
+        manufacturer: trim(slot.manufacturerID),
+        tokenPresent: token !== undefined,
+        removableDevice: (slot.flags & pkcs11js.CKF_REMOVABLE_DEVICE) !== 0,
+        hardwareSlot: (slot.flags & pkcs11js.CKF_HW_SLOT) !== 0,
+        ...(token ? { token } : {}),
+      });
+    }
+    return out;
+  }
+
+  #presentTokens(): Map<string, TokenInfo> {
+    const out = new Map<string, TokenInfo>();
+    for (const s of this.listSlots()) {
+      if (s.token && s.token.flags.tokenInitialized && s.token.serial) {
+        out.set(s.token.serial, s.token);
+      }
+    }
+    return out;
+  }
+
+  #find(sel: TokenSelector): { slot: graphene.Slot; info: TokenInfo } {
+    const slots = this.#mod().getSlots(true);
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots.items(i);
+      let info: TokenInfo;
+      try {
+        info = tokenInfoOf(slot);
+      } catch {
+        continue;
+      }
+      if (info.flags.tokenInitialized && matches(info, sel)) {
+        return { slot, info };
+      }
+    }
+    throw pkcs11Error('ERR_PKCS11_TOKEN_NOT_FOUND');
+  }
+
+  #session(sel: TokenSelector): Open {
+    for (const o of this.#open.values()) {
+      if (matches(o.info, sel)) {
+        return o;
+      }
+    }
+    const { slot, info } = this.#find(sel);
+    try {
+      const session = slot.open(graphene.SessionFlag.SERIAL_SESSION);
+      const open: Open = { slot, session, info, loggedIn: false, keys: new Map() };
+      // Another application may have logged the token in already: read the real state, not a cached flag.
+      open.loggedIn = this.#sessionLoggedIn(session);
+      this.#open.set(info.serial, open);
+      return open;
+    } catch (cause) {
+      throw mapPkcs11Error(cause);
+    }
+  }
+
+  #sessionLoggedIn(session: graphene.Session): boolean {
+    // graphene caches the session state at open: ask the module (C_GetSessionInfo) every time.
+    const state = session.lib.C_GetSessionInfo(session.handle).state;
+    return state === pkcs11js.CKS_RO_USER_FUNCTIONS || state === pkcs11js.CKS_RW_USER_FUNCTIONS;
+  }
+
+  /** Runs `fn` on the token's session; failures are mapped, and a gone card is forgotten. */
+  #withSession<T>(sel: TokenSelector, fn: (o: Open) => T): T {
+    const o = this.#session(sel);
+    try {
+      return fn(o);
+    } catch (cause) {
+      const err = mapPkcs11Error(cause);
+      if (CARD_GONE_CODES.has(err.code) || err.code === 'ERR_PKCS11_KEY_NOT_FOUND') {
+        // Was it the card? Probe it: a token that no longer answers is gone.
+        if (!this.#stillPresent(o)) {
+          this.#drop(o.info.serial);
+          this.#needsReinit = true;
+          this.#lost.add(o.info.serial);
+          throw pkcs11Error('ERR_PKCS11_CARD_REMOVED', { cause });
+        }
+      }
+      if (err.code === 'ERR_PKCS11_NOT_LOGGED_IN') {
+        o.loggedIn = false;
+      }
+      throw err;
+    }
+  }
+
+  #stillPresent(o: Open): boolean {
+    try {
+      const info = tokenInfoOf(o.slot);
+      return info.serial === o.info.serial;
+    } catch {
+      return false;
+    }
+  }
+
+  #drop(serial: string): void {
+    const o = this.#open.get(serial);
+    this.#open.delete(serial);
+    if (o) {
+      try {
+        o.session.close();
+      } catch {
+        // the session died with the card
+      }
+    }
+  }
+
+  /**
+   * C_Login(CKU_USER) with the PIN, exactly once. On CKR_PIN_INCORRECT the token flags choose between
+   * incorrect / count low / final try / locked.
+   */
+  login(sel: TokenSelector, pin: string): void {
+    this.#withSession(sel, (o) => {
+      if (o.loggedIn || this.#sessionLoggedIn(o.session)) {
+        // Logging in again proves the PIN (PIN-per-signature policies rely on that).
+        try {
+          o.session.logout();
+        } catch {
+          // already logged out elsewhere
+        }
+        o.loggedIn = false;
+        o.keys.clear();
+      }
+      try {
+        o.session.login(pin, graphene.UserType.USER);
+      } catch (cause) {
+        const err = mapPkcs11Error(cause);
+        if (err.code === 'ERR_PKCS11_PIN_INCORRECT' || err.code === 'ERR_PKCS11_PIN_LOCKED') {
+          throw this.#pinError(o, cause);
+        }
+        if (err.code === 'ERR_PKCS11_INTERNAL' && /USER_ALREADY_LOGGED_IN/.test(String(cause))) {
+          o.loggedIn = true;
+          return;
+        }
+        throw cause;
+      }
+      o.loggedIn = true;
+    });
+  }
+
+  #pinError(o: Open, cause: unknown) {
+    let flags = o.info.flags;
+    try {
+      flags = tokenInfoOf(o.slot).flags;
+    } catch {
+      // keep the last flags we saw
+    }
+    if (flags.userPinLocked || /CKR_PIN_LOCKED/.test(String(cause))) {
+      return pkcs11Error('ERR_PKCS11_PIN_LOCKED', { cause });
+    }
+    if (flags.userPinFinalTry) {
+      return pkcs11Error('ERR_PKCS11_PIN_FINAL_TRY', { cause });
+    }
+    if (flags.userPinCountLow) {
+      return pkcs11Error('ERR_PKCS11_PIN_COUNT_LOW', { cause });
+    }
+    return pkcs11Error('ERR_PKCS11_PIN_INCORRECT', { cause });
+  }
+
+  logout(sel: TokenSelector): void {
+    const o = [...this.#open.values()].find((x) => matches(x.info, sel));
+    if (!o) {
+      return;
+    }
+    try {
+      o.session.logout();
+    } catch {
+      // not logged in, or the card has gone: either way the login is over
+    }
+    o.loggedIn = false;
+    o.keys.clear();
+  }
+
+  loginState(sel: TokenSelector): LoginState {
+    return this.#withSession(sel, (o) => {
+      o.loggedIn = this.#sessionLoggedIn(o.session);
+      return o.loggedIn ? 'logged-in' : 'logged-out';
+    });
+  }
+
+  /** Certificates on the card, paired with keys by CKA_ID and classified by keyUsage. */
+  certificates(sel: TokenSelector): CardCertificate[] {
+    return this.#withSession(sel, (o) => {
+      const ids = (cls: graphene.ObjectClass) => {
+        const found = o.session.find({ class: cls });
+        const set = new Set<string>();
+        for (let i = 0; i < found.length; i++) {
+          set.add(Buffer.from(found.items(i).getAttribute({ id: null }).id ?? Buffer.alloc(0)).toString('hex'));
+        }
+        return set;
+      };
+      const priv = ids(graphene.ObjectClass.PRIVATE_KEY);
+      const pub = ids(graphene.ObjectClass.PUBLIC_KEY);
+      const certs = o.session.find({ class: graphene.ObjectClass.CERTIFICATE });
+      const out: CardCertificate[] = [];
+      for (let i = 0; i < certs.length; i++) {
+        const c = certs.items(i).toType<graphene.X509Certificate>();
+        const id = Buffer.from(c.id ?? Buffer.alloc(0)).toString('hex');
+        const der = new Uint8Array(c.value);
+        const keyUsage = keyUsageOf(der);
+        out.push({
+          id,
+          label: trim(c.label ?? ''),
+          der,
+          purpose: purposeOf(keyUsage),
+          keyUsage,
+          hasPrivateKey: priv.has(id),
+          hasPublicKey: pub.has(id),
+        });
+      }
+      return out;
+    });
+  }
+
+  /** C_SignInit + C_Sign with the private key whose CKA_ID is `keyId`. */
+  sign(sel: TokenSelector, req: SignRequest): Uint8Array {
+    if (!this.#opts.mechanisms.includes(req.mechanism)) {
+      throw pkcs11Error('ERR_PKCS11_MECHANISM_NOT_ALLOWED', { detail: { mechanism: req.mechanism } });
+    }
+    return this.#withSession(sel, (o) => {
+      if (!o.loggedIn) {
+        throw pkcs11Error('ERR_PKCS11_NOT_LOGGED_IN');
+      }
+      let key = o.keys.get(req.keyId);
+      if (!key) {
+        const found = o.session.find({
+          class: graphene.ObjectClass.PRIVATE_KEY,
+          id: Buffer.from(req.keyId, 'hex'),
+        });
+        if (found.length === 0) {
+          throw pkcs11Error('ERR_PKCS11_KEY_NOT_FOUND');
+        }
+        key = found.items(0).toType<graphene.PrivateKey>();
+        o.keys.set(req.keyId, key);
+      }
+      const signer = o.session.createSign(req.mechanism as graphene.MechanismType, key);
+      return new Uint8Array(signer.once(Buffer.from(req.data)));
+    });
+  }
+
+  /**
+   * One poll: compares the tokens present now with the last poll and returns the events. A module that lost a
+   * token with an error is re-initialised first (all sessions are then gone: their logins are reported lost).
+   */
+  poll(): CardEvent[] {
+    const events: CardEvent[] = [];
+    const anyLogin = [...this.#open.values()].some((o) => o.loggedIn);
+    // Some modules (SoftHSM among them) only see a returned token after C_Finalize + C_Initialize. Keep
+    // re-initialising while a lost token is away, but never at the cost of another card's live login.
+    if (this.#needsReinit || (this.#lost.size > 0 && !anyLogin)) {
+      this.#reinitialise(events);
+    }
+    let now: Map<string, TokenInfo>;
+    try {
+      now = this.#presentTokens();
+    } catch {
+      this.#needsReinit = true;
+      now = new Map();
+    }
+    // A slot that reports a token but cannot read it means the module needs re-initialising to see it again.
+    if (this.#hasUnreadableToken()) {
+      this.#needsReinit = true;
+    }
+    const unreadable = this.#needsReinit;
+    for (const [serial, info] of this.#known) {
+      if (!now.has(serial)) {
+        this.#drop(serial);
+        if (unreadable) {
+          this.#lost.add(serial);
+        }
+        events.push({ type: 'removed', token: { label: info.label, serial } });
+      }
+    }
+    for (const [serial, info] of now) {
+      this.#lost.delete(serial);
+      if (!this.#known.has(serial)) {
+        events.push({ type: 'inserted', token: info });
+      }
+    }
+    // A session that vanished (CKR_SESSION_HANDLE_INVALID) while the token stayed: the login is lost.
+    for (const o of this.#open.values()) {
+      if (o.loggedIn && !this.#sessionAlive(o)) {
+        this.#drop(o.info.serial);
+        events.push({ type: 'logged-out', token: { label: o.info.label, serial: o.info.serial } });
+      }
+    }
+    this.#known = now;
+    return events;
+  }
+
+  #hasUnreadableToken(): boolean {
+    try {
+      const slots = this.#mod().getSlots(true);
+      for (let i = 0; i < slots.length; i++) {
+        try {
+          tokenInfoOf(slots.items(i));
+        } catch {
+          return true;
+        }
+      }
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  #sessionAlive(o: Open): boolean {
+    try {
+      return this.#sessionLoggedIn(o.session);
+    } catch {
+      return false;
+    }
+  }
+
+  #reinitialise(events: CardEvent[]): void {
+    for (const o of [...this.#open.values()]) {
+      if (o.loggedIn && this.#known.has(o.info.serial)) {
+        events.push({ type: 'logged-out', token: { label: o.info.label, serial: o.info.serial } });
+      }
+      this.#drop(o.info.serial);
+    }
+    const mod = this.#mod();
+    try {
+      mod.finalize();
+    } catch {
+      // a module in a bad state may refuse; initialise anyway
+    }
+    mod.initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+    this.#needsReinit = false;
+  }
+
+  /** Logout → close → finalize, each step tolerant of a card that has already gone. */
+  shutdown(): void {
+    for (const serial of [...this.#open.keys()]) {
+      const o = this.#open.get(serial);
+      if (o?.loggedIn) {
+        try {
+          o.session.logout();
+        } catch {
+          // gone already
+        }
+      }
+      this.#drop(serial);
+    }
+    if (this.#module) {
+      try {
+        this.#module.finalize();
+      } catch {
+        // already finalised
+      }
+      try {
+        this.#module.close();
+      } catch {
+        // already closed
+      }
+      this.#module = undefined;
+    }
+  }
+}

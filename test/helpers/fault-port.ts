@@ -1,0 +1,108 @@
+/**
+ * A fault-injecting TokenPort for what SoftHSM cannot do: a card pulled in the middle of a signature, a card
+ * that locks after wrong PINs. It wraps a real port and forwards everything else to it.
+ */
+import { ServiceError } from '../../src/errors.js';
+import { PKCS11_ERRORS, type CardEvent, type TokenPort, type TokenSelector } from '../../src/pkcs11/index.js';
+
+export class FaultPort implements TokenPort {
+  readonly #inner: TokenPort;
+  readonly #listeners = new Set<(e: CardEvent) => void>();
+  #removeAfterSigns: number | undefined;
+  #signs = 0;
+  #removed = false;
+  #lockAfter: number | undefined;
+  #wrongPins = 0;
+  #label = '';
+  #serial = '';
+
+  constructor(inner: TokenPort) {
+    this.#inner = inner;
+    inner.subscribe((e) => this.#emit(e));
+  }
+
+  /** The card is pulled while the (n+1)-th signature is on the card: that call and all later ones fail. */
+  removeDuringSign(afterSigns: number, token: { label: string; serial: string }): void {
+    this.#removeAfterSigns = afterSigns;
+    this.#label = token.label;
+    this.#serial = token.serial;
+  }
+
+  /** The card locks after `n` wrong PINs, as real NHS cards do after 3 (SoftHSM never locks). */
+  lockAfterWrongPins(n: number): void {
+    this.#lockAfter = n;
+  }
+
+  #emit(e: CardEvent): void {
+    for (const l of this.#listeners) {
+      l(e);
+    }
+  }
+
+  #gone(): ServiceError {
+    return new ServiceError('ERR_PKCS11_CARD_REMOVED', PKCS11_ERRORS.ERR_PKCS11_CARD_REMOVED.message);
+  }
+
+  listSlots() {
+    return this.#inner.listSlots();
+  }
+
+  async login(token: TokenSelector, pin: string): Promise<void> {
+    if (this.#removed) {
+      throw this.#gone();
+    }
+    if (this.#lockAfter !== undefined && this.#wrongPins >= this.#lockAfter) {
+      throw new ServiceError('ERR_PKCS11_PIN_LOCKED', PKCS11_ERRORS.ERR_PKCS11_PIN_LOCKED.message);
+    }
+    try {
+      await this.#inner.login(token, pin);
+      this.#wrongPins = 0;
+    } catch (err) {
+      if (err instanceof ServiceError && err.code.startsWith('ERR_PKCS11_PIN')) {
+        this.#wrongPins += 1;
+        if (this.#lockAfter !== undefined && this.#wrongPins >= this.#lockAfter) {
+          throw new ServiceError('ERR_PKCS11_PIN_LOCKED', PKCS11_ERRORS.ERR_PKCS11_PIN_LOCKED.message);
+        }
+        if (this.#lockAfter !== undefined && this.#wrongPins === this.#lockAfter - 1) {
+          throw new ServiceError('ERR_PKCS11_PIN_FINAL_TRY', PKCS11_ERRORS.ERR_PKCS11_PIN_FINAL_TRY.message);
+        }
+      }
+      throw err;
+    }
+  }
+
+  logout(token: TokenSelector) {
+    return this.#inner.logout(token);
+  }
+
+  loginState(token: TokenSelector) {
+    return this.#removed ? Promise.reject(this.#gone()) : this.#inner.loginState(token);
+  }
+
+  certificates(token: TokenSelector) {
+    return this.#removed ? Promise.reject(this.#gone()) : this.#inner.certificates(token);
+  }
+
+  async sign(token: TokenSelector, request: Parameters<TokenPort['sign']>[1]): Promise<Uint8Array> {
+    if (this.#removed) {
+      throw this.#gone();
+    }
+    if (this.#removeAfterSigns !== undefined && this.#signs >= this.#removeAfterSigns) {
+      // The card goes while this signature is on it: the driver would see CKR_DEVICE_REMOVED.
+      this.#removed = true;
+      this.#emit({ type: 'removed', token: { label: this.#label, serial: this.#serial } });
+      throw this.#gone();
+    }
+    this.#signs += 1;
+    return this.#inner.sign(token, request);
+  }
+
+  subscribe(listener: (event: CardEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  close() {
+    return this.#inner.close();
+  }
+}

@@ -110,8 +110,14 @@ export class Pkcs11Driver {
 
   /** Every slot with its token (if any). A token whose info cannot be read is reported as absent. */
   listSlots(): SlotInfo[] {
+    return this.#scan().slots;
+  }
+
+  /** One pass over the slots: the slot list, and whether a slot claims a token it cannot read. */
+  #scan(): { slots: SlotInfo[]; unreadable: boolean } {
     const slots = this.#mod().getSlots(false);
     const out: SlotInfo[] = [];
+    let unreadable = false;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots.items(i);
       const present = (slot.flags & pkcs11js.CKF_TOKEN_PRESENT) !== 0;
@@ -120,7 +126,7 @@ export class Pkcs11Driver {
         try {
           token = tokenInfoOf(slot);
         } catch {
-          token = undefined;
+          unreadable = true;
         }
       }
       out.push({
@@ -133,12 +139,12 @@ export class Pkcs11Driver {
         ...(token ? { token } : {}),
       });
     }
-    return out;
+    return { slots: out, unreadable };
   }
 
-  #presentTokens(): Map<string, TokenInfo> {
+  #presentTokens(slots: SlotInfo[] = this.listSlots()): Map<string, TokenInfo> {
     const out = new Map<string, TokenInfo>();
-    for (const s of this.listSlots()) {
+    for (const s of slots) {
       if (s.token && s.token.flags.tokenInitialized && s.token.serial) {
         out.set(s.token.serial, s.token);
       }
@@ -379,14 +385,15 @@ export class Pkcs11Driver {
     }
     let now: Map<string, TokenInfo>;
     try {
-      now = this.#presentTokens();
+      const scan = this.#scan();
+      now = this.#presentTokens(scan.slots);
+      // A slot that reports a token but cannot read it: the module must be re-initialised to see it again.
+      if (scan.unreadable) {
+        this.#needsReinit = true;
+      }
     } catch {
       this.#needsReinit = true;
       now = new Map();
-    }
-    // A slot that reports a token but cannot read it means the module needs re-initialising to see it again.
-    if (this.#hasUnreadableToken()) {
-      this.#needsReinit = true;
     }
     const unreadable = this.#needsReinit;
     for (const [serial, info] of this.#known) {
@@ -413,22 +420,6 @@ export class Pkcs11Driver {
     }
     this.#known = now;
     return events;
-  }
-
-  #hasUnreadableToken(): boolean {
-    try {
-      const slots = this.#mod().getSlots(true);
-      for (let i = 0; i < slots.length; i++) {
-        try {
-          tokenInfoOf(slots.items(i));
-        } catch {
-          return true;
-        }
-      }
-      return false;
-    } catch {
-      return true;
-    }
   }
 
   #sessionAlive(o: Open): boolean {

@@ -1,0 +1,89 @@
+// Shared benchmark helpers: a SoftHSM card for the run, timing loops, openssl's own figures.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface BenchCard {
+  modulePath: string;
+  label: string;
+  serial: string;
+  pin: string;
+  dir: string;
+}
+
+/** Makes (or reuses) the SoftHSM cards under .rxsign/bench and returns the prescriber card. */
+export function benchCard(): BenchCard {
+  const dir = join(projectRoot, '.rxsign', 'bench-softhsm');
+  const conf = execFileSync(process.execPath, [join(projectRoot, 'softhsm', 'setup.mjs'), dir]).toString().trim();
+  process.env.SOFTHSM2_CONF = conf;
+  const made = JSON.parse(readFileSync(join(dir, 'cards.json'), 'utf8')) as {
+    module: string;
+    cards: { label: string; serial: string }[];
+  };
+  const spec = JSON.parse(readFileSync(join(projectRoot, 'softhsm', 'cards.json'), 'utf8')) as {
+    cards: { label: string; pin: string }[];
+  };
+  const card = made.cards.find((c) => c.label === 'prescriber');
+  const pin = spec.cards.find((c) => c.label === 'prescriber')?.pin;
+  if (!card || !pin) {
+    throw new Error('bench: prescriber card missing');
+  }
+  return { modulePath: made.module, label: card.label, serial: card.serial, pin, dir };
+}
+
+/** Runs `op` for about `ms` milliseconds with `concurrency` callers; returns operations per second. */
+export async function rate(op: () => Promise<unknown>, ms: number, concurrency = 1): Promise<number> {
+  let count = 0;
+  const end = performance.now() + ms;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await op();
+        count += 1;
+      }
+    }),
+  );
+  return count / ((performance.now() - start) / 1000);
+}
+
+export function rateSync(op: () => void, ms: number): number {
+  let count = 0;
+  const start = performance.now();
+  const end = start + ms;
+  while (performance.now() < end) {
+    op();
+    count += 1;
+  }
+  return count / ((performance.now() - start) / 1000);
+}
+
+/** `openssl speed` sign (and verify) rate for RSA-2048 on this machine, this run. */
+export function opensslRsa2048(seconds = 2): { sign: number; verify: number } {
+  const out = execFileSync('openssl', ['speed', '-seconds', String(seconds), 'rsa2048'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).toString();
+  const m = /rsa\s+2048 bits\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)/.exec(out);
+  if (!m?.[1] || !m[2]) {
+    throw new Error('bench: could not read openssl speed output');
+  }
+  return { sign: Number(m[1]), verify: Number(m[2]) };
+}
+
+export interface Row {
+  section: string;
+  name: string;
+  perSecond: number;
+  baseline?: string;
+  ratio?: number;
+  target?: string;
+  pass?: boolean;
+  extra?: string;
+}
+
+export function fmt(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n.toFixed(2);
+}

@@ -1,0 +1,41 @@
+// `npm run bench`: every figure in one run, as ratios against the raw PKCS#11 and openssl figures measured here.
+// Options: --json (machine-readable), --ms N (time per measurement, default 3000).
+import { parseArgs } from 'node:util';
+import { benchCard, fmt, opensslRsa2048, type Row } from './common.js';
+import { rawRate, tokenLayer } from './token-layer.js';
+import { extraSections } from './sections.js';
+
+const { values } = parseArgs({
+  options: { json: { type: 'boolean', default: false }, ms: { type: 'string', default: '3000' } },
+});
+const ms = Number(values.ms);
+
+const card = benchCard();
+const raw = rawRate(card, ms);
+const ossl = opensslRsa2048(Math.max(1, Math.round(ms / 1000)));
+const rows: Row[] = [
+  { section: 'baseline', name: 'raw C_Sign (graphene, in-process, SHA256_RSA_PKCS)', perSecond: raw },
+  { section: 'baseline', name: 'openssl speed rsa2048 sign', perSecond: ossl.sign, baseline: 'raw C_Sign', ratio: ossl.sign / raw },
+  { section: 'baseline', name: 'openssl speed rsa2048 verify', perSecond: ossl.verify },
+];
+rows.push(...(await tokenLayer(card, raw, ms)));
+for (const section of extraSections) {
+  rows.push(...(await section({ card, raw, opensslVerify: ossl.verify, ms })));
+}
+
+if (values.json) {
+  process.stdout.write(`${JSON.stringify({ node: process.version, rows }, null, 2)}\n`);
+} else {
+  const w = Math.max(...rows.map((r) => r.name.length));
+  let section = '';
+  for (const r of rows) {
+    if (r.section !== section) {
+      section = r.section;
+      process.stdout.write(`\n${section}\n`);
+    }
+    const value = Number.isNaN(r.perSecond) ? (r.extra ?? '') : `${fmt(r.perSecond)}/s`;
+    const ratio = r.ratio === undefined ? '' : `  ${r.ratio.toFixed(2)}x ${r.baseline ?? ''}`;
+    const target = r.target ? `  target ${r.target} ${r.pass ? 'PASS' : 'MISS'}` : '';
+    process.stdout.write(`  ${r.name.padEnd(w)}  ${value.padStart(12)}${ratio}${target}\n`);
+  }
+}

@@ -1,0 +1,63 @@
+// Issue 2 §6: raw C_Sign through graphene in-process vs the token layer (worker + queue), event-loop lag, openssl.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as graphene from 'graphene-pk11';
+import { openTokenPort } from '../src/pkcs11/index.js';
+import { CKF_OS_LOCKING_OK } from '../src/pkcs11/constants.js';
+import { rate, rateSync, type BenchCard, type Row } from './common.js';
+
+const DATA = new TextEncoder().encode('<SignedInfo xmlns="http://www.w3.org/2000/09/xmldsig#">bench</SignedInfo>');
+
+/** Raw C_Sign rate with graphene in this thread: the baseline every layer ratio is measured against. */
+export function rawRate(card: BenchCard, ms: number): number {
+  const mod = graphene.Module.load(card.modulePath);
+  mod.initialize({ flags: CKF_OS_LOCKING_OK });
+  try {
+    const slots = mod.getSlots(true);
+    let slot: graphene.Slot | undefined;
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots.items(i);
+      if (s.getToken().serialNumber.trim() === card.serial) {
+        slot = s;
+      }
+    }
+    if (!slot) {
+      throw new Error('bench: card not found');
+    }
+    const session = slot.open(graphene.SessionFlag.SERIAL_SESSION);
+    session.login(card.pin);
+    const key = session.find({ class: graphene.ObjectClass.PRIVATE_KEY, id: Buffer.from('02', 'hex') }).items(0).toType<graphene.PrivateKey>();
+    const buf = Buffer.from(DATA);
+    const r = rateSync(() => {
+      session.createSign('SHA256_RSA_PKCS', key).once(buf);
+    }, ms);
+    session.logout();
+    session.close();
+    return r;
+  } finally {
+    mod.finalize();
+    mod.close();
+  }
+}
+
+export async function tokenLayer(card: BenchCard, raw: number, ms: number): Promise<Row[]> {
+  const port = await openTokenPort({ modulePath: card.modulePath, pollIntervalMs: 500 });
+  try {
+    const sel = { serial: card.serial };
+    await port.login(sel, card.pin);
+    const sign = () => port.sign(sel, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data: DATA });
+    await rate(sign, 200); // warm-up
+    const lag = monitorEventLoopDelay({ resolution: 1 });
+    lag.enable();
+    const one = await rate(sign, ms, 1);
+    const four = await rate(sign, ms, 4);
+    lag.disable();
+    const p99 = lag.percentile(99) / 1e6;
+    return [
+      { section: 'token layer', name: 'layer sign, 1 caller', perSecond: one, baseline: 'raw C_Sign', ratio: one / raw, target: '>= 0.9', pass: one / raw >= 0.9 },
+      { section: 'token layer', name: 'layer sign, 4 callers', perSecond: four, baseline: 'raw C_Sign', ratio: four / raw, target: '>= 0.9', pass: four / raw >= 0.9 },
+      { section: 'token layer', name: 'event-loop lag p99 while signing', perSecond: Number.NaN, extra: `${p99.toFixed(2)} ms`, target: '<= 5 ms', pass: p99 <= 5 },
+    ];
+  } finally {
+    await port.close();
+  }
+}

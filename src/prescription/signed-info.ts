@@ -1,0 +1,203 @@
+/// <reference lib="dom" />
+/**
+ * The XML-DSig SignedInfo of an EPS prescription signature (eps-signature.md §1.4, §2.3, §2.4).
+ *
+ * Rules:
+ * - built SignedInfo is byte for byte the EPS template (vectors/eps/signedinfo-templates.txt): default
+ *   namespace xmldsig, exc-c14n, one Reference with no URI and no Id, one exc-c14n Transform;
+ * - algorithms are an allowlist of two pairs: RS256 = rsa-sha256 + sha256, RS1 = rsa-sha1 + sha1;
+ *   anything else, a mixed pair, or a CanonicalizationMethod other than exc-c14n is
+ *   ERR_SIGNED_INFO_ALGORITHM_UNSUPPORTED (EPS would silently fall back to SHA-1);
+ * - a received Signature has exactly one SignedInfo, which has exactly one CanonicalizationMethod,
+ *   SignatureMethod and Reference, which has exactly one DigestMethod and DigestValue; DigestValue holds
+ *   text only (CVE-2025-29775: a comment inside it must not change what is read) and strict base64;
+ * - a received SignedInfo is canonicalised as EPS does: its own attributes are replaced by the xmlns
+ *   of Signature, whitespace-only text is dropped, then exclusive C14N.
+ */
+import { createHash } from 'node:crypto';
+
+import { DOMImplementation } from '@xmldom/xmldom';
+
+import { exclusiveC14nBytes } from './c14n.js';
+import { prescriptionError } from './errors.js';
+import { hashableCopy } from './hashable-copy.js';
+
+export const XMLDSIG_NAMESPACE = 'http://www.w3.org/2000/09/xmldsig#';
+export const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+
+/** The `algorithm` of EPS `$prepare`. */
+export type SignatureAlgorithm = 'RS256' | 'RS1';
+
+interface AlgorithmSpec {
+  readonly signatureMethod: string;
+  readonly digestMethod: string;
+  readonly hash: 'sha256' | 'sha1';
+}
+
+const ALGORITHMS: Readonly<Record<SignatureAlgorithm, AlgorithmSpec>> = {
+  RS256: {
+    signatureMethod: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    digestMethod: 'http://www.w3.org/2001/04/xmlenc#sha256',
+    hash: 'sha256',
+  },
+  RS1: {
+    signatureMethod: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
+    digestMethod: 'http://www.w3.org/2000/09/xmldsig#sha1',
+    hash: 'sha1',
+  },
+};
+
+/** What a received SignedInfo declares (see {@link parseSignedInfoAlgorithm}). */
+export interface SignedInfoAlgorithm {
+  readonly algorithm: SignatureAlgorithm;
+  /** Node.js hash name for `crypto.verify` and for the fragments digest. */
+  readonly hash: 'sha256' | 'sha1';
+  /** base64 of the fragments digest, whitespace removed. */
+  readonly digestValue: string;
+}
+
+/**
+ * The base64 DigestValue EPS computes over the canonical fragments.
+ *
+ * @example
+ * ```ts
+ * digestValue(fragments, 'RS256'); // 'OgY9iI+Ns88jp5PNeyRlDOMII1khOArleGLN/fmIMd4='
+ * ```
+ */
+export function digestValue(fragmentsCanonical: Uint8Array, algorithm: SignatureAlgorithm): string {
+  return createHash(specOf(algorithm).hash).update(fragmentsCanonical).digest('base64');
+}
+
+/**
+ * Builds the canonical SignedInfo bytes for the fragments: what `$prepare` returns base64-encoded as
+ * `digest`, and what the card signs.
+ *
+ * @example
+ * ```ts
+ * const signedInfo = buildSignedInfo(buildFragmentsToBeHashed(xml, { authorTime }), 'RS256');
+ * Buffer.from(signedInfo).toString('base64'); // === the `digest` parameter
+ * ```
+ */
+export function buildSignedInfo(
+  fragmentsCanonical: Uint8Array,
+  algorithm: SignatureAlgorithm,
+): Uint8Array {
+  const spec = specOf(algorithm);
+  const text =
+    `<SignedInfo xmlns="${XMLDSIG_NAMESPACE}">` +
+    `<CanonicalizationMethod Algorithm="${EXC_C14N}"></CanonicalizationMethod>` +
+    `<SignatureMethod Algorithm="${spec.signatureMethod}"></SignatureMethod>` +
+    `<Reference><Transforms><Transform Algorithm="${EXC_C14N}"></Transform></Transforms>` +
+    `<DigestMethod Algorithm="${spec.digestMethod}"></DigestMethod>` +
+    `<DigestValue>${digestValue(fragmentsCanonical, algorithm)}</DigestValue>` +
+    `</Reference></SignedInfo>`;
+  return new Uint8Array(Buffer.from(text, 'utf8'));
+}
+
+/**
+ * Reads and allowlists the algorithms and the DigestValue of the SignedInfo in a `Signature` element.
+ *
+ * @example
+ * ```ts
+ * const { algorithm, hash, digestValue } = parseSignedInfoAlgorithm(signatureElement);
+ * ```
+ */
+export function parseSignedInfoAlgorithm(signature: Element): SignedInfoAlgorithm {
+  const signedInfo = signedInfoOf(signature);
+  const c14n = algorithmOf(dsigChild(signedInfo, 'CanonicalizationMethod'));
+  const signatureMethod = algorithmOf(dsigChild(signedInfo, 'SignatureMethod'));
+  const reference = dsigChild(signedInfo, 'Reference');
+  const digestMethod = algorithmOf(dsigChild(reference, 'DigestMethod'));
+  const digest = dsigChild(reference, 'DigestValue');
+  const entry = (Object.entries(ALGORITHMS) as [SignatureAlgorithm, AlgorithmSpec][]).find(
+    ([, spec]) => spec.signatureMethod === signatureMethod && spec.digestMethod === digestMethod,
+  );
+  if (c14n !== EXC_C14N || entry === undefined) {
+    throw prescriptionError('ERR_SIGNED_INFO_ALGORITHM_UNSUPPORTED');
+  }
+  let text = '';
+  for (let node = digest.firstChild; node !== null; node = node.nextSibling) {
+    if (node.nodeType !== 3) {
+      throw prescriptionError('ERR_SIGNED_INFO_MALFORMED', {
+        detail: { reason: 'DigestValue content' },
+      });
+    }
+    text += (node as Text).data;
+  }
+  const value = text.replace(/[ \t\r\n]+/g, '');
+  if (
+    !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(value) ||
+    value === ''
+  ) {
+    throw prescriptionError('ERR_SIGNED_INFO_MALFORMED', {
+      detail: { reason: 'DigestValue base64' },
+    });
+  }
+  return { algorithm: entry[0], hash: entry[1].hash, digestValue: value };
+}
+
+/**
+ * Canonicalises the SignedInfo of a received `Signature` the way EPS does before comparing it with
+ * {@link buildSignedInfo} and before the RSA check (§2.3–2.4).
+ *
+ * @example
+ * ```ts
+ * const received = canonicalSignedInfoFromSignature(signatureElement);
+ * Buffer.from(received).equals(buildSignedInfo(fragments, algorithm)); // digest matches
+ * crypto.verify(hash, received, certificate.publicKey, signatureValue);
+ * ```
+ */
+export function canonicalSignedInfoFromSignature(signature: Element): Uint8Array {
+  const signedInfo = signedInfoOf(signature);
+  const c14n = algorithmOf(dsigChild(signedInfo, 'CanonicalizationMethod'));
+  if (c14n !== EXC_C14N) {
+    throw prescriptionError('ERR_SIGNED_INFO_ALGORITHM_UNSUPPORTED');
+  }
+  const doc = new DOMImplementation().createDocument(null, 'Detached', null);
+  const copy = hashableCopy(signedInfo, doc, {
+    // EPS: the attributes of SignedInfo := { xmlns: Signature/@xmlns }.
+    rootDefaultNamespace: signature.hasAttribute('xmlns')
+      ? (signature.getAttribute('xmlns') ?? '')
+      : '',
+    dropRootAttributes: true,
+    normaliseAttributes: true,
+  });
+  return exclusiveC14nBytes(copy);
+}
+
+function specOf(algorithm: SignatureAlgorithm): AlgorithmSpec {
+  // Callers from JavaScript or JSON may pass anything: check before any crypto runs.
+  if (algorithm !== 'RS256' && algorithm !== 'RS1') {
+    throw prescriptionError('ERR_SIGNED_INFO_ALGORITHM_UNSUPPORTED');
+  }
+  return ALGORITHMS[algorithm];
+}
+
+function signedInfoOf(signature: Element): Element {
+  if (signature.localName !== 'Signature' || signature.namespaceURI !== XMLDSIG_NAMESPACE) {
+    throw prescriptionError('ERR_SIGNED_INFO_MALFORMED', { detail: { reason: 'Signature' } });
+  }
+  return dsigChild(signature, 'SignedInfo');
+}
+
+/** Exactly one child element `localName` in the xmldsig namespace (CVE-2025-29774: one SignedInfo). */
+function dsigChild(parent: Element, localName: string): Element {
+  const found: Element[] = [];
+  for (let child = parent.firstChild; child !== null; child = child.nextSibling) {
+    if (child.nodeType === 1) {
+      const element = child as Element;
+      if (element.localName === localName && element.namespaceURI === XMLDSIG_NAMESPACE) {
+        found.push(element);
+      }
+    }
+  }
+  const [only, ...rest] = found;
+  if (only === undefined || rest.length > 0) {
+    throw prescriptionError('ERR_SIGNED_INFO_MALFORMED', { detail: { reason: localName } });
+  }
+  return only;
+}
+
+function algorithmOf(element: Element): string {
+  return element.getAttribute('Algorithm') ?? '';
+}

@@ -1,0 +1,117 @@
+/**
+ * `rxsign audit verify [--log PATH] [--json] [--help]`.
+ *
+ * Exit status: 0 the log verifies, 1 the log is broken, 2 usage or I/O error. Human output is one line;
+ * `--json` prints one JSON object on stdout, also for an I/O error.
+ */
+import { isAbsolute, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isServiceError } from '../errors.js';
+import { verifyAuditLog } from './verify.js';
+
+/**
+ * The default log path from the XDG Base Directory spec: `$XDG_STATE_HOME/rxsign/audit.log`, else
+ * `~/.local/state/rxsign/audit.log`. A relative `XDG_STATE_HOME` is ignored, as the spec requires. The values
+ * come from `src/config.ts`, the only reader of `process.env`.
+ *
+ * @example
+ * ```ts
+ * defaultAuditLogPath({ xdgStateHome: undefined, home: '/home/alice' }); // '/home/alice/.local/state/rxsign/audit.log'
+ * ```
+ */
+export function defaultAuditLogPath(env: {
+  readonly xdgStateHome: string | undefined;
+  readonly home: string;
+}): string {
+  const state =
+    env.xdgStateHome !== undefined && env.xdgStateHome !== '' && isAbsolute(env.xdgStateHome)
+      ? env.xdgStateHome
+      : join(env.home, '.local', 'state');
+  return join(state, 'rxsign', 'audit.log');
+}
+
+function usage(defaultPath: string): string {
+  return [
+    'Usage: rxsign audit verify [--log PATH] [--json]',
+    '',
+    'Checks every record of the signing audit log (its hash and its link to the record before) and names the',
+    'first broken record.',
+    '',
+    `  --log PATH   the audit log (default: ${defaultPath})`,
+    '  --json       print the result as one JSON object',
+    '  -h, --help   show this help',
+    '',
+    'Exit status: 0 the log verifies, 1 the log is broken, 2 usage or I/O error.',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Runs `rxsign audit verify`; `argv` is what follows `verify`. Resolves with the exit status.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runAuditVerify(['--json'], { defaultPath: config.auditLogPath });
+ * ```
+ */
+export async function runAuditVerify(
+  argv: readonly string[],
+  options: { readonly defaultPath: string },
+): Promise<number> {
+  let values: { log?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        log: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    const why = err instanceof Error ? err.message : 'invalid arguments';
+    process.stderr.write(`rxsign audit verify: ${why}\n\n${usage(options.defaultPath)}`);
+    return 2;
+  }
+  if (values.help === true) {
+    process.stdout.write(usage(options.defaultPath));
+    return 0;
+  }
+  const path = values.log ?? options.defaultPath;
+  const json = values.json === true;
+  let result;
+  try {
+    result = await verifyAuditLog(path);
+  } catch (err) {
+    const code = isServiceError(err) ? err.code : 'ERR_INTERNAL';
+    const cause =
+      err instanceof Error && err.cause instanceof Error && 'code' in err.cause
+        ? String(err.cause.code)
+        : undefined;
+    if (json) {
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, path, error: { code, ...(cause === undefined ? {} : { cause }) } })}\n`,
+      );
+    } else {
+      process.stderr.write(
+        `rxsign audit verify: cannot read ${path}${cause === undefined ? '' : ` (${cause})`}\n`,
+      );
+    }
+    return 2;
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ path, ...result })}\n`);
+  } else if (result.firstBroken === undefined) {
+    const torn =
+      result.tornTail === true
+        ? ' (torn last line: never acknowledged; repaired on next open)'
+        : '';
+    process.stdout.write(`audit log OK: ${result.records} records${torn}\n`);
+  } else {
+    const { seq, line, reason } = result.firstBroken;
+    process.stdout.write(`audit log BROKEN at record ${seq} (line ${line}): ${reason}\n`);
+  }
+  return result.ok ? 0 : 1;
+}

@@ -1,0 +1,249 @@
+/**
+ * The durable, tamper-evident signing audit log.
+ *
+ * Storage: an append-only JSON-lines file, one canonical record per line, each carrying the hash of the one
+ * before. Why this rather than a database:
+ * - durability needs exactly one `write` and one `fdatasync` per group of records, which a plain file gives
+ *   with no dependency (no SQLite is installed, and its WAL would add a second file to keep consistent);
+ * - the chain is checkable line by line with standard tools (`sha256sum`, `jq`), and the file can be copied,
+ *   shipped and archived as is;
+ * - appends never rewrite earlier bytes, so a crash can only damage the last line, and the only repair is to
+ *   drop a torn last line (below).
+ *
+ * Rules:
+ * - `append` resolves only after the records are written and `fdatasync`ed. The signing code awaits it before
+ *   it returns a signature, so kill -9 at any instant cannot lose the record of a returned signature;
+ * - appends are serialised through one queue: callers never interleave, and the chain never forks. While one
+ *   `fdatasync` runs, the next callers queue up and are committed together by one `write` + one `fdatasync`
+ *   (group commit); `append([...])` commits a whole batch that way too;
+ * - after a failed write or fsync the log refuses every further append until it is reopened: after a failed
+ *   fsync Linux may have dropped the dirty pages and cleared the error, so a retry could "succeed" on data that
+ *   is not on disk (PostgreSQL's fsync lesson, 2018). Reopening re-reads and re-checks the file;
+ * - one process per log (see `lock.ts`); the folder is created 0700 and the file is kept 0600, and the file
+ *   is opened with O_NOFOLLOW;
+ * - on open the whole chain is checked; a log that does not verify is not extended (`ERR_AUDIT_CORRUPT`);
+ * - a torn last line (bytes after the last `\n`, from a crash in the middle of a write) was never
+ *   acknowledged, so dropping it loses nothing that a caller was told is on disk. The bytes are kept in a
+ *   quarantine file next to the log, the log is truncated to its last whole line, and a `repair` record that
+ *   names the quarantine file and the hash of the bytes is appended, so the repair stays visible in the chain.
+ */
+import { constants } from 'node:fs';
+import { mkdir, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ServiceError, fromTable } from '../errors.js';
+import { AUDIT_ERRORS } from './errors.js';
+import { acquireLogLock } from './lock.js';
+import { isAuditEntry, sealRecord, snapshotEntry } from './record.js';
+import type { AuditBody, AuditEntry, AuditRecord } from './record.js';
+import { scanAuditLog } from './scan.js';
+import { quarantineTornTail, syncFolder, writeAll } from './durable.js';
+
+/** An open audit log. */
+export interface AuditLog {
+  readonly path: string;
+  /**
+   * Appends one entry or a batch, in order, with one `fdatasync` for the whole batch. Resolves with the
+   * stored records once they are on disk.
+   */
+  append(entries: AuditEntry | readonly AuditEntry[]): Promise<AuditRecord[]>;
+  /** Commits what is queued, then closes the file and releases the lock. */
+  close(): Promise<void>;
+}
+
+export interface OpenAuditLogOptions {
+  /** The clock for each record's `time` (STYLE 32). */
+  readonly now?: () => Date;
+}
+
+interface Pending {
+  readonly entries: readonly AuditBody[];
+  readonly resolve: (records: AuditRecord[]) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+const OPEN_FLAGS = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+
+class FileAuditLog implements AuditLog {
+  readonly path: string;
+  readonly #fh: FileHandle;
+  readonly #release: () => Promise<void>;
+  readonly #now: () => Date;
+  #seq: number;
+  #head: string;
+  #queue: Pending[] = [];
+  #draining: Promise<void> | undefined;
+  #failure: unknown;
+  #closed = false;
+
+  constructor(
+    path: string,
+    fh: FileHandle,
+    release: () => Promise<void>,
+    now: () => Date,
+    seq: number,
+    head: string,
+  ) {
+    this.path = path;
+    this.#fh = fh;
+    this.#release = release;
+    this.#now = now;
+    this.#seq = seq;
+    this.#head = head;
+  }
+
+  append(entries: AuditEntry | readonly AuditEntry[]): Promise<AuditRecord[]> {
+    if (this.#closed) {
+      return Promise.reject(fromTable(AUDIT_ERRORS, 'ERR_AUDIT_CLOSED'));
+    }
+    const list: readonly unknown[] = Array.isArray(entries) ? entries : [entries];
+    const copies: AuditEntry[] = [];
+    for (const [index, entry] of list.entries()) {
+      if (!isAuditEntry(entry)) {
+        // No echo of the entry: it is exactly what might carry a secret.
+        return Promise.reject(
+          fromTable(AUDIT_ERRORS, 'ERR_AUDIT_ENTRY_INVALID', { detail: { index } }),
+        );
+      }
+      copies.push(snapshotEntry(entry));
+    }
+    return this.enqueue(copies);
+  }
+
+  /** Queues bodies that are already checked (also the log's own `repair` records). */
+  enqueue(entries: readonly AuditBody[]): Promise<AuditRecord[]> {
+    if (this.#failure !== undefined) {
+      return Promise.reject(
+        fromTable(AUDIT_ERRORS, 'ERR_AUDIT_WRITE_FAILED', { cause: this.#failure }),
+      );
+    }
+    if (entries.length === 0) {
+      return Promise.resolve([]);
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ entries, resolve, reject });
+      this.#draining ??= this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      await this.#commit(this.#queue.splice(0));
+    }
+    // Cleared in the same tick as the last queue check, so an append can never be left waiting.
+    this.#draining = undefined;
+  }
+
+  async #commit(group: readonly Pending[]): Promise<void> {
+    if (this.#failure !== undefined) {
+      const err = fromTable(AUDIT_ERRORS, 'ERR_AUDIT_WRITE_FAILED', { cause: this.#failure });
+      group.forEach((p) => p.reject(err));
+      return;
+    }
+    let seq = this.#seq;
+    let prev = this.#head;
+    const lines: string[] = [];
+    const results: AuditRecord[][] = [];
+    try {
+      const time = this.#now().toISOString();
+      for (const pending of group) {
+        const records: AuditRecord[] = [];
+        for (const entry of pending.entries) {
+          seq += 1;
+          const { record, line } = sealRecord(entry, { seq, time, prev });
+          prev = record.hash;
+          records.push(record);
+          lines.push(line);
+        }
+        results.push(records);
+      }
+    } catch (err) {
+      // Nothing was written (a bad clock): the log stays usable.
+      const failed = fromTable(AUDIT_ERRORS, 'ERR_AUDIT_WRITE_FAILED', { cause: err });
+      group.forEach((p) => p.reject(failed));
+      return;
+    }
+    try {
+      await writeAll(this.#fh, Buffer.from(lines.join(''), 'utf8'));
+      await this.#fh.datasync();
+    } catch (err) {
+      this.#failure = err;
+      const failed = fromTable(AUDIT_ERRORS, 'ERR_AUDIT_WRITE_FAILED', { cause: err });
+      group.forEach((p) => p.reject(failed));
+      return;
+    }
+    this.#seq = seq;
+    this.#head = prev;
+    group.forEach((p, i) => p.resolve(results[i] ?? []));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    await this.#draining;
+    try {
+      await this.#fh.close();
+    } finally {
+      await this.#release();
+    }
+  }
+}
+
+/**
+ * Opens (or creates) the audit log at `path`: takes the lock, checks the whole chain, repairs a torn last line,
+ * and returns the log ready for appends.
+ *
+ * Throws `ERR_AUDIT_LOCKED` (another live process holds it), `ERR_AUDIT_CORRUPT` (the chain is broken; detail
+ * has `seq`, `line`, `reason`) or `ERR_AUDIT_OPEN_FAILED`.
+ *
+ * @example
+ * ```ts
+ * const audit = await openAuditLog('/home/alice/.local/state/rxsign/audit.log');
+ * const [record] = await audit.append({ kind: 'sign', outcome: 'signed', … });
+ * // only now may the signature be returned
+ * await audit.close();
+ * ```
+ */
+export async function openAuditLog(
+  path: string,
+  options: OpenAuditLogOptions = {},
+): Promise<AuditLog> {
+  const now = options.now ?? (() => new Date());
+  const folder = dirname(path);
+  try {
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_OPEN_FAILED', { cause: err, detail: { path } });
+  }
+  const release = await acquireLogLock(path);
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, OPEN_FLAGS, 0o600);
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      throw new Error('the audit log path is not a regular file');
+    }
+    if ((st.mode & 0o077) !== 0) {
+      await fh.chmod(0o600);
+    }
+    await syncFolder(folder);
+    const scan = await scanAuditLog(fh);
+    if (scan.firstBroken !== undefined) {
+      throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_CORRUPT', { detail: { path, ...scan.firstBroken } });
+    }
+    const log = new FileAuditLog(path, fh, release, now, scan.records, scan.head);
+    if (scan.tornBytes !== undefined) {
+      await log.enqueue([await quarantineTornTail(path, fh, scan.validEnd, scan.tornBytes)]);
+    }
+    return log;
+  } catch (err) {
+    await fh?.close().catch(() => undefined);
+    await release();
+    if (err instanceof ServiceError) {
+      throw err;
+    }
+    throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_OPEN_FAILED', { cause: err, detail: { path } });
+  }
+}

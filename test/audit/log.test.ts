@@ -1,0 +1,293 @@
+import {
+  appendFile,
+  chmod,
+  open,
+  readFile,
+  readdir,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { openAuditLog } from '../../src/audit/log.js';
+import type { AuditLog } from '../../src/audit/log.js';
+import { GENESIS_PREV, sealRecord } from '../../src/audit/record.js';
+import type { AuditEntry } from '../../src/audit/record.js';
+import { verifyAuditLog } from '../../src/audit/verify.js';
+import { readLines, refusedEntry, sha256, signedEntry, tempDir } from './fixtures.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let path: string;
+const opened: AuditLog[] = [];
+
+async function openLog(p = path, now?: () => Date): Promise<AuditLog> {
+  const log = await openAuditLog(p, now === undefined ? {} : { now });
+  opened.push(log);
+  return log;
+}
+
+async function fileHandleProto(): Promise<FileHandle> {
+  const fh = await open(join(dir, 'probe'), 'w');
+  await fh.close();
+  return Object.getPrototypeOf(fh) as FileHandle;
+}
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  path = join(dir, 'state', 'rxsign', 'audit.log');
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const log of opened.splice(0)) {
+    await log.close();
+  }
+  await cleanup();
+});
+
+describe('openAuditLog / append', () => {
+  test('append then verify round trip: records chain from the genesis value and verify', async () => {
+    const log = await openLog();
+    const [first] = await log.append(signedEntry(1));
+    const more = await log.append([refusedEntry(2), signedEntry(3)]);
+    expect(first?.seq).toBe(1);
+    expect(first?.prev).toBe(GENESIS_PREV);
+    expect(more.map((r) => r.seq)).toEqual([2, 3]);
+    expect(more[0]?.prev).toBe(first?.hash);
+    await log.close();
+    const lines = await readLines(path);
+    expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2, 3]);
+    await expect(verifyAuditLog(path)).resolves.toEqual({
+      ok: true,
+      records: 3,
+      head: more[1]?.hash,
+      tornTail: false,
+    });
+  });
+
+  test('reopening continues the same chain', async () => {
+    const a = await openLog();
+    await a.append([signedEntry(1), signedEntry(2)]);
+    await a.close();
+    const b = await openLog();
+    const [r] = await b.append(signedEntry(3));
+    expect(r?.seq).toBe(3);
+    await b.close();
+    expect((await verifyAuditLog(path)).records).toBe(3);
+  });
+
+  test('creates the folder 0700 and the file 0600', async () => {
+    await openLog();
+    expect((await stat(join(dir, 'state', 'rxsign'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, 'state'))).mode & 0o777).toBe(0o700);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  test('tightens an existing log file to 0600', async () => {
+    const p = join(dir, 'audit.log');
+    await writeFile(p, '');
+    await chmod(p, 0o644);
+    await openLog(p);
+    expect((await stat(p)).mode & 0o777).toBe(0o600);
+  });
+
+  test('records carry the injected clock', async () => {
+    const log = await openLog(path, () => new Date('2025-03-04T05:06:07.089Z'));
+    const [r] = await log.append(signedEntry());
+    expect(r?.time).toBe('2025-03-04T05:06:07.089Z');
+  });
+
+  test('a batch append is one fdatasync, and the records are in the file when it resolves', async () => {
+    const proto = await fileHandleProto();
+    const log = await openLog();
+    const datasync = vi.spyOn(proto, 'datasync');
+    const entries = Array.from({ length: 250 }, (_, i) => signedEntry(i));
+    const records = await log.append(entries);
+    expect(datasync).toHaveBeenCalledTimes(1);
+    expect(records).toHaveLength(250);
+    // Read through another file descriptor, while the log is still open.
+    expect(await readLines(path)).toHaveLength(250);
+  });
+
+  test('concurrent appends from many async callers keep one chain, each caller contiguous, with group commit', async () => {
+    const proto = await fileHandleProto();
+    const log = await openLog();
+    const datasync = vi.spyOn(proto, 'datasync');
+    const callers = Array.from({ length: 60 }, (_, i) =>
+      log.append(Array.from({ length: 1 + (i % 4) }, (_, j) => signedEntry(i * 10 + j))),
+    );
+    const results = await Promise.all(callers);
+    for (const records of results) {
+      const seqs = records.map((r) => r.seq);
+      expect(seqs).toEqual(seqs.map((_, k) => (seqs[0] ?? 0) + k));
+    }
+    const all = results
+      .flat()
+      .map((r) => r.seq)
+      .sort((x, y) => x - y);
+    expect(all).toEqual(all.map((_, k) => k + 1));
+    expect(datasync.mock.calls.length).toBeLessThan(callers.length);
+    const verdict = await verifyAuditLog(path);
+    expect(verdict).toMatchObject({ ok: true, records: all.length });
+  });
+
+  test('rejects an entry with an extra field (a PIN) without echoing it, and writes nothing', async () => {
+    const log = await openLog();
+    const withPin = { ...signedEntry(), pin: '918273' } as unknown as AuditEntry;
+    const err: unknown = await log.append([signedEntry(), withPin]).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'ERR_AUDIT_ENTRY_INVALID',
+      message: 'the audit entry is not valid',
+    });
+    expect(JSON.stringify(err)).not.toContain('918273');
+    expect(String((err as Error).message)).not.toContain('918273');
+    expect(await readFile(path, 'utf8')).toBe('');
+  });
+
+  test('a caller that mutates its entry after append does not change what is written', async () => {
+    const log = await openLog();
+    const entry = { ...signedEntry(), documentIds: ['rx-1'] };
+    const pending = log.append(entry);
+    entry.documentIds.push('rx-forged');
+    const [r] = await pending;
+    expect(r?.kind === 'sign' ? r.documentIds : undefined).toEqual(['rx-1']);
+  });
+
+  test('after a failed fdatasync the log refuses every further append until reopened', async () => {
+    const proto = await fileHandleProto();
+    const log = await openLog();
+    await log.append(signedEntry(1));
+    vi.spyOn(proto, 'datasync').mockRejectedValueOnce(
+      Object.assign(new Error('EIO'), { code: 'EIO' }),
+    );
+    await expect(log.append(signedEntry(2))).rejects.toMatchObject({
+      code: 'ERR_AUDIT_WRITE_FAILED',
+    });
+    await expect(log.append(signedEntry(3))).rejects.toMatchObject({
+      code: 'ERR_AUDIT_WRITE_FAILED',
+    });
+    await log.close();
+    const again = await openLog();
+    const [r] = await again.append(signedEntry(4));
+    expect(r?.seq).toBeGreaterThanOrEqual(2);
+    expect((await verifyAuditLog(path)).ok).toBe(true);
+  });
+
+  test('a clock that returns an invalid date fails that append but leaves the log usable', async () => {
+    let bad = true;
+    const log = await openLog(path, () => (bad ? new Date(Number.NaN) : new Date()));
+    await expect(log.append(signedEntry())).rejects.toMatchObject({
+      code: 'ERR_AUDIT_WRITE_FAILED',
+    });
+    bad = false;
+    await expect(log.append(signedEntry())).resolves.toHaveLength(1);
+  });
+
+  test('appends after close are refused; close commits what was queued', async () => {
+    const log = await openLog();
+    const pending = log.append(signedEntry(1));
+    await log.close();
+    await expect(pending).resolves.toHaveLength(1);
+    await expect(log.append(signedEntry(2))).rejects.toMatchObject({ code: 'ERR_AUDIT_CLOSED' });
+  });
+});
+
+describe('lock', () => {
+  test('a second open of the same log is refused while the first holds it', async () => {
+    await openLog();
+    await expect(openAuditLog(path)).rejects.toMatchObject({ code: 'ERR_AUDIT_LOCKED' });
+  });
+
+  test('close releases the lock', async () => {
+    const log = await openLog();
+    await log.close();
+    await (await openLog()).close();
+    await expect(stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  test('a lock left by a dead process is stale and taken over', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    expect(dead).toBeTypeOf('number');
+    await (await openLog()).close();
+    await writeFile(`${path}.lock`, `${String(dead)}\n`);
+    await expect(openLog()).resolves.toBeDefined();
+  });
+
+  test('a fresh empty lock (another process is writing it) is held', async () => {
+    await (await openLog()).close();
+    await writeFile(`${path}.lock`, '');
+    await expect(openAuditLog(path)).rejects.toMatchObject({ code: 'ERR_AUDIT_LOCKED' });
+  });
+});
+
+describe('torn tail and corruption on open', () => {
+  async function logWith(n: number): Promise<string[]> {
+    const log = await openLog();
+    await log.append(Array.from({ length: n }, (_, i) => signedEntry(i)));
+    await log.close();
+    return readLines(path);
+  }
+
+  test('a torn last line is quarantined, truncated and recorded as a repair record', async () => {
+    const lines = await logWith(3);
+    const torn = (lines[2] ?? '').slice(0, 57);
+    await appendFile(path, torn);
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, records: 3, tornTail: true });
+
+    const log = await openLog();
+    await log.close();
+    const after = await readLines(path);
+    expect(after.slice(0, 3)).toEqual(lines);
+    const repair = JSON.parse(after[3] ?? '{}') as Record<string, unknown>;
+    expect(repair).toMatchObject({
+      kind: 'repair',
+      seq: 4,
+      reason: 'torn-tail',
+      droppedBytes: 57,
+      droppedSha256: sha256(torn),
+    });
+    const quarantine = join(path, '..', String(repair.quarantine));
+    expect(await readFile(quarantine, 'utf8')).toBe(torn);
+    expect((await stat(quarantine)).mode & 0o777).toBe(0o600);
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, records: 4, tornTail: false });
+  });
+
+  test('a whole record without its newline is a torn tail too (that write was never acknowledged)', async () => {
+    await logWith(2);
+    const { line } = sealRecord(signedEntry(9), {
+      seq: 3,
+      time: '2025-01-01T00:00:00.000Z',
+      prev: GENESIS_PREV,
+    });
+    await appendFile(path, line.slice(0, -1));
+    const log = await openLog();
+    const [next] = await log.append(signedEntry(10));
+    expect(next?.seq).toBe(4);
+    expect((await readdir(join(path, '..'))).some((f) => f.startsWith('audit.log.torn-'))).toBe(
+      true,
+    );
+  });
+
+  test('a log whose chain is broken is not extended', async () => {
+    const lines = await logWith(3);
+    await writeFile(path, [lines[0], lines[2]].map((l) => `${l ?? ''}\n`).join(''));
+    await expect(openAuditLog(path)).rejects.toMatchObject({
+      code: 'ERR_AUDIT_CORRUPT',
+      detail: { seq: 3, line: 2 },
+    });
+    // The lock is released after the refusal.
+    await expect(stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  test('refuses a log path that is a symlink', async () => {
+    const target = join(dir, 'elsewhere.log');
+    await writeFile(target, '');
+    const link = join(dir, 'link.log');
+    await symlink(target, link);
+    await expect(openAuditLog(link)).rejects.toMatchObject({ code: 'ERR_AUDIT_OPEN_FAILED' });
+  });
+});

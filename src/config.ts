@@ -16,7 +16,8 @@
  * - RXSIGN_AUDIT_LOG     audit log path, default $XDG_STATE_HOME/rxsign/audit.log
  * - RXSIGN_LOG_LEVEL     pino level, default info
  * - RXSIGN_PIN           the card PIN for non-interactive CLI use (read only by readPinFromEnv)
- * - SOFTHSM2_CONF        passed through to SoftHSM (read by the module itself)
+ * - RXSIGN_ALLOWED_ORIGINS  exact browser origins allowed to call the agent, comma-separated (default none)
+ * - SOFTHSM2_CONF        passed through to SoftHSM (read by the module itself); the demo finds its cards beside it
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -52,6 +53,8 @@ const EnvSchema = z.object({
   RXSIGN_AUDIT_LOG: z.string().min(1).optional(),
   RXSIGN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   XDG_STATE_HOME: z.string().optional(),
+  SOFTHSM2_CONF: z.string().optional(),
+  RXSIGN_ALLOWED_ORIGINS: z.string().optional(),
 });
 
 export interface Config {
@@ -69,6 +72,10 @@ export interface Config {
   readonly signWithoutRole: boolean;
   readonly auditLogPath: string;
   readonly logLevel: string;
+  /** SoftHSM's configuration file, when set (the demo finds its cards beside it). */
+  readonly softhsmConf: string | undefined;
+  /** Exact browser origins allowed to call the agent (comma-separated RXSIGN_ALLOWED_ORIGINS). */
+  readonly allowedOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -127,6 +134,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signWithoutRole: e.RXSIGN_SIGN_WITHOUT_ROLE === 'true',
     auditLogPath: e.RXSIGN_AUDIT_LOG ?? join(stateHome, 'rxsign', 'audit.log'),
     logLevel: e.RXSIGN_LOG_LEVEL ?? 'info',
+    softhsmConf: e.SOFTHSM2_CONF,
+    allowedOrigins: (e.RXSIGN_ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
   });
 }
 

@@ -12,7 +12,7 @@ Commands:
   tokens                 list slots, tokens and certificates of the PKCS#11 module
   serve                  run the agent (local HTTP API: login, Ticket API, signing, verification)
   spine-sim              run the Spine Security Broker simulator
-  login | ticket | logout   talk to the running agent (Ticket API)
+  login | ticket | logout | status   talk to the running agent (Ticket API)
   sign eps|hl7|cms       sign a $prepare digest, an HL7 v3 prescription or any document (CMS)
   verify FILE…           verify prescriptions (HL7 v3, FHIR) and CMS signatures
   audit verify           check the signing audit log's hash chain
@@ -25,6 +25,22 @@ type Command = (argv: string[], io: Io) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
   tokens: async () => runTokens,
+  serve: async () => (await import('./agent.js')).runServe,
+  demo: async () => (await import('./agent.js')).runDemo,
+  login: async () => (argv, io) => import('./client.js').then((m) => m.runClient('login', argv, io)),
+  ticket: async () => (argv, io) => import('./client.js').then((m) => m.runClient('ticket', argv, io)),
+  logout: async () => (argv, io) => import('./client.js').then((m) => m.runClient('logout', argv, io)),
+  status: async () => (argv, io) => import('./client.js').then((m) => m.runClient('status', argv, io)),
+  'spine-sim': async () => async (argv) => (await import('../spine-sim/cli.js')).runSpineSim(argv),
+  audit: async () => async (argv, io) => {
+    const [sub, ...rest] = argv;
+    if (sub !== 'verify') {
+      io.err("rxsign: usage: rxsign audit verify [--log PATH] [--json]");
+      return 2;
+    }
+    const { runAuditVerify } = await import('../audit/index.js');
+    return runAuditVerify(rest, { defaultPath: (await import('../config.js')).loadConfig().auditLogPath });
+  },
 };
 
 /** Registers a command (used by modules that add their own commands). */

@@ -1,0 +1,95 @@
+/**
+ * The agent's local HTTP service (express). Rules it enforces:
+ * - loopback only: the Host header must name 127.0.0.1, [::1] or localhost (DNS-rebinding defence);
+ * - browser requests (those with an Origin header) are accepted only from the exact origins configured;
+ * - JSON bodies with a size limit; every bad input is a 4xx with a stable code, never a 500 or a crash;
+ * - one error handler builds every error body (error-registry.ts); the log line carries the code, never the
+ *   input, a PIN or a ticket.
+ */
+import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
+import type { Logger } from 'pino';
+import { ServiceError } from '../errors.js';
+import { API_ERRORS } from './errors.js';
+import { errorResponse } from './error-registry.js';
+
+export interface AppOptions {
+  readonly logger: Logger;
+  readonly routers: readonly Router[];
+  /** Exact origins (scheme://host:port) allowed to call from a browser. The agent's own page is always allowed. */
+  readonly allowedOrigins?: readonly string[];
+  /** JSON body limit, default 1 MiB. */
+  readonly jsonLimit?: string;
+}
+
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
+
+export function apiError(code: keyof typeof API_ERRORS, detail?: Record<string, unknown>): ServiceError {
+  return new ServiceError(code, API_ERRORS[code].message, detail ? { detail } : {});
+}
+
+const hostGuard: RequestHandler = (req, _res, next) => {
+  const host = req.headers.host ?? '';
+  next(LOOPBACK_HOST.test(host) ? undefined : apiError('ERR_FORBIDDEN_HOST'));
+};
+
+function originGuard(allowed: readonly string[]): RequestHandler {
+  return (req, _res, next) => {
+    const origin = req.headers.origin;
+    if (origin === undefined) {
+      next();
+      return;
+    }
+    const self = `http://${req.headers.host ?? ''}`;
+    next(origin === self || allowed.includes(origin) ? undefined : apiError('ERR_FORBIDDEN_ORIGIN'));
+  };
+}
+
+/**
+ * Builds the app.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ logger, routers: [ticketRouter(agent)] });
+ * app.listen(8730, '127.0.0.1');
+ * ```
+ */
+export function createApp(o: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(hostGuard);
+  app.use(originGuard(o.allowedOrigins ?? []));
+  app.use((req, res, next) => {
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('x-content-type-options', 'nosniff');
+    const started = performance.now();
+    res.on('finish', () => {
+      o.logger.info(
+        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - started) },
+        'request',
+      );
+    });
+    next();
+  });
+  app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true }));
+  for (const r of o.routers) {
+    app.use(r);
+  }
+  app.use((_req, _res, next) => next(apiError('ERR_NOT_FOUND')));
+  const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
+    let e = err;
+    const type = (err as { type?: unknown }).type;
+    if (type === 'entity.too.large') {
+      e = apiError('ERR_BODY_TOO_LARGE');
+    } else if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
+      e = apiError('ERR_BAD_REQUEST');
+    }
+    const { status, body } = errorResponse(e);
+    if (status >= 500) {
+      o.logger.error({ code: body.code, err }, 'request failed');
+    }
+    res.status(status).json(body);
+  };
+  app.use(onError);
+  return app;
+}

@@ -1,0 +1,57 @@
+/**
+ * The Ticket API for workstation applications (spine-protocol.md §4), plus the session routes the agent's page
+ * and the CLI use. Routes:
+ *   POST /ticket-api/getTicket        { timeoutMs? }  → { ticket }   (waits for a login up to timeoutMs)
+ *   POST /ticket-api/getTicketNoAuth                  → { ticket }   (never waits)
+ *   POST /ticket-api/getNewTicket     { timeoutMs? }  → { ticket }
+ *   POST /ticket-api/destroyTicket                    → { ok: true }
+ *   GET  /ticket-api/status                           → session status (uid, name, roles, selected role, time left)
+ *   POST /api/v1/login                { pin, roleId? } → session status
+ *   POST /api/v1/role                 { roleId }       → session status
+ *   POST /api/v1/logout                               → { ok: true }
+ */
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Agent } from '../../auth/agent.js';
+import { parseBody } from '../validate.js';
+
+const Timeout = z.object({ timeoutMs: z.number().int().min(0).max(600_000).optional() }).strict();
+const Login = z
+  .object({ pin: z.string().min(1).max(64), roleId: z.string().regex(/^\d{1,20}$/).optional() })
+  .strict();
+const Role = z.object({ roleId: z.string().regex(/^\d{1,20}$/) }).strict();
+
+export function ticketRouter(agent: Agent): Router {
+  const r = Router();
+  r.post('/ticket-api/getTicket', async (req, res) => {
+    const { timeoutMs } = parseBody(Timeout, req.body);
+    res.json({ ticket: await agent.getTicket(timeoutMs ?? 30_000) });
+  });
+  r.post('/ticket-api/getTicketNoAuth', (_req, res) => {
+    res.json({ ticket: agent.getTicketNoAuth() });
+  });
+  r.post('/ticket-api/getNewTicket', async (req, res) => {
+    const { timeoutMs } = parseBody(Timeout, req.body);
+    res.json({ ticket: await agent.getNewTicket(timeoutMs ?? 30_000) });
+  });
+  r.post('/ticket-api/destroyTicket', async (_req, res) => {
+    await agent.destroyTicket();
+    res.json({ ok: true });
+  });
+  r.get('/ticket-api/status', (_req, res) => {
+    res.json(agent.status());
+  });
+  r.post('/api/v1/login', async (req, res) => {
+    const { pin, roleId } = parseBody(Login, req.body);
+    res.json(await agent.login(pin, roleId ? { roleId } : {}));
+  });
+  r.post('/api/v1/role', async (req, res) => {
+    const { roleId } = parseBody(Role, req.body);
+    res.json(await agent.selectRole(roleId));
+  });
+  r.post('/api/v1/logout', async (_req, res) => {
+    await agent.destroyTicket();
+    res.json({ ok: true });
+  });
+  return r;
+}

@@ -1,0 +1,90 @@
+/**
+ * Starts the agent: the token port (PKCS#11 worker), the Spine login agent, and the local HTTP service on
+ * loopback. Everything stops cleanly on close(): HTTP server, broker logout, card logout, module finalize.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Router } from 'express';
+import type { Logger } from 'pino';
+import { Agent } from '../auth/agent.js';
+import { SsbClient, type Fetch } from '../auth/ssb-client.js';
+import type { Config } from '../config.js';
+import { openTokenPort, type TokenPort } from '../pkcs11/index.js';
+import { createApp } from './app.js';
+import { pageRouter } from './routes/page.js';
+import { ticketRouter } from './routes/ticket.js';
+
+export interface AgentServer {
+  readonly url: string;
+  readonly agent: Agent;
+  readonly port: TokenPort;
+  close(): Promise<void>;
+}
+
+export interface StartAgentOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** An already-open token port (tests may pass a fault-injecting one). */
+  readonly tokenPort?: TokenPort;
+  readonly fetch?: Fetch;
+  readonly now?: () => number;
+  /** Extra routers (signing, verification), built with the agent and port. */
+  readonly routers?: (deps: { agent: Agent; port: TokenPort }) => Router[] | Promise<Router[]>;
+  /** Listen port (overrides config.port; 0 = any free port). */
+  readonly listenPort?: number;
+}
+
+/**
+ * Starts the agent.
+ *
+ * @example
+ * ```ts
+ * const server = await startAgentServer({ config: loadConfig(), logger });
+ * // http://127.0.0.1:8730/ — the agent page; /ticket-api/* — the Ticket API
+ * await server.close();
+ * ```
+ */
+export async function startAgentServer(o: StartAgentOptions): Promise<AgentServer> {
+  const port =
+    o.tokenPort ??
+    (await openTokenPort({ modulePath: o.config.modulePath, pollIntervalMs: o.config.pollIntervalMs, mechanisms: o.config.mechanisms }));
+  const ssb = new SsbClient({ baseUrl: o.config.ssbUrl, timeoutMs: o.config.ssbTimeoutMs, ...(o.fetch ? { fetch: o.fetch } : {}) });
+  const agent = new Agent({
+    port,
+    ssb,
+    logger: o.logger,
+    loginHash: o.config.loginHash,
+    ...(o.config.tokenLabel ? { token: { label: o.config.tokenLabel } } : {}),
+    ...(o.now ? { now: o.now } : {}),
+  });
+  await agent.start();
+  const extra = o.routers ? await o.routers({ agent, port }) : [];
+  const app = createApp({ logger: o.logger, routers: [pageRouter(), ticketRouter(agent), ...extra] });
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.listenPort ?? o.config.port, o.config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    agent,
+    port,
+    close: () => {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await agent.close();
+        await port.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * `rxsign serve`: the agent on loopback. `rxsign demo`: the agent with the SoftHSM demo card and the built-in
+ * Spine Security Broker simulator side by side.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Router } from 'express';
+import { startAgentServer, type AgentServer } from '../api/server.js';
+import { parseCertificate, pemToDer } from '../cms/certificate.js';
+import { loadConfig, type Config } from '../config.js';
+import { createLogger } from '../log.js';
+import { startSpineSim } from '../spine-sim/server.js';
+import { loadCrlDir, trustFromCertificates } from '../spine-sim/trust.js';
+import { loadUsersFile } from '../spine-sim/users.js';
+import type { Agent } from '../auth/agent.js';
+import type { TokenPort } from '../pkcs11/index.js';
+import { reportError, type Io } from './output.js';
+
+export const SERVE_HELP = `Usage: rxsign serve [--port N] [--module PATH] [--token LABEL] [--ssb URL]
+
+Run the agent on 127.0.0.1: the agent page (GET /), the Ticket API (/ticket-api/*), login and role
+selection (/api/v1/*), signing and verification routes. Configuration: src/config.ts (RXSIGN_* variables).
+`;
+
+export const DEMO_HELP = `Usage: rxsign demo [--port N] [--sim-port N] [--login]
+
+Run the agent with the SoftHSM demo card ("prescriber") beside the built-in Spine Security Broker simulator.
+Needs SOFTHSM2_CONF from \`node softhsm/setup.mjs\` (npm run demo does all of it). --login logs the demo card
+in at once with its fixture PIN and prints the session.
+`;
+
+/** Extra routers (signing, verification) for the agent; filled in by those features. */
+export const extraRouters: ((deps: { agent: Agent; port: TokenPort; config: Config }) => Router | Promise<Router>)[] = [];
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+async function start(config: Config, listenPort?: number): Promise<AgentServer> {
+  const logger = createLogger({ level: config.logLevel });
+  if (config.moduleIsDevDefault) {
+    logger.warn({ module: config.modulePath }, 'RXSIGN_MODULE is not set: using the SoftHSM2 module (a development default)');
+  }
+  return startAgentServer({
+    config,
+    logger,
+    ...(listenPort === undefined ? {} : { listenPort }),
+    routers: async ({ agent, port }) => Promise.all(extraRouters.map((r) => r({ agent, port, config }))),
+  });
+}
+
+export async function runServe(argv: string[], io: Io): Promise<number> {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        module: { type: 'string' },
+        token: { type: 'string' },
+        ssb: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    if (values.help) {
+      io.out(SERVE_HELP);
+      return 0;
+    }
+    const base = loadConfig();
+    const config: Config = {
+      ...base,
+      ...(values.module ? { modulePath: values.module, moduleIsDevDefault: false } : {}),
+      ...(values.token ? { tokenLabel: values.token } : {}),
+      ...(values.ssb ? { ssbUrl: values.ssb } : {}),
+    };
+    const server = await start(config, values.port === undefined ? undefined : Number(values.port));
+    io.out(`rxsign agent listening on ${server.url} (Spine Security Broker: ${config.ssbUrl})`);
+    await waitForSignal();
+    await server.close();
+    return 0;
+  } catch (err) {
+    return reportError(io, err);
+  }
+}
+
+export async function runDemo(argv: string[], io: Io): Promise<number> {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        'sim-port': { type: 'string' },
+        login: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    if (values.help) {
+      io.out(DEMO_HELP);
+      return 0;
+    }
+    const base = loadConfig();
+    if (!base.softhsmConf) {
+      io.err('rxsign: SOFTHSM2_CONF is not set: run `npm run demo` (or export SOFTHSM2_CONF=$(node softhsm/setup.mjs))');
+      return 2;
+    }
+    const dir = dirname(base.softhsmConf);
+    const pki = join(dir, 'pki');
+    const certs = ['root.pem', 'auth-ca.pem', 'sign-ca.pem'].map((f) =>
+      parseCertificate(pemToDer(readFileSync(join(pki, f), 'utf8'))),
+    );
+    const sim = await startSpineSim({
+      port: Number(values['sim-port'] ?? 8731),
+      users: loadUsersFile(join(dir, 'users.json')),
+      trust: trustFromCertificates(certs),
+      crls: loadCrlDir(join(pki, 'crl')),
+      logger: createLogger({ level: base.logLevel, name: 'spine-sim' }),
+    });
+    const config: Config = {
+      ...base,
+      ssbUrl: sim.url,
+      tokenLabel: base.tokenLabel ?? 'prescriber',
+      moduleIsDevDefault: false,
+    };
+    const server = await start(config, values.port === undefined ? undefined : Number(values.port));
+    io.out(`rxsign demo
+  agent:            ${server.url}/   (open it in a browser: card, PIN, roles)
+  Spine simulator:  ${sim.url}
+  card:             "${config.tokenLabel ?? ''}" (SoftHSM; its fixture PIN is in softhsm/cards.json)
+try:  RXSIGN_PIN=<pin> npx rxsign login   then   npx rxsign ticket   and   npx rxsign status
+Ctrl-C stops the agent and the simulator.`);
+    if (values.login) {
+      const cards = JSON.parse(readFileSync(join(dirname(dirname(dirname(base.softhsmConf))), 'softhsm', 'cards.json'), 'utf8')) as {
+        cards: { label: string; pin: string }[];
+      };
+      const pin = cards.cards.find((c) => c.label === config.tokenLabel)?.pin;
+      if (pin) {
+        const status = await server.agent.login(pin);
+        io.out(`logged in: ${status.name ?? ''} (${status.uid ?? ''}), role ${status.selectedRole?.id ?? 'not selected'}`);
+      }
+    }
+    await waitForSignal();
+    await server.close();
+    await sim.close();
+    return 0;
+  } catch (err) {
+    return reportError(io, err);
+  }
+}

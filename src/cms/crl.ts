@@ -1,0 +1,177 @@
+/**
+ * X.509 CRL parsing, signature verification and the EPS revocation rule.
+ *
+ * Rules:
+ * - RFC 5280 §5.1: the input is exactly one CRL (DER, or PEM `X509 CRL`), no trailing bytes;
+ * - RFC 5280 §6.3.3 (f)/(g): a CRL is used only if its issuer name matches the CA and its signature verifies
+ *   with the CA's key, and the CA may sign CRLs (keyUsage cRLSign when keyUsage is present);
+ * - eps-signature.md §2.5 (AEA-2650 AC 1.1/1.2): reasons keyCompromise(1), cACompromise(2), aACompromise(10)
+ *   → revoked whatever the signing time; any other, unknown or missing reason → revoked iff
+ *   signingTime ≥ revocationDate;
+ * - removeFromCRL(8) entries (delta CRLs only) do not revoke.
+ */
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { verifySignature } from './algorithms.js';
+import { certificateInternals, type CertificateInfo } from './certificate.js';
+import { bytesOf, decodeWhole, serialHex, toHex } from './der.js';
+import { cmsError } from './errors.js';
+import { describeName } from './names.js';
+import { looksLikePem, pemToDer } from './pem.js';
+
+export interface CrlEntry {
+  readonly serialHex: string;
+  readonly revocationDate: Date;
+  /** RFC 5280 §5.3.1 CRLReason; absent when the entry has no reason code. */
+  readonly reason?: number;
+}
+
+export interface CrlInfo {
+  readonly der: Uint8Array;
+  readonly issuer: string;
+  readonly thisUpdate: Date;
+  readonly nextUpdate?: Date;
+  readonly authorityKeyId?: string;
+  readonly entries: readonly CrlEntry[];
+}
+
+interface CrlInternals {
+  readonly tbs: Uint8Array;
+  readonly signatureOid: string;
+  readonly signature: Uint8Array;
+  readonly issuerKey: string;
+}
+
+const internals = new WeakMap<CrlInfo, CrlInternals>();
+const ALWAYS_REVOKED = new Set([1, 2, 10]);
+const REMOVE_FROM_CRL = 8;
+
+function reasonOf(entry: pkijs.RevokedCertificate): number | undefined {
+  const ext = entry.crlEntryExtensions?.extensions.find((e) => e.extnID === '2.5.29.21');
+  if (ext === undefined) {
+    return undefined;
+  }
+  const v = decodeWhole(ext.extnValue.valueBlock.valueHexView);
+  if (!(v instanceof asn1js.Enumerated)) {
+    throw cmsError('ERR_CRL_MALFORMED');
+  }
+  return v.valueBlock.valueDec;
+}
+
+/**
+ * Parses a CRL (DER or PEM). The signature is NOT checked here: use {@link verifyCrlSignature}.
+ * Throws `ERR_CRL_MALFORMED`.
+ *
+ * @example
+ * ```ts
+ * const crl = parseCrl(readFileSync('pki/crl/sign-ca.crl'));
+ * crl.entries.length;
+ * ```
+ */
+export function parseCrl(input: Uint8Array): CrlInfo {
+  if (!(input instanceof Uint8Array)) {
+    throw cmsError('ERR_CRL_MALFORMED');
+  }
+  let der: Uint8Array;
+  try {
+    der = looksLikePem(input)
+      ? pemToDer(Buffer.from(input).toString('latin1'), ['X509 CRL'])
+      : Uint8Array.from(input);
+  } catch (cause) {
+    throw cmsError('ERR_CRL_MALFORMED', { cause });
+  }
+  const asn = decodeWhole(der);
+  if (asn === undefined) {
+    throw cmsError('ERR_CRL_MALFORMED');
+  }
+  let crl: pkijs.CertificateRevocationList;
+  try {
+    crl = new pkijs.CertificateRevocationList({ schema: asn });
+  } catch (cause) {
+    throw cmsError('ERR_CRL_MALFORMED', { cause });
+  }
+  const issuer = describeName(crl.issuer);
+  const akidExt = crl.crlExtensions?.extensions.find((e) => e.extnID === '2.5.29.35');
+  const akid: unknown = akidExt?.parsedValue;
+  const entries = (crl.revokedCertificates ?? []).map((e) => {
+    const reason = reasonOf(e);
+    return Object.freeze({
+      serialHex: serialHex(e.userCertificate.valueBlock.valueHexView),
+      revocationDate: e.revocationDate.value,
+      ...(reason === undefined ? {} : { reason }),
+    });
+  });
+  const info: CrlInfo = Object.freeze({
+    der,
+    issuer: issuer.text,
+    thisUpdate: crl.thisUpdate.value,
+    ...(crl.nextUpdate === undefined ? {} : { nextUpdate: crl.nextUpdate.value }),
+    ...(akid instanceof pkijs.AuthorityKeyIdentifier && akid.keyIdentifier !== undefined
+      ? { authorityKeyId: toHex(akid.keyIdentifier.valueBlock.valueHexView) }
+      : {}),
+    entries: Object.freeze(entries),
+  });
+  internals.set(info, {
+    tbs: bytesOf(crl.tbsView),
+    signatureOid: crl.signatureAlgorithm.algorithmId,
+    signature: crl.signatureValue.valueBlock.valueHexView,
+    issuerKey: issuer.matchKey,
+  });
+  return info;
+}
+
+/**
+ * True when `crl` was issued by `issuer`: names match, the CA may sign CRLs, and the signature verifies.
+ *
+ * @example
+ * ```ts
+ * if (!verifyCrlSignature(crl, signCa)) throw new Error('untrusted CRL');
+ * ```
+ */
+export function verifyCrlSignature(crl: CrlInfo, issuer: CertificateInfo): boolean {
+  const own = internals.get(crl) ?? internals.get(parseCrl(crl.der));
+  const ca = certificateInternals(issuer);
+  if (own === undefined || ca.key === undefined || own.issuerKey !== ca.subjectKey) {
+    return false;
+  }
+  if (issuer.keyUsage !== undefined && !issuer.keyUsage.cRLSign) {
+    return false;
+  }
+  return verifySignature(ca.key, own.signatureOid, own.tbs, own.signature) === 'valid';
+}
+
+/** True when `crl` could have been issued by `issuer` (name, and AKID/SKID when both are present). */
+export function crlMatchesIssuer(crl: CrlInfo, issuer: CertificateInfo): boolean {
+  const own = internals.get(crl) ?? internals.get(parseCrl(crl.der));
+  if (own === undefined || own.issuerKey !== certificateInternals(issuer).subjectKey) {
+    return false;
+  }
+  return (
+    crl.authorityKeyId === undefined ||
+    issuer.subjectKeyId === undefined ||
+    crl.authorityKeyId === issuer.subjectKeyId
+  );
+}
+
+/**
+ * The EPS revocation rule for one certificate at `signingTime` (eps-signature.md §2.5).
+ *
+ * @example
+ * ```ts
+ * const { revoked, entry } = revocationStatus(crl, cert.serialHex, signingTime);
+ * ```
+ */
+export function revocationStatus(
+  crl: CrlInfo,
+  serial: string,
+  signingTime: Date,
+): { revoked: boolean; entry?: CrlEntry } {
+  const entry = crl.entries.find((e) => e.serialHex === serial.toLowerCase());
+  if (entry === undefined || entry.reason === REMOVE_FROM_CRL) {
+    return entry === undefined ? { revoked: false } : { revoked: false, entry };
+  }
+  if (entry.reason !== undefined && ALWAYS_REVOKED.has(entry.reason)) {
+    return { revoked: true, entry };
+  }
+  return { revoked: signingTime.getTime() >= entry.revocationDate.getTime(), entry };
+}

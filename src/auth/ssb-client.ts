@@ -38,7 +38,10 @@ export class SsbClient {
     };
   }
 
-  async #request(path: string, init: { method: 'GET' | 'POST'; body?: string; signal?: AbortSignal }): Promise<string> {
+  async #request(
+    path: string,
+    init: { method: 'GET' | 'POST'; body?: string; signal?: AbortSignal; gpObjectOn4xx?: boolean },
+  ): Promise<string> {
     const timeout = AbortSignal.timeout(this.#o.timeoutMs);
     const signal = init.signal ? AbortSignal.any([timeout, init.signal]) : timeout;
     let res: Response;
@@ -56,7 +59,9 @@ export class SsbClient {
       }
       throw authError('ERR_AUTHSERVER_NOT_AVAILABLE', { cause, detail: { path: path.split('?')[0] } });
     }
-    if (res.status !== 200) {
+    // A refused login may come with a 4xx status and a gpOBJECT body naming the reason (docs/spine-sim.md).
+    const refusal = init.gpObjectOn4xx === true && res.status >= 400 && res.status < 500;
+    if (res.status !== 200 && !refusal) {
       await res.body?.cancel().catch(() => undefined);
       throw authError(res.status >= 500 ? 'ERR_AUTHSERVER_NOT_AVAILABLE' : 'ERR_AUTHDATA_SYNTAX_ERROR', {
         detail: { path: path.split('?')[0], status: res.status },
@@ -112,7 +117,12 @@ export class SsbClient {
 
   /** Step B (§1.4): the card-signed response; the reply's parameters (sso_ticket absent on rejection). */
   async validate(fields: Parameters<typeof buildValidateRequest>[0], signal?: AbortSignal): Promise<GpParam[]> {
-    const text = await this.#request('/login/authvalidate', { method: 'POST', body: buildValidateRequest(fields), ...(signal ? { signal } : {}) });
+    const text = await this.#request('/login/authvalidate', {
+      method: 'POST',
+      body: buildValidateRequest(fields),
+      gpObjectOn4xx: true,
+      ...(signal ? { signal } : {}),
+    });
     return this.#gp(text);
   }
 

@@ -11,6 +11,7 @@
 //   tokens/                  SoftHSM token folders, one per card
 //   pki/root.pem, pki/auth-ca.pem, pki/sign-ca.pem      trust anchors and sub-CAs (PEM)
 //   pki/trust/               the root only (for --trust)
+//   pki/ca/                  the root and the auth and signing sub-CAs (for --trust when only the leaf is sent)
 //   pki/crl/                 auth-ca.crl, sign-ca.crl and root.arl (DER), for --crl
 //   pki/retired-ca.pem       a sub-CA revoked on the root's ARL, with pki/retired-signer.{pem,key} under it
 //   cards/<label>/           auth.pem, sign.pem (the certificates written to the card)
@@ -200,6 +201,12 @@ ${isRoot ? '' : `crlDistributionPoints = URI:http://crl.rxsign.test/root.arl\n`}
   });
 }
 writeFileSync(join(pki, 'trust', 'root.pem'), readFileSync(join(pki, 'root.pem')));
+// pki/ca/: the root and its live sub-CAs, for `--trust` where the signed object carries only the leaf
+// (the Spine simulator's login CMS, `rxsign verify`): self-signed = anchor, the others = intermediates.
+mkdirSync(join(pki, 'ca'), { recursive: true });
+for (const n of ['root', 'auth-ca', 'sign-ca']) {
+  writeFileSync(join(pki, 'ca', `${n}.pem`), readFileSync(join(pki, `${n}.pem`)));
+}
 writeFileSync(
   join(pki, 'chain.pem'),
   Buffer.concat(['auth-ca', 'sign-ca'].map((n) => readFileSync(join(pki, `${n}.pem`)))),

@@ -55,6 +55,7 @@ export function pkiPaths(dir = softhsmDir()) {
     retiredSignerKey: join(pki, 'retired-signer.key'),
     chain: join(pki, 'chain.pem'),
     trustDir: join(pki, 'trust'),
+    caDir: join(pki, 'ca'),
     crlDir: join(pki, 'crl'),
     caKey: (name: 'root' | 'auth-ca' | 'sign-ca' | 'retired-ca') => join(pki, 'db', `${name}.key`),
     cardCert: (label: string, kind: 'auth' | 'sign') => join(dir, 'cards', label, `${kind}.pem`),

@@ -19,13 +19,16 @@
 //   cards.json               the cards with their module-relative facts (label, serial, uid)
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const projectRoot = resolve(here, '..');
-const dir = resolve(process.argv[2] ?? join(projectRoot, '.rxsign', 'softhsm'));
+const finalDir = resolve(process.argv[2] ?? join(projectRoot, '.rxsign', 'softhsm'));
+// Built in a private folder and renamed into place at the end, so that concurrent runs (parallel test
+// processes) never see or break a half-made folder.
+const dir = `${finalDir}.build-${process.pid}`;
 const modulePath = process.env.RXSIGN_SOFTHSM_MODULE ?? findSoftHsmModule();
 const spec = JSON.parse(readFileSync(join(here, 'cards.json'), 'utf8'));
 
@@ -33,12 +36,15 @@ const stamp = createHash('sha256')
   .update(readFileSync(fileURLToPath(import.meta.url)))
   .update(readFileSync(join(here, 'cards.json')))
   .digest('hex');
-const stampFile = join(dir, '.stamp');
-
-if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) {
-  process.stdout.write(`${join(dir, 'softhsm2.conf')}\n`);
+const finalStamp = join(finalDir, '.stamp');
+function upToDate() {
+  return existsSync(finalStamp) && readFileSync(finalStamp, 'utf8') === stamp;
+}
+if (upToDate()) {
+  process.stdout.write(`${join(finalDir, 'softhsm2.conf')}\n`);
   process.exit(0);
 }
+const stampFile = join(dir, '.stamp');
 
 rmSync(dir, { recursive: true, force: true });
 for (const sub of ['tokens', 'pki/trust', 'pki/crl', 'pki/db', 'cards']) {
@@ -349,4 +355,19 @@ const users = spec.cards.map((c) => ({ uid: c.uid, name: c.name, roles: c.roles 
 writeFileSync(join(dir, 'users.json'), JSON.stringify(users, null, 2) + '\n');
 writeFileSync(join(dir, 'cards.json'), JSON.stringify({ module: modulePath, cards: cardsOut }, null, 2) + '\n');
 writeFileSync(stampFile, stamp);
-process.stdout.write(`${conf}\n`);
+// Point the configuration at the final folder, then move the folder into place (unless a concurrent run won).
+writeFileSync(conf, readFileSync(conf, 'utf8').replace(join(dir, 'tokens'), join(finalDir, 'tokens')));
+if (upToDate()) {
+  rmSync(dir, { recursive: true, force: true });
+} else {
+  rmSync(finalDir, { recursive: true, force: true });
+  try {
+    renameSync(dir, finalDir);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    if (!upToDate()) {
+      throw err;
+    }
+  }
+}
+process.stdout.write(`${join(finalDir, 'softhsm2.conf')}\n`);

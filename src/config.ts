@@ -16,6 +16,7 @@
  * - RXSIGN_AUDIT_LOG     audit log path, default $XDG_STATE_HOME/rxsign/audit.log
  * - RXSIGN_LOG_LEVEL     pino level, default info
  * - RXSIGN_PIN           the card PIN for non-interactive CLI use (read only by readPinFromEnv)
+ * - RXSIGN_TRUST_DIR / RXSIGN_CRL_DIR   CA certificates and CRLs for verification and the signing policy
  * - RXSIGN_ALLOWED_ORIGINS  exact browser origins allowed to call the agent, comma-separated (default none)
  * - SOFTHSM2_CONF        passed through to SoftHSM (read by the module itself); the demo finds its cards beside it
  */
@@ -54,6 +55,8 @@ const EnvSchema = z.object({
   RXSIGN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   XDG_STATE_HOME: z.string().optional(),
   SOFTHSM2_CONF: z.string().optional(),
+  RXSIGN_TRUST_DIR: z.string().min(1).optional(),
+  RXSIGN_CRL_DIR: z.string().min(1).optional(),
   RXSIGN_ALLOWED_ORIGINS: z.string().optional(),
 });
 
@@ -76,6 +79,10 @@ export interface Config {
   readonly softhsmConf: string | undefined;
   /** Exact browser origins allowed to call the agent (comma-separated RXSIGN_ALLOWED_ORIGINS). */
   readonly allowedOrigins: readonly string[];
+  /** CA certificates for verification and signing policy (self-signed = anchors, others = intermediates). */
+  readonly trustDir: string | undefined;
+  /** CRLs and ARLs for verification and signing policy. */
+  readonly crlDir: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -135,6 +142,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auditLogPath: e.RXSIGN_AUDIT_LOG ?? join(stateHome, 'rxsign', 'audit.log'),
     logLevel: e.RXSIGN_LOG_LEVEL ?? 'info',
     softhsmConf: e.SOFTHSM2_CONF,
+    trustDir: e.RXSIGN_TRUST_DIR,
+    crlDir: e.RXSIGN_CRL_DIR,
     allowedOrigins: (e.RXSIGN_ALLOWED_ORIGINS ?? '')
       .split(',')
       .map((o) => o.trim())

@@ -19,6 +19,8 @@ export interface AppOptions {
   readonly allowedOrigins?: readonly string[];
   /** JSON body limit, default 1 MiB. */
   readonly jsonLimit?: string;
+  /** Larger JSON limits for routes under a path prefix (e.g. batch verification). */
+  readonly jsonLimits?: readonly { readonly prefix: string; readonly limit: string }[];
 }
 
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
@@ -71,7 +73,12 @@ export function createApp(o: AppOptions): express.Express {
     });
     next();
   });
-  app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true }));
+  const defaultJson = express.json({ limit: o.jsonLimit ?? '1mb', strict: true });
+  const largeJson = (o.jsonLimits ?? []).map((l) => ({ prefix: l.prefix, parse: express.json({ limit: l.limit, strict: true }) }));
+  app.use((req, res, next) => {
+    const large = largeJson.find((l) => req.path.startsWith(l.prefix));
+    (large ? large.parse : defaultJson)(req, res, next);
+  });
   for (const r of o.routers) {
     app.use(r);
   }

@@ -59,7 +59,13 @@ export async function startAgentServer(o: StartAgentOptions): Promise<AgentServe
   });
   await agent.start();
   const extra = o.routers ? await o.routers({ agent, port }) : [];
-  const app = createApp({ logger: o.logger, routers: [pageRouter(), ticketRouter(agent), ...extra] });
+  const app = createApp({
+    logger: o.logger,
+    routers: [pageRouter(), ticketRouter(agent), ...extra],
+    allowedOrigins: o.config.allowedOrigins,
+    // batch verification carries many documents (base64) in one JSON body
+    jsonLimits: [{ prefix: '/api/v1/verify', limit: '70mb' }],
+  });
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Router } from 'express';
 import { startAgentServer, type AgentServer } from '../api/server.js';
 import { parseCertificate, pemToDer } from '../cms/certificate.js';
 import { loadConfig, type Config } from '../config.js';
@@ -13,8 +12,7 @@ import { createLogger } from '../log.js';
 import { startSpineSim } from '../spine-sim/server.js';
 import { loadCrlDir, trustFromCertificates } from '../spine-sim/trust.js';
 import { loadUsersFile } from '../spine-sim/users.js';
-import type { Agent } from '../auth/agent.js';
-import type { TokenPort } from '../pkcs11/index.js';
+import { featureRouters } from './routes.js';
 import { reportError, type Io } from './output.js';
 
 export const SERVE_HELP = `Usage: rxsign serve [--port N] [--module PATH] [--token LABEL] [--ssb URL]
@@ -30,8 +28,6 @@ Needs SOFTHSM2_CONF from \`node softhsm/setup.mjs\` (npm run demo does all of it
 in at once with its fixture PIN and prints the session.
 `;
 
-/** Extra routers (signing, verification) for the agent; filled in by those features. */
-export const extraRouters: ((deps: { agent: Agent; port: TokenPort; config: Config }) => Router | Promise<Router>)[] = [];
 
 function waitForSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -49,7 +45,7 @@ async function start(config: Config, listenPort?: number): Promise<AgentServer> 
     config,
     logger,
     ...(listenPort === undefined ? {} : { listenPort }),
-    routers: async ({ agent, port }) => Promise.all(extraRouters.map((r) => r({ agent, port, config }))),
+    routers: ({ agent, port }) => featureRouters({ agent, port, config }),
   });
 }
 
@@ -120,6 +116,8 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     });
     const config: Config = {
       ...base,
+      trustDir: base.trustDir ?? join(pki, 'ca'),
+      crlDir: base.crlDir ?? join(pki, 'crl'),
       ssbUrl: sim.url,
       tokenLabel: base.tokenLabel ?? 'prescriber',
       moduleIsDevDefault: false,

@@ -1,0 +1,39 @@
+/**
+ * EPS check 7 for the CA at the top of the path (eps-signature.md §2.5 "ARL"). Path validation trusts an anchor
+ * as configured (RFC 5280 §6.1.1 (d)); EPS instead looks the signer's sub-CA up on the ARL. Rules:
+ * - only when the path has a CA (the anchor is not the signer itself);
+ * - a CRL is used when it names the anchor's issuer, its signature verifies with the key of a configured anchor
+ *   with that name (AKID/SKID when present), and it is not stale (nextUpdate ≥ now);
+ * - the EPS reason/date rule (crl.ts revocationStatus) at the signing time → REVOKED "CA certificate is revoked";
+ * - no usable ARL → `skipped` (the anchor stays trusted as configured).
+ */
+import type { CertificateInfo } from '../cms/certificate.js';
+import { crlMatchesIssuer, revocationStatus, verifyCrlSignature, type CrlInfo } from '../cms/crl.js';
+import type { Check } from '../cms/report.js';
+import { EPS_MESSAGES } from './messages.js';
+
+/**
+ * @example
+ * ```ts
+ * checks.push(anchorRevocation(path.chain, anchors, crls, signingTime, new Date()));
+ * ```
+ */
+export function anchorRevocation(chain: readonly CertificateInfo[], anchors: readonly CertificateInfo[], crls: readonly CrlInfo[], at: Date, now: Date): Check {
+  const id = 'eps.ca-revoked';
+  const title = 'CA certificate not on the ARL';
+  const top = chain[chain.length - 1];
+  if (chain.length < 2 || top === undefined) {
+    return { id, title, status: 'skipped', message: 'no CA certificate in the path' };
+  }
+  const usable = crls.filter(
+    (crl) =>
+      (crl.nextUpdate === undefined || crl.nextUpdate.getTime() >= now.getTime()) &&
+      anchors.some((a) => a.subject === top.issuer && crlMatchesIssuer(crl, a) && verifyCrlSignature(crl, a)),
+  );
+  if (usable.length === 0) {
+    return { id, title, status: 'skipped', message: 'no ARL for the trust anchor' };
+  }
+  return usable.some((crl) => revocationStatus(crl, top.serialHex, at).revoked)
+    ? { id, title, status: 'failed', subIndication: 'REVOKED', message: EPS_MESSAGES.caRevoked }
+    : { id, title, status: 'passed' };
+}

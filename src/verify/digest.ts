@@ -1,0 +1,31 @@
+/**
+ * EPS check 5 (eps-signature.md §2.3). Rules:
+ * - the received SignedInfo (canonicalised as EPS does) equals, byte for byte, the SignedInfo rebuilt from
+ *   the prescription's fragments with the algorithm the received one declares → else HASH_FAILURE,
+ *   "Signature doesn't match prescription";
+ * - with no prescription (a FHIR signature on its own) the check is `skipped`, never passed.
+ */
+import type { Check } from '../cms/report.js';
+import { buildSignedInfo } from '../prescription/signed-info.js';
+import { EPS_MESSAGES, OWN_MESSAGES } from './messages.js';
+import type { SignatureParts } from './signature-format.js';
+
+/**
+ * @example
+ * ```ts
+ * checks.push(checkDigest(parts, fragmentsFromDocument(doc)));
+ * ```
+ */
+export function checkDigest(parts: SignatureParts, fragments: Uint8Array | undefined): Check {
+  const id = 'eps.digest';
+  const title = 'signature matches prescription';
+  if (fragments === undefined) {
+    return { id, title, status: 'skipped', message: OWN_MESSAGES.noPrescription };
+  }
+  const ok =
+    parts.algorithm !== undefined &&
+    Buffer.from(buildSignedInfo(fragments, parts.algorithm.algorithm)).equals(Buffer.from(parts.signedInfo));
+  return ok
+    ? { id, title, status: 'passed' }
+    : { id, title, status: 'failed', subIndication: 'HASH_FAILURE', message: EPS_MESSAGES.digestMismatch };
+}

@@ -1,0 +1,69 @@
+/**
+ * Loads a trust store from folders. Rules:
+ * - a trust folder holds certificates (PEM, one or more blocks, or DER); self-issued ones (subject = issuer)
+ *   are trust anchors, the others intermediates (untrusted until a path verifies);
+ * - a CRL folder holds CRLs/ARLs (DER or PEM); their signatures are checked when used, not here;
+ * - unreadable files are reported by name in `rejected` (never their content) and otherwise ignored.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseCertificate, pemBlocks, type CertificateInfo } from '../cms/certificate.js';
+import { parseCrl, type CrlInfo } from '../cms/crl.js';
+
+export interface TrustStore {
+  readonly anchors: CertificateInfo[];
+  readonly intermediates: CertificateInfo[];
+  readonly crls: CrlInfo[];
+  readonly rejected: string[];
+}
+
+function certificatesOf(bytes: Uint8Array): CertificateInfo[] {
+  const text = Buffer.from(bytes).toString('latin1');
+  if (text.includes('-----BEGIN')) {
+    return pemBlocks(text, ['CERTIFICATE']).map((der) => parseCertificate(der));
+  }
+  return [parseCertificate(bytes)];
+}
+
+async function files(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    // stat follows symlinks (c_rehash-style folders).
+    if ((await stat(join(dir, name))).isFile()) {
+      out.push(join(dir, name));
+    }
+  }
+  return out;
+}
+
+/**
+ * @example
+ * ```ts
+ * const store = await loadTrustStore({ trustDirs: ['/etc/rxsign/trust'], crlDirs: ['/etc/rxsign/crl'] });
+ * const verifier = createVerifier({ ...store });
+ * ```
+ */
+export async function loadTrustStore(o: { trustDirs?: readonly string[]; crlDirs?: readonly string[] }): Promise<TrustStore> {
+  const store: TrustStore = { anchors: [], intermediates: [], crls: [], rejected: [] };
+  for (const dir of o.trustDirs ?? []) {
+    for (const f of await files(dir)) {
+      try {
+        for (const c of certificatesOf(await readFile(f))) {
+          (c.subject === c.issuer ? store.anchors : store.intermediates).push(c);
+        }
+      } catch {
+        store.rejected.push(f);
+      }
+    }
+  }
+  for (const dir of o.crlDirs ?? []) {
+    for (const f of await files(dir)) {
+      try {
+        store.crls.push(parseCrl(await readFile(f)));
+      } catch {
+        store.rejected.push(f);
+      }
+    }
+  }
+  return store;
+}

@@ -11,3 +11,7 @@ export interface SectionInput {
 }
 
 export const extraSections: ((input: SectionInput) => Promise<Row[]>)[] = [];
+import { signingSection } from './signing.js';
+extraSections.push(signingSection);
+import { verifySection } from './verify.js';
+extraSections.push(verifySection);

@@ -25,6 +25,8 @@ export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-rxsign-key"]',
+  'req.headers["x-rxsign-pin"]',
+  'headers["x-rxsign-pin"]',
 ];
 
 /**

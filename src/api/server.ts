@@ -29,7 +29,7 @@ export interface StartAgentOptions {
   readonly fetch?: Fetch;
   readonly now?: () => number;
   /** Extra routers (signing, verification), built with the agent and port. */
-  readonly routers?: (deps: { agent: Agent; port: TokenPort }) => Router[] | Promise<Router[]>;
+  readonly routers?: (deps: { agent: Agent; port: TokenPort }) => Promise<{ routers: Router[]; close: () => Promise<void> }>;
   /** Listen port (overrides config.port; 0 = any free port). */
   readonly listenPort?: number;
 }
@@ -58,10 +58,10 @@ export async function startAgentServer(o: StartAgentOptions): Promise<AgentServe
     ...(o.now ? { now: o.now } : {}),
   });
   await agent.start();
-  const extra = o.routers ? await o.routers({ agent, port }) : [];
+  const extra = o.routers ? await o.routers({ agent, port }) : { routers: [], close: async () => undefined };
   const app = createApp({
     logger: o.logger,
-    routers: [pageRouter(), ticketRouter(agent), ...extra],
+    routers: [pageRouter(), ticketRouter(agent), ...extra.routers],
     allowedOrigins: o.config.allowedOrigins,
     // batch verification carries many documents (base64) in one JSON body
     jsonLimits: [{ prefix: '/api/v1/verify', limit: '70mb' }],
@@ -87,6 +87,7 @@ export async function startAgentServer(o: StartAgentOptions): Promise<AgentServe
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await extra.close();
         await agent.close();
         await port.close();
       })();

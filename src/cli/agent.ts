@@ -45,7 +45,7 @@ async function start(config: Config, listenPort?: number): Promise<AgentServer> 
     config,
     logger,
     ...(listenPort === undefined ? {} : { listenPort }),
-    routers: ({ agent, port }) => featureRouters({ agent, port, config }),
+    routers: ({ agent, port }) => featureRouters({ agent, port, config, logger }),
   });
 }
 

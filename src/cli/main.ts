@@ -26,6 +26,7 @@ type Command = (argv: string[], io: Io) => Promise<number>;
 const commands: Record<string, () => Promise<Command>> = {
   tokens: async () => runTokens,
   verify: async () => (await import('./verify.js')).runVerify,
+  sign: async () => (await import('./sign.js')).runSign,
   serve: async () => (await import('./agent.js')).runServe,
   demo: async () => (await import('./agent.js')).runDemo,
   login: async () => (argv, io) => import('./client.js').then((m) => m.runClient('login', argv, io)),

@@ -1,0 +1,296 @@
+/**
+ * EPS digest signing: the `$prepare` SignedInfo as received, signed on the card, checked, assembled.
+ *
+ * Rules (eps-signature.md §1.5, §1.6, §3.2, §3.3, §6):
+ * - `algorithm` is RS256 (CKM_SHA256_RSA_PKCS) or RS1 (CKM_SHA1_RSA_PKCS); anything else is refused before
+ *   any card operation;
+ * - `payload`/`digest` is strict base64 (RFC 4648 §4, canonical padding) of UTF-8 (fatal decoder) SignedInfo
+ *   bytes; those exact bytes are signed, never parsed into a DOM or re-serialised; the SignatureMethod named in
+ *   them, if any, must match `algorithm`;
+ * - every signature is verified with the certificate's public key (node:crypto) before it is returned;
+ * - the XML-DSig Signature uses the default namespace, the SignedInfo bytes as received, exactly one
+ *   certificate as base64 DER with no PEM armour and no whitespace;
+ * - a batch holds at most 250 payloads; one bad item never stops the others; after a card removal no further
+ *   signature is returned and the remaining items fail with ERR_SIGN_CARD_REMOVED.
+ */
+import { createHash, randomUUID, verify } from 'node:crypto';
+import { isServiceError } from '../errors.js';
+import type { CardSession, SigningKey } from './card-session.js';
+import { signError } from './errors.js';
+
+export type EpsAlgorithm = 'RS256' | 'RS1';
+
+/** Largest batch (NHS Remote Digital Signature Service limit, §3.2). */
+export const MAX_EPS_BATCH = 250;
+/** Largest decoded SignedInfo accepted (a real one is under 1 KiB). */
+export const MAX_SIGNED_INFO_BYTES = 16 * 1024;
+
+const ALGORITHMS: Readonly<
+  Record<EpsAlgorithm, { mechanism: string; hash: 'sha256' | 'sha1'; method: string }>
+> = {
+  RS256: {
+    mechanism: 'SHA256_RSA_PKCS',
+    hash: 'sha256',
+    method: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  },
+  RS1: {
+    mechanism: 'SHA1_RSA_PKCS',
+    hash: 'sha1',
+    method: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
+  },
+};
+const STRICT_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const SIGNATURE_METHOD = /<SignatureMethod\s+Algorithm="([^"]*)"/g;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Allowlists the algorithm (§1.5): RS256 or RS1, else ERR_SIGN_ALGORITHM_UNSUPPORTED.
+ *
+ * @example
+ * ```ts
+ * parseEpsAlgorithm('RS256'); // 'RS256'
+ * ```
+ */
+export function parseEpsAlgorithm(value: unknown): EpsAlgorithm {
+  if (value === 'RS256' || value === 'RS1') {
+    return value;
+  }
+  throw signError('ERR_SIGN_ALGORITHM_UNSUPPORTED');
+}
+
+/** The PKCS#11 mechanism and node hash name of an EPS algorithm. */
+export function epsMechanism(algorithm: EpsAlgorithm): {
+  mechanism: string;
+  hash: 'sha256' | 'sha1';
+} {
+  const a = ALGORITHMS[algorithm];
+  return { mechanism: a.mechanism, hash: a.hash };
+}
+
+/**
+ * Strictly decodes a `$prepare` digest into the SignedInfo bytes to sign (§1.5, §6 "Input").
+ *
+ * @example
+ * ```ts
+ * const bytes = decodeEpsPayload(prepare.digest, 'RS256');
+ * ```
+ */
+export function decodeEpsPayload(b64: unknown, algorithm: EpsAlgorithm): Uint8Array {
+  // RFC 4648 §4 alphabet with canonical padding; the round trip rejects non-zero pad bits.
+  if (
+    typeof b64 !== 'string' ||
+    b64.length === 0 ||
+    b64.length > ((MAX_SIGNED_INFO_BYTES + 2) / 3) * 4 + 4
+  ) {
+    throw signError('ERR_SIGN_BAD_PAYLOAD');
+  }
+  if (!STRICT_B64.test(b64)) {
+    throw signError('ERR_SIGN_BAD_PAYLOAD');
+  }
+  const bytes = Buffer.from(b64, 'base64');
+  if (bytes.toString('base64') !== b64) {
+    throw signError('ERR_SIGN_BAD_PAYLOAD');
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch (cause) {
+    throw signError('ERR_SIGN_BAD_PAYLOAD', { cause });
+  }
+  // A shape check on the text only: the bytes are signed as they are (§6: do not parse or re-canonicalise).
+  if (!text.startsWith('<SignedInfo') || !text.endsWith('</SignedInfo>')) {
+    throw signError('ERR_SIGN_BAD_PAYLOAD');
+  }
+  const methods = [...text.matchAll(SIGNATURE_METHOD)].map((m) => m[1]);
+  if (methods.length > 1 || (methods.length === 1 && methods[0] !== ALGORITHMS[algorithm].method)) {
+    throw signError('ERR_SIGN_ALGORITHM_UNSUPPORTED');
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The XML-DSig `Signature` of §1.6 around SignedInfo bytes as received.
+ *
+ * @example
+ * ```ts
+ * const xml = xmlDsigSignature(signedInfo, sigB64, certB64);
+ * const data = Buffer.from(xml, 'utf8').toString('base64'); // Provenance.signature.data
+ * ```
+ */
+export function xmlDsigSignature(
+  signedInfo: Uint8Array,
+  signatureB64: string,
+  certificateB64: string,
+): string {
+  return (
+    '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#">' +
+    utf8.decode(signedInfo) +
+    `<SignatureValue>${signatureB64}</SignatureValue>` +
+    `<KeyInfo><X509Data><X509Certificate>${certificateB64}</X509Certificate></X509Data></KeyInfo></Signature>`
+  );
+}
+
+/** A FHIR `Bundle.entry` holding the Provenance of §3.3. */
+export interface ProvenanceEntry {
+  fullUrl: string;
+  resource: {
+    resourceType: 'Provenance';
+    id: string;
+    target: { reference: string }[];
+    recorded: string;
+    agent: { who: { reference: string } }[];
+    signature: {
+      type: { system: string; code: string }[];
+      when: string;
+      who: { reference: string };
+      data: string;
+    }[];
+  };
+}
+
+interface BundleLike {
+  entry?: {
+    fullUrl?: unknown;
+    resource?: { resourceType?: unknown; requester?: { reference?: unknown } };
+  }[];
+}
+
+/**
+ * The Provenance entry of §3.3: `signature.when` = the prepare `timestamp` (§1.8), `who` = the first
+ * MedicationRequest's requester, `target` = every MedicationRequest, `data` = base64(UTF-8 XML-DSig).
+ *
+ * @example
+ * ```ts
+ * bundle.entry.push(provenanceEntry({ bundle, signatureXml, timestamp: prepare.timestamp }));
+ * ```
+ */
+export function provenanceEntry(o: {
+  bundle?: unknown;
+  requesterReference?: string;
+  targets?: readonly string[];
+  signatureXml: string;
+  timestamp: string;
+  recorded?: Date;
+  uuid?: string;
+}): ProvenanceEntry {
+  const entries = (o.bundle as BundleLike | undefined)?.entry ?? [];
+  const requests = Array.isArray(entries)
+    ? entries.filter((e) => e.resource?.resourceType === 'MedicationRequest')
+    : [];
+  const targets =
+    o.targets ??
+    requests.map((e) => (typeof e.fullUrl === 'string' ? e.fullUrl : '')).filter((u) => u !== '');
+  const firstRequester = requests[0]?.resource?.requester?.reference;
+  const who = o.requesterReference ?? (typeof firstRequester === 'string' ? firstRequester : '');
+  const id = o.uuid ?? randomUUID();
+  return {
+    fullUrl: `urn:uuid:${id}`,
+    resource: {
+      resourceType: 'Provenance',
+      id,
+      target: targets.map((reference) => ({ reference })),
+      recorded: (o.recorded ?? new Date()).toISOString(),
+      agent: [{ who: { reference: who } }],
+      signature: [
+        {
+          type: [{ system: 'urn:iso-astm:E1762-95:2013', code: '1.2.840.10065.1.12.1.1' }],
+          when: o.timestamp,
+          who: { reference: who },
+          data: Buffer.from(o.signatureXml, 'utf8').toString('base64'),
+        },
+      ],
+    },
+  };
+}
+
+/** One decoded item of a batch. */
+export interface EpsItem {
+  readonly id: string;
+  readonly bytes: Uint8Array;
+}
+
+/** One item's outcome. */
+export type EpsItemOutcome =
+  | {
+      readonly id: string;
+      readonly ok: true;
+      readonly signature: Uint8Array;
+      readonly sha256: string;
+    }
+  | { readonly id: string; readonly ok: false; readonly code: string; readonly sha256: string };
+
+/**
+ * Hex SHA-256 of a payload (the audit log's `payloadSha256`).
+ *
+ * @example
+ * ```ts
+ * sha256Hex(signedInfo); // '9f…'
+ * ```
+ */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Signatures in flight at once: enough to keep the card's queue busy while this thread checks results. */
+const WINDOW = 4;
+
+/**
+ * Signs decoded items on the card in order, {@link WINDOW} requests in flight (the token layer runs them one
+ * after another, so a card's answers come in order). Results are taken in order: each signature is verified
+ * with the certificate's key; once one item fails because the card went, no later signature is returned,
+ * and every later item fails with ERR_SIGN_CARD_REMOVED.
+ *
+ * @example
+ * ```ts
+ * const outcomes = await signEpsItems(session, key, 'RS256', items);
+ * ```
+ */
+export async function signEpsItems(
+  session: CardSession,
+  key: SigningKey,
+  algorithm: EpsAlgorithm,
+  items: readonly EpsItem[],
+): Promise<EpsItemOutcome[]> {
+  const { mechanism, hash } = ALGORITHMS[algorithm];
+  const out: EpsItemOutcome[] = [];
+  let removed = false;
+  const inFlight: Promise<Uint8Array>[] = [];
+  const issue = (i: number): void => {
+    const item = items[i];
+    if (item !== undefined && !removed) {
+      const p = session.sign(key, mechanism, item.bytes);
+      p.catch(() => undefined); // observed in order below
+      inFlight[i] = p;
+    }
+  };
+  for (let i = 0; i < Math.min(WINDOW, items.length); i++) {
+    issue(i);
+  }
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const pending = inFlight[i];
+    if (item === undefined) {
+      break;
+    }
+    const sha256 = sha256Hex(item.bytes);
+    if (removed || pending === undefined) {
+      out.push({ id: item.id, ok: false, code: 'ERR_SIGN_CARD_REMOVED', sha256 });
+      continue;
+    }
+    try {
+      const signature = await pending;
+      issue(i + WINDOW);
+      if (!verify(hash, item.bytes, key.publicKey, signature)) {
+        out.push({ id: item.id, ok: false, code: 'ERR_SIGN_SELF_CHECK_FAILED', sha256 });
+      } else {
+        out.push({ id: item.id, ok: true, signature, sha256 });
+      }
+    } catch (err) {
+      const code = isServiceError(err) ? err.code : 'ERR_SIGN_CARD_FAILED';
+      removed = code === 'ERR_SIGN_CARD_REMOVED' || !session.isCurrent(key);
+      out.push({ id: item.id, ok: false, code: removed ? 'ERR_SIGN_CARD_REMOVED' : code, sha256 });
+      issue(i + WINDOW);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,143 @@
+/**
+ * The signing policy: which certificate may make a content-commitment signature, and when.
+ *
+ * Rules (eps-signature.md §1.5, §6 "Key and certificate"):
+ * - keyUsage must include nonRepudiation (RFC 5280 §4.2.1.3; a certificate without the extension is refused too);
+ * - the signing time lies within notBefore..notAfter and within the PrivateKeyUsagePeriod when present
+ *   (RFC 3280 §4.2.1.4);
+ * - when trust anchors are configured, the path is validated at the signing time with the configured CRLs;
+ *   REVOKED → ERR_SIGN_CERT_REVOKED, anything else not valid → ERR_SIGN_CERT_UNTRUSTED;
+ * - the checks run before any card operation.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseCertificate, pemBlocks, type CertificateInfo } from '../cms/certificate.js';
+import { parseCrl, type CrlInfo } from '../cms/crl.js';
+import { validateCertificatePath, type RevocationPolicy } from '../cms/path.js';
+import { signError } from './errors.js';
+
+/** Trust configuration for the revocation/path check. */
+export interface SigningTrust {
+  readonly anchors: readonly CertificateInfo[];
+  readonly intermediates: readonly CertificateInfo[];
+  readonly crls: readonly CrlInfo[];
+  /** Default 'require' when CRLs are configured, 'off' otherwise. */
+  readonly revocation?: RevocationPolicy;
+  /** Accept SHA-1 certificate signatures and RSA < 2048 in the path (INT legacy cards); default false. */
+  readonly allowLegacy?: boolean;
+}
+
+/**
+ * The synchronous part of the policy: keyUsage, validity, PrivateKeyUsagePeriod at `at`.
+ *
+ * @example
+ * ```ts
+ * checkCertificateUsage(parseCertificate(der), new Date()); // throws ERR_SIGN_PKUP_OUTSIDE when over
+ * ```
+ */
+export function checkCertificateUsage(cert: CertificateInfo, at: Date): void {
+  if (cert.keyUsage?.nonRepudiation !== true) {
+    throw signError('ERR_SIGN_CERT_NOT_NON_REPUDIATION');
+  }
+  const t = at.getTime();
+  if (t < cert.notBefore.getTime()) {
+    throw signError('ERR_SIGN_CERT_NOT_YET_VALID');
+  }
+  if (t > cert.notAfter.getTime()) {
+    throw signError('ERR_SIGN_CERT_EXPIRED');
+  }
+  const pkup = cert.privateKeyUsagePeriod;
+  if (
+    pkup !== undefined &&
+    ((pkup.notBefore !== undefined && t < pkup.notBefore.getTime()) ||
+      (pkup.notAfter !== undefined && t > pkup.notAfter.getTime()))
+  ) {
+    throw signError('ERR_SIGN_PKUP_OUTSIDE');
+  }
+}
+
+/**
+ * The whole policy: {@link checkCertificateUsage}, then path validation and revocation when `trust` is given.
+ *
+ * @example
+ * ```ts
+ * await checkSigningPolicy(cert, at, await loadSigningTrust({ trustDir, crlDir }));
+ * ```
+ */
+export async function checkSigningPolicy(
+  cert: CertificateInfo,
+  at: Date,
+  trust?: SigningTrust,
+): Promise<void> {
+  checkCertificateUsage(cert, at);
+  if (trust === undefined || trust.anchors.length === 0) {
+    return;
+  }
+  const result = await validateCertificatePath(cert, {
+    anchors: trust.anchors,
+    intermediates: trust.intermediates,
+    crls: trust.crls,
+    at,
+    revocation: trust.revocation ?? (trust.crls.length > 0 ? 'require' : 'off'),
+    ...(trust.allowLegacy === true ? { allowSha1: true, minRsaBits: 1024 } : {}),
+  });
+  if (result.status === 'valid') {
+    return;
+  }
+  if (result.subIndication === 'REVOKED' || result.subIndication === 'REVOKED_CA_NO_POE') {
+    throw signError('ERR_SIGN_CERT_REVOKED');
+  }
+  throw signError('ERR_SIGN_CERT_UNTRUSTED', {
+    detail: { subIndication: result.subIndication ?? 'unknown' },
+  });
+}
+
+async function filesOf(dir: string): Promise<Uint8Array[]> {
+  const names = (await readdir(dir)).sort();
+  return Promise.all(names.map(async (n) => new Uint8Array(await readFile(join(dir, n)))));
+}
+
+function certsOf(bytes: Uint8Array): CertificateInfo[] {
+  const text = Buffer.from(bytes).toString('latin1');
+  if (text.includes('-----BEGIN')) {
+    return pemBlocks(text, ['CERTIFICATE']).map((d) => parseCertificate(d));
+  }
+  return [parseCertificate(bytes)];
+}
+
+/**
+ * Loads trust from folders: every certificate in `trustDir` (self-signed → anchor, else intermediate), every
+ * certificate in `chainFiles`, and every CRL/ARL (DER or PEM) in `crlDir`.
+ *
+ * @example
+ * ```ts
+ * const trust = await loadSigningTrust({ trustDir: 'pki/trust', crlDir: 'pki/crl', chainFiles: ['pki/chain.pem'] });
+ * ```
+ */
+export async function loadSigningTrust(o: {
+  trustDir?: string;
+  crlDir?: string;
+  chainFiles?: readonly string[];
+  allowLegacy?: boolean;
+}): Promise<SigningTrust> {
+  const anchors: CertificateInfo[] = [];
+  const intermediates: CertificateInfo[] = [];
+  const crls: CrlInfo[] = [];
+  const place = (c: CertificateInfo): void => {
+    (c.subject === c.issuer && c.isCA ? anchors : intermediates).push(c);
+  };
+  if (o.trustDir !== undefined) {
+    for (const f of await filesOf(o.trustDir)) {
+      certsOf(f).forEach(place);
+    }
+  }
+  for (const file of o.chainFiles ?? []) {
+    certsOf(new Uint8Array(await readFile(file))).forEach((c) => intermediates.push(c));
+  }
+  if (o.crlDir !== undefined) {
+    for (const f of await filesOf(o.crlDir)) {
+      crls.push(parseCrl(f));
+    }
+  }
+  return { anchors, intermediates, crls, ...(o.allowLegacy === true ? { allowLegacy: true } : {}) };
+}

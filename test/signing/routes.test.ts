@@ -1,0 +1,195 @@
+// HTTP signing routes (docs/api.md "Signing"): body validation → 400, size limits → 413, the role rule → 403
+// unless configured, and what reaches the signing service (a recording stub: no card needed here).
+import pino from 'pino';
+import request from 'supertest';
+import { describe, expect, test } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import { signRouter } from '../../src/api/routes/sign.js';
+import type { SignCaller, SigningService } from '../../src/signing/index.js';
+
+interface Calls {
+  eps: { payloads: number; algorithm: string; caller: SignCaller }[];
+  refused: { code: string; caller: SignCaller }[];
+  cms: { detached: boolean; pem: boolean; size: number; caller: SignCaller }[];
+  hl7: { size: number; caller: SignCaller }[];
+}
+
+function stub(): { service: SigningService; calls: Calls } {
+  const calls: Calls = { eps: [], refused: [], cms: [], hl7: [] };
+  const service = {
+    signEpsBatch: (req, caller) => {
+      calls.eps.push({ payloads: req.payloads.length, algorithm: req.algorithm, caller });
+      return Promise.resolve({
+        certificate: 'Q0VSVA==',
+        signatures: req.payloads.map((p) => ({ id: p.id, signature: 'U0lH' })),
+        failed_signatures: [],
+      });
+    },
+    signCms: (content, caller, o) => {
+      calls.cms.push({
+        detached: o?.detached === true,
+        pem: o?.pem === true,
+        size: content.length,
+        caller,
+      });
+      return Promise.resolve(
+        o?.pem === true ? Buffer.from('-----BEGIN CMS-----\n') : Uint8Array.of(0x30, 0x00),
+      );
+    },
+    signHl7: (xml, caller) => {
+      calls.hl7.push({ size: xml.length, caller });
+      return Promise.resolve({
+        xml: '<signed/>',
+        signature: 'U0lH',
+        certificate: 'Q0VSVA==',
+        authorTime: '20260101000000',
+      });
+    },
+    refuse: (caller, code) => {
+      calls.refused.push({ code, caller });
+      return Promise.resolve();
+    },
+  } as Partial<SigningService> as SigningService;
+  return { service, calls };
+}
+
+function app(o: { role?: string; signWithoutRole?: boolean } = {}) {
+  const { service, calls } = stub();
+  const router = signRouter({
+    service,
+    roleProvider: () =>
+      o.role === undefined ? undefined : { uid: '555000000001', roleId: o.role },
+    signWithoutRole: o.signWithoutRole ?? false,
+    xmlLimit: '1kb',
+  });
+  return { app: createApp({ logger: pino({ level: 'silent' }), routers: [router] }), calls };
+}
+
+const payload = Buffer.from('<SignedInfo></SignedInfo>').toString('base64');
+
+describe('POST /api/v1/sign/eps', () => {
+  test('a valid batch reaches the service with the role and the PIN, and returns the signPrescription shape', async () => {
+    const { app: a, calls } = app({ role: '555000000101' });
+    const res = await request(a)
+      .post('/api/v1/sign/eps')
+      .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256', pin: '1234' })
+      .expect(200);
+    expect(res.body).toEqual({
+      certificate: 'Q0VSVA==',
+      signatures: [{ id: 'rx1', signature: 'U0lH' }],
+      failed_signatures: [],
+    });
+    expect(calls.eps[0]?.caller).toMatchObject({
+      role: '555000000101',
+      uid: '555000000001',
+      pin: '1234',
+      client: 'local-api',
+    });
+  });
+
+  test.each([
+    ['no payloads', { payloads: [], algorithm: 'RS256' }],
+    ['unknown field', { payloads: [{ id: 'a', payload }], algorithm: 'RS256', extra: 1 }],
+    [
+      '251 payloads',
+      {
+        payloads: Array.from({ length: 251 }, (_, i) => ({ id: `i${i}`, payload })),
+        algorithm: 'RS256',
+      },
+    ],
+    ['id not printable', { payloads: [{ id: 'a\u0001', payload }], algorithm: 'RS256' }],
+  ])('bad body (%s) → 400 ERR_BAD_REQUEST, no signing, PIN not echoed', async (_name, body) => {
+    const { app: a, calls } = app({ role: '1' });
+    const res = await request(a)
+      .post('/api/v1/sign/eps')
+      .send({ ...body, pin: 'SECRET-PIN' })
+      .expect(400);
+    expect(res.body.code).toBe('ERR_BAD_REQUEST');
+    expect(JSON.stringify(res.body)).not.toContain('SECRET-PIN');
+    expect(calls.eps).toHaveLength(0);
+  });
+
+  test('oversized JSON body → 413', async () => {
+    const { app: a } = app({ role: '1' });
+    const big = 'A'.repeat(1_100_000);
+    const res = await request(a)
+      .post('/api/v1/sign/eps')
+      .send({ payloads: [{ id: 'a', payload: big }], algorithm: 'RS256' });
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('ERR_BODY_TOO_LARGE');
+  });
+
+  test('no selected role → 403 ERR_SIGN_NO_ROLE, audited through the service, nothing signed', async () => {
+    const { app: a, calls } = app();
+    const res = await request(a)
+      .post('/api/v1/sign/eps')
+      .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256' })
+      .expect(403);
+    expect(res.body.code).toBe('ERR_SIGN_NO_ROLE');
+    expect(calls.refused.map((r) => r.code)).toEqual(['ERR_SIGN_NO_ROLE']);
+    expect(calls.eps).toHaveLength(0);
+  });
+
+  test('no selected role but signWithoutRole configured → signed', async () => {
+    const { app: a, calls } = app({ signWithoutRole: true });
+    await request(a)
+      .post('/api/v1/sign/eps')
+      .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256' })
+      .expect(200);
+    expect(calls.eps[0]?.caller.role).toBeNull();
+  });
+});
+
+describe('POST /api/v1/sign/cms', () => {
+  test('content is decoded and options passed; DER answer is base64', async () => {
+    const { app: a, calls } = app({ role: '1' });
+    const res = await request(a)
+      .post('/api/v1/sign/cms')
+      .send({ content: Buffer.from('hello').toString('base64'), detached: true })
+      .expect(200);
+    expect(res.body).toEqual({ format: 'der', cms: 'MAA=' });
+    expect(calls.cms[0]).toMatchObject({ detached: true, pem: false, size: 5 });
+  });
+
+  test('non-canonical base64 content → 400', async () => {
+    const { app: a } = app({ role: '1' });
+    const res = await request(a).post('/api/v1/sign/cms').send({ content: 'aGVsbG9=' }).expect(400);
+    expect(res.body.code).toBe('ERR_BAD_REQUEST');
+  });
+
+  test('no role → 403', async () => {
+    const { app: a, calls } = app();
+    await request(a).post('/api/v1/sign/cms').send({ content: 'aGVsbG8=' }).expect(403);
+    expect(calls.cms).toHaveLength(0);
+  });
+});
+
+describe('POST /api/v1/sign/hl7', () => {
+  test('application/xml body is signed; the PIN comes from X-Rxsign-Pin', async () => {
+    const { app: a, calls } = app({ role: '1' });
+    const res = await request(a)
+      .post('/api/v1/sign/hl7')
+      .set('content-type', 'application/xml')
+      .set('x-rxsign-pin', '1234')
+      .send('<ParentPrescription/>')
+      .expect(200);
+    expect(res.text).toBe('<signed/>');
+    expect(res.headers['content-type']).toMatch(/^application\/xml/);
+    expect(calls.hl7[0]?.caller.pin).toBe('1234');
+  });
+
+  test('oversized XML → 413', async () => {
+    const { app: a } = app({ role: '1' });
+    const res = await request(a)
+      .post('/api/v1/sign/hl7')
+      .set('content-type', 'application/xml')
+      .send(`<a>${'x'.repeat(2000)}</a>`);
+    expect(res.status).toBe(413);
+  });
+
+  test('JSON instead of XML → 415', async () => {
+    const { app: a } = app({ role: '1' });
+    const res = await request(a).post('/api/v1/sign/hl7').send({ xml: '<a/>' });
+    expect(res.status).toBe(415);
+  });
+});

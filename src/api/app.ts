@@ -93,7 +93,12 @@ export function createApp(o: AppOptions): express.Express {
     }
     const { status, body } = errorResponse(e);
     if (status >= 500) {
-      o.logger.error({ code: body.code, err }, 'request failed');
+      // Only names and codes: a library error's own fields (body-parser's `body`, say) may carry input.
+      const code = (err as { code?: unknown }).code;
+      o.logger.error(
+        { code: body.code, errorName: err instanceof Error ? err.name : typeof err, ...(typeof code === 'string' ? { cause: code } : {}) },
+        'request failed',
+      );
     }
     res.status(status).json(body);
   };

@@ -2,13 +2,12 @@
  * Starts the agent: the token port (PKCS#11 worker), the Spine login agent, and the local HTTP service on
  * loopback. Everything stops cleanly on close(): HTTP server, broker logout, card logout, module finalize.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
 import { Agent } from '../auth/agent.js';
 import { SsbClient, type Fetch } from '../auth/ssb-client.js';
 import type { Config } from '../config.js';
+import { listen } from '../net.js';
 import { openTokenPort, type TokenPort } from '../pkcs11/index.js';
 import { createApp } from './app.js';
 import { pageRouter } from './routes/page.js';
@@ -66,27 +65,15 @@ export async function startAgentServer(o: StartAgentOptions): Promise<AgentServe
     // batch verification carries many documents (base64) in one JSON body
     jsonLimits: [{ prefix: '/api/v1/verify', limit: '70mb' }],
   });
-  const server: Server = createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.listenPort ?? o.config.port, o.config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  const http = await listen(app, { port: o.listenPort ?? o.config.port, host: o.config.host });
   let closing: Promise<void> | undefined;
   return {
-    url,
+    url: http.url,
     agent,
     port,
     close: () => {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await http.close();
         await extra.close();
         await agent.close();
         await port.close();

@@ -18,9 +18,8 @@ import type { TokenPort, TokenSelector } from '../pkcs11/index.js';
 import { authError } from './errors.js';
 import type { SsbClient } from './ssb-client.js';
 import { gpParamMap, type ClientIdentity } from './wire/gpobject.js';
-import { buildAuthResponse } from './wire/response.js';
+import { buildAuthResponse, strictBase64Decode } from './wire/response.js';
 import { parseRoles, type AuthRole } from './wire/roles.js';
-import { strictBase64Decode } from './wire/response.js';
 
 export interface LoginResult {
   readonly uid: string;

@@ -2,8 +2,9 @@
  * `rxsign serve`: the agent on loopback. `rxsign demo`: the agent with the SoftHSM demo card and the built-in
  * Spine Security Broker simulator side by side.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAgentServer, type AgentServer } from '../api/server.js';
 import { parseCertificate, pemToDer } from '../cms/certificate.js';
@@ -14,6 +15,15 @@ import { loadCrlDir, trustFromCertificates } from '../spine-sim/trust.js';
 import { loadUsersFile } from '../spine-sim/users.js';
 import { featureRouters } from './routes.js';
 import { reportError, type Io } from './output.js';
+
+/** softhsm/cards.json of this installation (where the demo card's PIN is): the nearest one above this file. */
+function cardsJson(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'softhsm', 'cards.json')) && dirname(dir) !== dir) {
+    dir = dirname(dir);
+  }
+  return join(dir, 'softhsm', 'cards.json');
+}
 
 export const SERVE_HELP = `Usage: rxsign serve [--port N] [--module PATH] [--token LABEL] [--ssb URL]
 
@@ -130,7 +140,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
 try:  RXSIGN_PIN=<pin> npx rxsign login   then   npx rxsign ticket   and   npx rxsign status
 Ctrl-C stops the agent and the simulator.`);
     if (values.login) {
-      const cards = JSON.parse(readFileSync(join(dirname(dirname(dirname(base.softhsmConf))), 'softhsm', 'cards.json'), 'utf8')) as {
+      const cards = JSON.parse(readFileSync(cardsJson(), 'utf8')) as {
         cards: { label: string; pin: string }[];
       };
       const pin = cards.cards.find((c) => c.label === config.tokenLabel)?.pin;

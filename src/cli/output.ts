@@ -21,11 +21,7 @@ export function reportError(io: Io, err: unknown, context?: string): number {
     io.err(`rxsign: ${err.message}`);
     return 2;
   }
-  if (err instanceof Error && (err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    io.err(`rxsign: ${err.message} (see --help)`);
-    return 2;
-  }
-  if (err instanceof TypeError && /ERR_PARSE_ARGS/.test(String((err as { code?: unknown }).code))) {
+  if (err instanceof Error && String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
     io.err(`rxsign: ${err.message} (see --help)`);
     return 2;
   }

@@ -4,8 +4,7 @@
  * Plain HTTP on 127.0.0.1 by default: the simulator is a local test double; the real GAS is HTTPS with
  * server authentication only (spine-protocol.md §1.1).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../net.js';
 import { createSpineSimApp, type SpineSimOptions } from './app.js';
 import type { SimAdmin } from './admin.js';
 
@@ -37,31 +36,15 @@ export interface RunningSpineSim {
  * ```
  */
 export async function startSpineSim(options: StartSpineSimOptions): Promise<RunningSpineSim> {
-  const host = options.host ?? '127.0.0.1';
   const { app, admin, hanging } = createSpineSimApp(options);
-  const server: Server = createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    admin,
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        for (const res of hanging) {
-          res.destroy();
-        }
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
+  const http = await listen(app, {
+    port: options.port ?? 0,
+    host: options.host ?? '127.0.0.1',
+    beforeClose: () => {
+      for (const res of hanging) {
+        res.destroy();
+      }
     },
-  };
+  });
+  return { url: http.url, admin, close: http.close };
 }

@@ -85,7 +85,7 @@ export async function verifyCms(
   }
   let cms: ParsedCms;
   try {
-    cms = parseSignedData(Uint8Array.from(input));
+    cms = parseSignedData(input);
   } catch {
     return report([fail('cms.format', fmt, 'FORMAT_FAILURE', 'not a CMS SignedData')]);
   }
@@ -93,8 +93,8 @@ export async function verifyCms(
   if (signer === undefined || cms.signers.length !== 1) {
     return report([fail('cms.format', fmt, 'FORMAT_FAILURE', 'exactly one signer is required')]);
   }
-  const detached =
-    opts.detachedContent === undefined ? undefined : Uint8Array.from(opts.detachedContent);
+  // No copies of `input` or `detachedContent`: every read of them happens before the first await below.
+  const detached = opts.detachedContent;
   if (cms.eContent !== undefined && detached !== undefined) {
     return report([
       fail('cms.format', fmt, 'FORMAT_FAILURE', 'content is both attached and supplied'),

@@ -11,7 +11,9 @@
  *   elements, ended by 00 00; nesting is limited to {@link MAX_DEPTH};
  * - X.690 §8.3.2: INTEGER contents are one or more octets, the first nine bits not all equal;
  * - X.690 §8.19: OBJECT IDENTIFIER subidentifiers are minimal (no leading 0x80) and the last one is complete;
- * - X.690 §10.2: a whole input is exactly one element (no trailing bytes).
+ * - X.690 §10.2: a whole input is exactly one element (no trailing bytes);
+ * - {@link childrenOf} lists at most `max` elements (default {@link MAX_CHILDREN}), so that a 20 MiB SET of
+ *   two-byte elements costs no more than its first elements.
  * Every violation throws {@link DerError}; the caller maps it to its own error code.
  */
 
@@ -25,6 +27,9 @@ export class DerError extends Error {
 
 /** Deepest nesting of indefinite-length elements (CMS from `openssl cms -sign -stream` uses 6). */
 export const MAX_DEPTH = 16;
+
+/** Most elements {@link childrenOf} returns by default. */
+export const MAX_CHILDREN = 256;
 
 export interface DerNode {
   readonly buf: Uint8Array;
@@ -135,13 +140,16 @@ export function readWhole(buf: Uint8Array, indefinite = false): DerNode {
   return node.end === buf.length ? node : fail();
 }
 
-/** The elements inside a constructed element; `indefinite` as for {@link readElement}. */
-export function childrenOf(node: DerNode, indefinite = false): DerNode[] {
+/** The elements inside a constructed element (at most `max`); `indefinite` as for {@link readElement}. */
+export function childrenOf(node: DerNode, indefinite = false, max = MAX_CHILDREN): DerNode[] {
   if (!node.constructed) {
     fail();
   }
   const out: DerNode[] = [];
   for (let p = node.contentStart; p < node.contentEnd;) {
+    if (out.length === max) {
+      fail();
+    }
     const child = readElement(node.buf, p, node.contentEnd, indefinite);
     out.push(child);
     p = child.end;

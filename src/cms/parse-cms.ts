@@ -11,7 +11,8 @@
  * - RFC 5652 §5.1: SignedData version 1, 3, 4 or 5, fields in order, nothing after signerInfos; certificates
  *   are X.509 certificates (other CertificateChoices rejected), each parsed once by its SHA-256
  *   (certificate.ts); crls [1] are not used and are skipped as one element;
- * - RFC 5652 §5.2: eContent is an OCTET STRING, primitive or (BER) constructed of primitive OCTET STRINGs;
+ * - RFC 5652 §5.2: eContent is an OCTET STRING, primitive or (BER) constructed of at most 65,536 primitive
+ *   OCTET STRINGs; every other SET or SEQUENCE walked holds at most 256 elements (der-reader.ts);
  * - RFC 5652 §5.3: SignerInfo version 1 uses issuerAndSerialNumber (a well-formed Name, RFC 5280 §4.1.2.4),
  *   version 3 subjectKeyIdentifier (primitive [0]); AlgorithmIdentifiers hold an OID and at most one parameter;
  * - RFC 5652 §5.3: signed attributes are DER (definite lengths throughout, checked to the last element); each
@@ -77,6 +78,7 @@ const SEQUENCE = 16;
 const SET = 17;
 const OCTET_STRING = 4;
 const MAX_ATTR_DEPTH = 32;
+const MAX_SEGMENTS = 65_536;
 
 /** DER bytes of `input`, which is DER or PEM; throws ERR_CMS_MALFORMED. */
 export function cmsDer(input: Uint8Array): Uint8Array {
@@ -211,13 +213,18 @@ function signerOf(node: DerNode): ParsedSigner {
   };
 }
 
-/** eContent: one primitive OCTET STRING, or (BER) a constructed one made of primitive segments. */
+/**
+ * eContent: one primitive OCTET STRING, or (BER) a constructed one of at most {@link MAX_SEGMENTS} primitive
+ * segments (`openssl cms -stream` writes 4096-byte segments: 20 MiB is some 5,000).
+ */
 function octets(node: DerNode | undefined): Uint8Array {
   const s = expectTag(node, UNIVERSAL, OCTET_STRING);
   if (!s.constructed) {
     return contentOf(s);
   }
-  const parts = childrenOf(s).map((p) => contentOf(expectTag(p, UNIVERSAL, OCTET_STRING, false)));
+  const parts = childrenOf(s, false, MAX_SEGMENTS).map((p) =>
+    contentOf(expectTag(p, UNIVERSAL, OCTET_STRING, false)),
+  );
   return new Uint8Array(Buffer.concat(parts));
 }
 

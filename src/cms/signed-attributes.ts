@@ -9,7 +9,7 @@
  * - RFC 5652 §11.2: message-digest equals the digest of the content with the SignerInfo digestAlgorithm;
  * - RFC 2634 §5.4 / RFC 5035 §5.4: signingCertificate (SHA-1) / signingCertificateV2 (default SHA-256), when
  *   present, must name the signer certificate (first ESSCertID: hash and, if present, serial);
- * - RFC 5652 §11.3: signingTime is UTCTime or GeneralizedTime.
+ * - RFC 5652 §11.3: signingTime is UTCTime or GeneralizedTime, in its DER form (X.690 §11.7, §11.8).
  */
 import { OID, digest, digestName, type HashName } from './algorithms.js';
 import type { CertificateInfo } from './certificate.js';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
   DerError,
+  MAX_CHILDREN,
   childrenOf,
   contentOf,
   definite,
@@ -16,6 +17,7 @@ import {
   smallInteger,
   timeOf,
 } from '../../src/cms/der-reader.js';
+import { tlv } from '../../src/cms/der.js';
 import { openssl } from './fixtures.js';
 
 const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
@@ -95,6 +97,14 @@ describe('X.690 §8.1.2 identifiers', () => {
   test('universal tag 0 (end-of-contents) where an element is expected is refused', () => {
     malformed(() => readWhole(hex('0000')));
     malformed(() => childrenOf(readWhole(hex('30 02 0000'))));
+  });
+
+  test('more than max (default MAX_CHILDREN) elements are refused, before the rest is read', () => {
+    const set = (n: number) => readWhole(tlv(0x31, Buffer.alloc(2 * n, hex('0500'))));
+    expect(childrenOf(set(MAX_CHILDREN))).toHaveLength(MAX_CHILDREN);
+    malformed(() => childrenOf(set(MAX_CHILDREN + 1)));
+    expect(childrenOf(set(1000), false, 1000)).toHaveLength(1000);
+    malformed(() => childrenOf(set(4_000_000)));
   });
 
   test('children of a primitive element are refused', () => {

@@ -238,6 +238,19 @@ describe('RFC 5652 structure rules → ERR_CMS_MALFORMED', () => {
     ).toBe(true);
   });
 
+  test('RFC 5652 §5.2 more than 65,536 eContent segments', () => {
+    const encap = (n: number) =>
+      tlv(
+        0x30,
+        b('06092a864886f70d010701'),
+        tlv(0xa0, tlv(0x24, Buffer.alloc(3 * n, b('040161')))),
+      );
+    expect(parseSignedData(assemble({ ...parts, encap: encap(65_536) })).eContent).toHaveLength(
+      65_536,
+    );
+    malformed(assemble({ ...parts, encap: encap(65_537) }));
+  });
+
   test('a truncated or empty input, and a lone PEM header', () => {
     const der = assemble(parts);
     malformed(der.subarray(0, der.length - 1));

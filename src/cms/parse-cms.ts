@@ -16,7 +16,7 @@
  * - RFC 5652 §5.3: SignerInfo version 1 uses issuerAndSerialNumber (a well-formed Name, RFC 5280 §4.1.2.4),
  *   version 3 subjectKeyIdentifier (primitive [0]); AlgorithmIdentifiers hold an OID and at most one parameter;
  * - RFC 5652 §5.3: signed attributes are DER (definite lengths throughout, checked to the last element); each
- *   Attribute is SEQUENCE { OID, SET OF value }; unsigned attributes are checked the same way;
+ *   Attribute is SEQUENCE { OID, SET OF value }; unsigned attributes (not used) are skipped as one element;
  * - RFC 5652 §5.4: the signed attributes are verified over the bytes as received, with the SET OF tag (0x31);
  * - PEM input is accepted with the labels CMS, PKCS7 and PKCS #7 SIGNED DATA (RFC 7468 §9).
  */
@@ -186,10 +186,10 @@ function signerOf(node: DerNode): ParsedSigner {
   }
   const signatureAlg = algorithm(fields[i++]);
   const signature = contentOf(expectTag(fields[i++], UNIVERSAL, OCTET_STRING, false));
-  const unsignedNode = isTag(fields[i], CONTEXT, 1) ? fields[i++] : undefined;
-  if (unsignedNode !== undefined) {
-    attributes(expectTag(unsignedNode, CONTEXT, 1, true));
-  }
+  // Unsigned attributes are not used (nor covered by the signature): one constructed element, not read further.
+  const unsignedNode = isTag(fields[i], CONTEXT, 1)
+    ? expectTag(fields[i++], CONTEXT, 1, true)
+    : undefined;
   if (i !== fields.length) {
     throw new DerError();
   }

@@ -1,12 +1,17 @@
 // `npm run bench`: every figure in one run, as ratios against the raw PKCS#11 and openssl figures measured here.
-// Options: --json (machine-readable), --ms N (time per measurement, default 3000).
+// Options: --json (machine-readable), --ms N (time per measurement, default 3000), --only SECTION (the baseline
+// and that section: 'token layer', 'signing' or 'verification').
 import { parseArgs } from 'node:util';
 import { benchCard, fmt, opensslRsa2048, type Row } from './common.js';
 import { rawRate, tokenLayer } from './token-layer.js';
 import { extraSections } from './sections.js';
 
 const { values } = parseArgs({
-  options: { json: { type: 'boolean', default: false }, ms: { type: 'string', default: '3000' } },
+  options: {
+    json: { type: 'boolean', default: false },
+    ms: { type: 'string', default: '3000' },
+    only: { type: 'string' },
+  },
 });
 const ms = Number(values.ms);
 
@@ -18,9 +23,12 @@ const rows: Row[] = [
   { section: 'baseline', name: 'openssl speed rsa2048 sign', perSecond: ossl.sign, baseline: 'raw C_Sign', ratio: ossl.sign / raw },
   { section: 'baseline', name: 'openssl speed rsa2048 verify', perSecond: ossl.verify },
 ];
-rows.push(...(await tokenLayer(card, raw, ms)));
-for (const section of extraSections) {
-  rows.push(...(await section({ card, raw, opensslVerify: ossl.verify, ms })));
+const wanted = (name: string): boolean => values.only === undefined || values.only === name;
+if (wanted('token layer')) {
+  rows.push(...(await tokenLayer(card, raw, ms)));
+}
+for (const section of extraSections.filter((s) => wanted(s.name))) {
+  rows.push(...(await section.run({ card, raw, opensslVerify: ossl.verify, ms })));
 }
 
 if (values.json) {

@@ -26,7 +26,7 @@ const CMS_CLIENTS = 16;
  *
  * @example
  * ```ts
- * extraSections.push(signingSection);
+ * extraSections.push({ name: 'signing', run: signingSection });
  * ```
  */
 export async function signingSection(input: SectionInput): Promise<Row[]> {

@@ -5,12 +5,14 @@
  * - RFC 5280 §4.1: the input is exactly one DER Certificate (no trailing bytes), version 1–3;
  * - the extensions read here (keyUsage, basicConstraints, policies, PKUP, CRL DPs, SKID/AKID) must decode,
  *   otherwise the certificate is malformed;
- * - a certificate is parsed once: results are cached by the SHA-256 of the DER (bounded cache).
+ * - a certificate is parsed once: the result and its public KeyObject are cached by the SHA-256 of the DER
+ *   (bounded cache, bounded-cache.ts).
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { keyFromSpki, signatureName } from './algorithms.js';
+import { BoundedCache } from './bounded-cache.js';
 import { bytesOf, decodeWhole, serialHex, toHex } from './der.js';
 import { cmsError } from './errors.js';
 import { describeName } from './names.js';
@@ -65,11 +67,12 @@ export interface CertificateInternals {
   readonly issuerDer: Uint8Array;
   readonly serialContent: Uint8Array;
   readonly key: KeyObject | undefined;
+  /** SHA-256 of the DER this was parsed from (the key of caches of results that depend on it). */
+  readonly fingerprint: string;
 }
 
 const internals = new WeakMap<CertificateInfo, CertificateInternals>();
-const cache = new Map<string, CertificateInfo>();
-const CACHE_MAX = 1024;
+const cache = new BoundedCache<string, CertificateInfo>(1024);
 
 function extensionValue<T>(
   cert: pkijs.Certificate,
@@ -202,6 +205,7 @@ function build(der: Uint8Array, fingerprint: string): CertificateInfo {
     issuerDer: bytesOf(cert.issuer.toSchema().toBER()),
     serialContent: cert.serialNumber.valueBlock.valueHexView,
     key,
+    fingerprint,
   });
   return info;
 }
@@ -226,12 +230,6 @@ export function parseCertificate(der: Uint8Array): CertificateInfo {
   }
   // Copy: the caller may reuse its buffer after we return.
   const info = build(Uint8Array.from(der), fingerprint);
-  if (cache.size >= CACHE_MAX) {
-    const oldest = cache.keys().next().value;
-    if (oldest !== undefined) {
-      cache.delete(oldest);
-    }
-  }
   cache.set(fingerprint, info);
   return info;
 }

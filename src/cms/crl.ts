@@ -8,11 +8,16 @@
  * - eps-signature.md §2.5 (AEA-2650 AC 1.1/1.2): reasons keyCompromise(1), cACompromise(2), aACompromise(10)
  *   → revoked whatever the signing time; any other, unknown or missing reason → revoked iff
  *   signingTime ≥ revocationDate;
- * - removeFromCRL(8) entries (delta CRLs only) do not revoke.
+ * - removeFromCRL(8) entries (delta CRLs only) do not revoke;
+ * - a CRL is parsed once per DER (cached by its SHA-256, bounded), its signature checked once per issuer
+ *   certificate (cached by both SHA-256s, bounded), its entries indexed by serial; the dates (thisUpdate,
+ *   nextUpdate, revocationDate) are compared on every use.
  */
+import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { verifySignature } from './algorithms.js';
+import { BoundedCache } from './bounded-cache.js';
 import { certificateInternals, type CertificateInfo } from './certificate.js';
 import { bytesOf, decodeWhole, serialHex, toHex } from './der.js';
 import { cmsError } from './errors.js';
@@ -40,9 +45,17 @@ interface CrlInternals {
   readonly signatureOid: string;
   readonly signature: Uint8Array;
   readonly issuerKey: string;
+  /** SHA-256 of the DER. */
+  readonly fingerprint: string;
+  /** First entry per serial (revocationStatus); made on first use. */
+  bySerial?: Map<string, CrlEntry>;
 }
 
 const internals = new WeakMap<CrlInfo, CrlInternals>();
+// CRLs can be large: few parsed ones are kept (each CRL distribution point's current CRL, re-fetched per document).
+const parsed = new BoundedCache<string, CrlInfo>(32);
+/** verifyCrlSignature outcomes by `crlSha256>issuerSha256`. */
+const signatures = new BoundedCache<string, boolean>(1024);
 const ALWAYS_REVOKED = new Set([1, 2, 10]);
 const REMOVE_FROM_CRL = 8;
 
@@ -76,10 +89,22 @@ export function parseCrl(input: Uint8Array): CrlInfo {
   try {
     der = looksLikePem(input)
       ? pemToDer(Buffer.from(input).toString('latin1'), ['X509 CRL'])
-      : Uint8Array.from(input);
+      : input;
   } catch (cause) {
     throw cmsError('ERR_CRL_MALFORMED', { cause });
   }
+  const fingerprint = createHash('sha256').update(der).digest('hex');
+  const hit = parsed.get(fingerprint);
+  if (hit !== undefined) {
+    return hit;
+  }
+  // Copy DER input: the caller may reuse its buffer after we return.
+  const info = build(der === input ? new Uint8Array(input) : der, fingerprint);
+  parsed.set(fingerprint, info);
+  return info;
+}
+
+function build(der: Uint8Array, fingerprint: string): CrlInfo {
   const asn = decodeWhole(der);
   if (asn === undefined) {
     throw cmsError('ERR_CRL_MALFORMED');
@@ -116,6 +141,7 @@ export function parseCrl(input: Uint8Array): CrlInfo {
     signatureOid: crl.signatureAlgorithm.algorithmId,
     signature: crl.signatureValue.valueBlock.valueHexView,
     issuerKey: issuer.matchKey,
+    fingerprint,
   });
   return info;
 }
@@ -129,21 +155,32 @@ export function parseCrl(input: Uint8Array): CrlInfo {
  * ```
  */
 export function verifyCrlSignature(crl: CrlInfo, issuer: CertificateInfo): boolean {
-  const own = internals.get(crl) ?? internals.get(parseCrl(crl.der));
+  const own = internalsOf(crl);
   const ca = certificateInternals(issuer);
-  if (own === undefined || ca.key === undefined || own.issuerKey !== ca.subjectKey) {
-    return false;
+  // Every input below comes from the two DERs (the issuer's keyUsage too), hence the key.
+  return signatures.getOrCompute(`${own.fingerprint}>${ca.fingerprint}`, () => {
+    if (ca.key === undefined || own.issuerKey !== ca.subjectKey) {
+      return false;
+    }
+    if (issuer.keyUsage !== undefined && !issuer.keyUsage.cRLSign) {
+      return false;
+    }
+    return verifySignature(ca.key, own.signatureOid, own.tbs, own.signature) === 'valid';
+  });
+}
+
+/** Internal data of a parsed CRL (re-parses a CrlInfo that did not come from parseCrl). */
+function internalsOf(crl: CrlInfo): CrlInternals {
+  const own = internals.get(crl) ?? internals.get(parseCrl(crl.der));
+  if (own === undefined) {
+    throw cmsError('ERR_CRL_MALFORMED');
   }
-  if (issuer.keyUsage !== undefined && !issuer.keyUsage.cRLSign) {
-    return false;
-  }
-  return verifySignature(ca.key, own.signatureOid, own.tbs, own.signature) === 'valid';
+  return own;
 }
 
 /** True when `crl` could have been issued by `issuer` (name, and AKID/SKID when both are present). */
 export function crlMatchesIssuer(crl: CrlInfo, issuer: CertificateInfo): boolean {
-  const own = internals.get(crl) ?? internals.get(parseCrl(crl.der));
-  if (own === undefined || own.issuerKey !== certificateInternals(issuer).subjectKey) {
+  if (internalsOf(crl).issuerKey !== certificateInternals(issuer).subjectKey) {
     return false;
   }
   return (
@@ -166,7 +203,7 @@ export function revocationStatus(
   serial: string,
   signingTime: Date,
 ): { revoked: boolean; entry?: CrlEntry } {
-  const entry = crl.entries.find((e) => e.serialHex === serial.toLowerCase());
+  const entry = entryOf(crl, serial.toLowerCase());
   if (entry === undefined || entry.reason === REMOVE_FROM_CRL) {
     return entry === undefined ? { revoked: false } : { revoked: false, entry };
   }
@@ -174,4 +211,20 @@ export function revocationStatus(
     return { revoked: true, entry };
   }
   return { revoked: signingTime.getTime() >= entry.revocationDate.getTime(), entry };
+}
+
+function entryOf(crl: CrlInfo, serial: string): CrlEntry | undefined {
+  const own = internals.get(crl);
+  if (own === undefined) {
+    return crl.entries.find((e) => e.serialHex === serial);
+  }
+  if (own.bySerial === undefined) {
+    own.bySerial = new Map();
+    for (const e of crl.entries) {
+      if (!own.bySerial.has(e.serialHex)) {
+        own.bySerial.set(e.serialHex, e);
+      }
+    }
+  }
+  return own.bySerial.get(serial);
 }

@@ -5,7 +5,8 @@
  * - the chain is built from the leaf up by issuer name = subject name, and AKID = SKID when both are present,
  *   through the caller's intermediates to one of the trust anchors (max 8 certificates); none → NO_CERTIFICATE_CHAIN_FOUND;
  * - every certificate's signature is verified with its issuer's public key (not metadata only); a bad chain
- *   signature → SIG_CRYPTO_FAILURE;
+ *   signature → SIG_CRYPTO_FAILURE; the outcome depends only on the two certificates, so it is cached by the
+ *   SHA-256 of both DERs (bounded); validity, policy and revocation are evaluated on every call;
  * - every issuer is a CA (basicConstraints cA), may sign certificates (keyCertSign when keyUsage is present) and
  *   respects pathLenConstraint → otherwise CHAIN_CONSTRAINTS_FAILURE;
  * - crypto policy: RSA keys ≥ `minRsaBits` (default 2048) and no SHA-1 certificate signatures unless
@@ -15,7 +16,8 @@
  * - revocation of the leaf (its issuer's CRL) and of each sub-CA (the anchor's ARL): see revocation.ts;
  * - the outcome is the first failed check, else the first indeterminate one (report.ts `conclude`).
  */
-import { signatureHash, verifySignature } from './algorithms.js';
+import { signatureHash, verifySignature, type SignatureOutcome } from './algorithms.js';
+import { BoundedCache } from './bounded-cache.js';
 import { certificateInternals, type CertificateInfo } from './certificate.js';
 import type { CrlInfo } from './crl.js';
 import { conclude, type Check, type SubIndication } from './report.js';
@@ -63,15 +65,17 @@ function issues(issuer: CertificateInfo, cert: CertificateInfo): boolean {
   );
 }
 
-function signedBy(
-  cert: CertificateInfo,
-  issuer: CertificateInfo,
-): 'valid' | 'invalid' | 'unsupported' {
+/** Outcomes of "issuer's key verifies cert's signature", by `certSha256>issuerSha256`. */
+const signatures = new BoundedCache<string, SignatureOutcome>(4096);
+
+function signedBy(cert: CertificateInfo, issuer: CertificateInfo): SignatureOutcome {
   const c = certificateInternals(cert);
-  const key = certificateInternals(issuer).key;
-  return key === undefined
-    ? 'unsupported'
-    : verifySignature(key, c.signatureOid, c.tbs, c.signature);
+  const i = certificateInternals(issuer);
+  return signatures.getOrCompute(`${c.fingerprint}>${i.fingerprint}`, () =>
+    i.key === undefined
+      ? 'unsupported'
+      : verifySignature(i.key, c.signatureOid, c.tbs, c.signature),
+  );
 }
 
 /** Builds leaf → anchor; prefers anchors, then candidates whose signature verifies. */

@@ -9,19 +9,26 @@
  * - RFC 5652 §11.2: message-digest equals the digest of the content with the SignerInfo digestAlgorithm;
  * - RFC 2634 §5.4 / RFC 5035 §5.4: signingCertificate (SHA-1) / signingCertificateV2 (default SHA-256), when
  *   present, must name the signer certificate (first ESSCertID: hash and, if present, serial);
- * - RFC 5652 §11.3: signingTime is UTCTime or GeneralizedTime.
+ * - RFC 5652 §11.3: signingTime is UTCTime or GeneralizedTime, in its DER form (X.690 §11.7, §11.8).
  */
-import * as asn1js from 'asn1js';
 import { OID, digest, digestName, type HashName } from './algorithms.js';
 import type { CertificateInfo } from './certificate.js';
 import { equalBytes, serialHex } from './der.js';
+import {
+  childrenOf,
+  contentOf,
+  integerContent,
+  isTag,
+  oidOf,
+  timeOf,
+  type DerNode,
+} from './der-reader.js';
 import type { ParsedAttribute } from './parse-cms.js';
 import type { Check } from './report.js';
 
-function single(
-  attrs: readonly ParsedAttribute[],
-  oid: string,
-): asn1js.AsnType | undefined | 'invalid' {
+const SEQUENCE = 16;
+
+function single(attrs: readonly ParsedAttribute[], oid: string): DerNode | undefined | 'invalid' {
   const found = attrs.filter((a) => a.type === oid);
   if (found.length === 0) {
     return undefined;
@@ -32,36 +39,75 @@ function single(
     : first.values[0];
 }
 
-function essCertMatches(value: asn1js.AsnType, cert: CertificateInfo, v2: boolean): boolean {
-  const certs = value instanceof asn1js.Sequence ? value.valueBlock.value[0] : undefined;
-  const id = certs instanceof asn1js.Sequence ? certs.valueBlock.value[0] : undefined;
-  if (!(id instanceof asn1js.Sequence)) {
+const isSequence = (n: DerNode | undefined): n is DerNode => isTag(n, 0, SEQUENCE) && n.constructed;
+const isPrimitive = (n: DerNode | undefined, tag: number): n is DerNode =>
+  isTag(n, 0, tag) && !n.constructed;
+
+/** The OID of an attribute value, or undefined when it is not one. */
+function oidValue(n: DerNode | undefined | 'invalid'): string | undefined {
+  return n !== 'invalid' && isPrimitive(n, 6) ? orUndefined(() => oidOf(n)) : undefined;
+}
+
+/** parse-cms.ts checked the tree; a DerError here would still be a mismatch, never a throw. */
+function orUndefined<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * RFC 2634 §5.4 SigningCertificate / RFC 5035 §5.4 SigningCertificateV2: the first ESSCertID(v2) names the
+ * certificate (hash, and serial when issuerSerial is present). The tree is well formed (parse-cms.ts).
+ */
+function essCertMatches(value: DerNode, cert: CertificateInfo, v2: boolean): boolean {
+  return orUndefined(() => essCertMatchesOrThrow(value, cert, v2)) === true;
+}
+
+function essCertMatchesOrThrow(value: DerNode, cert: CertificateInfo, v2: boolean): boolean {
+  const certs = isSequence(value) ? childrenOf(value)[0] : undefined;
+  const id = isSequence(certs) ? childrenOf(certs)[0] : undefined;
+  if (!isSequence(id)) {
     return false;
   }
-  const items = [...id.valueBlock.value];
+  const items = childrenOf(id);
   let hash: HashName | undefined = v2 ? 'SHA-256' : 'SHA-1';
-  if (v2 && items[0] instanceof asn1js.Sequence) {
+  if (v2 && isSequence(items[0])) {
     const alg = items.shift();
-    const oid = alg instanceof asn1js.Sequence ? alg.valueBlock.value[0] : undefined;
-    hash =
-      oid instanceof asn1js.ObjectIdentifier ? digestName(oid.valueBlock.toString()) : undefined;
+    const oid = alg === undefined ? undefined : oidValue(childrenOf(alg)[0]);
+    hash = oid === undefined ? undefined : digestName(oid);
   }
   const certHash = items[0];
-  if (hash === undefined || !(certHash instanceof asn1js.OctetString)) {
+  if (hash === undefined || !isPrimitive(certHash, 4)) {
     return false;
   }
-  if (!equalBytes(certHash.valueBlock.valueHexView, digest(hash, cert.der))) {
+  if (!equalBytes(contentOf(certHash), certificateDigest(cert, hash))) {
     return false;
   }
   const issuerSerial = items[1];
-  if (issuerSerial instanceof asn1js.Sequence) {
-    const serial = issuerSerial.valueBlock.value[1];
-    return (
-      serial instanceof asn1js.Integer &&
-      serialHex(serial.valueBlock.valueHexView) === cert.serialHex
-    );
+  if (isSequence(issuerSerial)) {
+    const serial = childrenOf(issuerSerial)[1];
+    return isPrimitive(serial, 2) && serialHex(integerContent(serial)) === cert.serialHex;
   }
   return true;
+}
+
+// The digest of a certificate's DER per hash: a certificate comes back for many documents.
+const certDigests = new WeakMap<CertificateInfo, Map<HashName, Uint8Array>>();
+
+function certificateDigest(cert: CertificateInfo, hash: HashName): Uint8Array {
+  let byHash = certDigests.get(cert);
+  if (byHash === undefined) {
+    byHash = new Map();
+    certDigests.set(cert, byHash);
+  }
+  let value = byHash.get(hash);
+  if (value === undefined) {
+    value = digest(hash, cert.der);
+    byHash.set(hash, value);
+  }
+  return value;
 }
 
 /** Checks contentType, messageDigest and the ESS signing-certificate attributes; returns checks and signingTime. */
@@ -75,8 +121,7 @@ export function checkSignedAttributes(input: {
   const checks: Check[] = [];
   const { attrs } = input;
   const ct = single(attrs, OID.contentType);
-  const ctOk =
-    ct instanceof asn1js.ObjectIdentifier && ct.valueBlock.toString() === input.eContentType;
+  const ctOk = oidValue(ct) === input.eContentType;
   checks.push(
     ctOk
       ? {
@@ -96,7 +141,7 @@ export function checkSignedAttributes(input: {
         },
   );
   const md = single(attrs, OID.messageDigest);
-  if (!(md instanceof asn1js.OctetString)) {
+  if (md === 'invalid' || !isPrimitive(md, 4)) {
     checks.push({
       id: 'cms.message-digest',
       title: 'message-digest attribute',
@@ -105,7 +150,7 @@ export function checkSignedAttributes(input: {
       message: 'message-digest attribute missing or malformed',
     });
   } else {
-    const ok = equalBytes(md.valueBlock.valueHexView, digest(input.hash, input.content));
+    const ok = equalBytes(contentOf(md), digest(input.hash, input.content));
     checks.push(
       ok
         ? { id: 'cms.message-digest', title: 'message-digest attribute', status: 'passed' }
@@ -143,9 +188,8 @@ export function checkSignedAttributes(input: {
   if (st === undefined) {
     return { checks };
   }
-  const time =
-    st instanceof asn1js.UTCTime || st instanceof asn1js.GeneralizedTime ? st.toDate() : undefined;
-  if (time === undefined || Number.isNaN(time.getTime())) {
+  const time = st === 'invalid' ? undefined : timeOf(st);
+  if (time === undefined) {
     checks.push({
       id: 'cms.signing-time',
       title: 'signing-time attribute',

@@ -75,5 +75,6 @@ export function verifyChallengeCms(der: Uint8Array): {
   if (outcome !== 'valid' || cert.publicKey.algorithm !== 'RSA') {
     throw cmsError('ERR_CMS_SIGNATURE_INVALID');
   }
-  return { content: cms.eContent, signerCertificate: cert, hash };
+  // A copy: parseSignedData's eContent is a view into the caller's buffer.
+  return { content: Uint8Array.from(cms.eContent), signerCertificate: cert, hash };
 }

@@ -2,8 +2,9 @@
  * CMS/CAdES signature verification with a DSS-style report (never throws for bad input).
  *
  * Rules, in the order of the checks (the first failure decides, report.ts):
- * - size ≤ 20 MiB; DER or PEM (CMS, PKCS7); ContentInfo signedData; exactly one SignerInfo; the content is
- *   attached or supplied as `detachedContent` (not both) → FORMAT_FAILURE / SIGNED_DATA_NOT_FOUND;
+ * - size ≤ 20 MiB; DER or PEM (CMS, PKCS7), read by the strict walk of parse-cms.ts (BER indefinite lengths in
+ *   the envelope only); ContentInfo signedData; exactly one SignerInfo; the content is attached or supplied as
+ *   `detachedContent` (not both) → FORMAT_FAILURE / SIGNED_DATA_NOT_FOUND;
  * - the signer certificate is embedded (issuerAndSerialNumber/SKID) → NO_SIGNING_CERTIFICATE_FOUND;
  * - algorithms are on the allowlist (SHA-1/2 digests, RSA PKCS#1 v1.5 / ECDSA) before any maths runs;
  * - signed attributes are required: content-type = eContentType, message-digest, signing-certificate(-v2)
@@ -85,7 +86,7 @@ export async function verifyCms(
   }
   let cms: ParsedCms;
   try {
-    cms = parseSignedData(Uint8Array.from(input));
+    cms = parseSignedData(input);
   } catch {
     return report([fail('cms.format', fmt, 'FORMAT_FAILURE', 'not a CMS SignedData')]);
   }
@@ -93,8 +94,8 @@ export async function verifyCms(
   if (signer === undefined || cms.signers.length !== 1) {
     return report([fail('cms.format', fmt, 'FORMAT_FAILURE', 'exactly one signer is required')]);
   }
-  const detached =
-    opts.detachedContent === undefined ? undefined : Uint8Array.from(opts.detachedContent);
+  // No copies of `input` or `detachedContent`: every read of them happens before the first await below.
+  const detached = opts.detachedContent;
   if (cms.eContent !== undefined && detached !== undefined) {
     return report([
       fail('cms.format', fmt, 'FORMAT_FAILURE', 'content is both attached and supplied'),

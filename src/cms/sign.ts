@@ -39,6 +39,9 @@ const RSA_ALG = tlv(0x30, oidDer(OID.rsaEncryption), NULL);
 const SIGNED_DATA_OID = oidDer(OID.signedData);
 const DATA_OID = oidDer(OID.data);
 const CONTENT_TYPE_ATTR = attributeDer(OID.contentType, DATA_OID);
+const MESSAGE_DIGEST_OID = oidDer(OID.messageDigest);
+const SIGNING_TIME_OID = oidDer(OID.signingTime);
+const SHA256_ALG = tlv(0x30, oidDer(digestOid('SHA-256')));
 const keys = new WeakMap<IdentityParts, KeyObject>();
 
 function timeDer(d: Date): Uint8Array {
@@ -132,13 +135,13 @@ export async function signCades(opts: {
   const md = createHash('sha256').update(opts.content).digest();
   const attrs = [
     CONTENT_TYPE_ATTR,
-    attributeDer(OID.messageDigest, tlv(0x04, md)),
-    attributeDer(OID.signingTime, timeDer(time)),
+    tlv(0x30, MESSAGE_DIGEST_OID, tlv(0x31, tlv(0x04, md))),
+    tlv(0x30, SIGNING_TIME_OID, tlv(0x31, timeDer(time))),
     p.signingCertificateV2,
   ];
   const signedSet = derSetOf(attrs);
   const signature = await cardSign(opts.signer, p, signedSet, 'SHA-256');
-  const digestAlg = tlv(0x30, oidDer(digestOid('SHA-256')));
+  const digestAlg = SHA256_ALG;
   const signedAttrs = Buffer.concat([Uint8Array.of(0xa0), signedSet.subarray(1)]); // [0] IMPLICIT SET
   const signerInfo = tlv(0x30, INT_1, p.sid, digestAlg, signedAttrs, RSA_ALG, tlv(0x04, signature));
   return contentInfo({

@@ -47,6 +47,12 @@ export function rawRate(card: BenchCard, ms: number): number {
 /**
  * Raw C_Sign rate with `n` sessions signing at once in this process: graphene/pkcs11js in-process, C_SignInit
  * on this thread and pkcs11js's asynchronous C_Sign on the libuv pool, one signature in flight per session.
+ * Shown for transparency only (what the module gains from parallel sessions on this machine, this run).
+ *
+ * @example
+ * ```ts
+ * const parallel = await rawParallelRate(card, 2000, 2);
+ * ```
  */
 export async function rawParallelRate(card: BenchCard, ms: number, n: number): Promise<number> {
   const mod = graphene.Module.load(card.modulePath);

@@ -71,7 +71,14 @@ export function openLane(slot: graphene.Slot): Lane | undefined {
   }
 }
 
-/** Wraps an already-open session (the token's main session) as lane 0. */
+/**
+ * Wraps an already-open session (the token's main session) as lane 0.
+ *
+ * @example
+ * ```ts
+ * const lanes = [laneOf(slot.open(graphene.SessionFlag.SERIAL_SESSION))];
+ * ```
+ */
 export function laneOf(session: graphene.Session): Lane {
   return { session, busy: false, keys: new Map() };
 }
@@ -125,7 +132,9 @@ export function signOnLane(
   if (done === undefined) {
     return Uint8Array.from(lib.C_Sign(session.handle, input, out));
   }
-  // Held until the callback: the pool thread reads `input` and nothing else references it meanwhile.
+  // Held until the callback: the pool thread reads `input` and nothing else references it meanwhile. (pkcs11js
+  // throws here only for arguments of the wrong type, which these never are; a worker that is terminated
+  // while this runs waits for it: Node's environment clean-up waits for outstanding thread-pool requests.)
   const pinned: { input: Buffer | undefined } = { input };
   lib.C_Sign(session.handle, input, out, (err, signature) => {
     pinned.input = undefined;

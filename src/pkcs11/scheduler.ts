@@ -20,7 +20,14 @@
  *   burst of requests posted together is seen as a burst, not as a series of lone signatures.
  */
 
-/** What the scheduler needs of the driver (Pkcs11Driver; a fake in the unit tests). */
+/**
+ * What the scheduler needs of the driver (Pkcs11Driver; a fake in the unit tests).
+ *
+ * @example
+ * ```ts
+ * const starter: SignStarter<Job> = { get busy() { return driver.busy; }, trySign: (j, pool, done) => driver.trySign(j.sel, j.req, pool, done) };
+ * ```
+ */
 export interface SignStarter<R> {
   /** True while any signature is in flight. */
   readonly busy: boolean;

@@ -31,14 +31,22 @@ export interface WorkerPortOptions {
   readonly callTimeoutMs?: number;
   /**
    * Sessions per token that sign in parallel, 1–8. Default {@link DEFAULT_SESSIONS}. A smartcard signs one
-   * thing at a time whatever this is; HSM-like modules (SoftHSM) sign in parallel. Each signature in flight
-   * holds a libuv pool thread (4 by default, shared with file I/O such as the audit log's fsync), so keep it
-   * small.
+   * thing at a time whatever this is; HSM-like modules (SoftHSM) sign in parallel. The worker's thread signs
+   * on one session; every other signature in flight holds a libuv pool thread (4 by default, shared with file
+   * I/O such as the audit log's fsync), so keep it small.
    */
   readonly sessions?: number;
 }
 
-/** Sessions per token by default: parallel signing on an HSM-like module, half the libuv pool at most. */
+/**
+ * Sessions per token by default: the worker's thread and one pool thread sign in parallel on an HSM-like
+ * module, and three of the libuv pool's four threads stay free for file I/O.
+ *
+ * @example
+ * ```ts
+ * await openTokenPort({ modulePath, sessions: DEFAULT_SESSIONS });
+ * ```
+ */
 export const DEFAULT_SESSIONS = 2;
 
 interface Pending {

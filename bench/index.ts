@@ -3,7 +3,8 @@
 // and that section: 'token layer', 'signing' or 'verification').
 import { parseArgs } from 'node:util';
 import { benchCard, fmt, opensslRsa2048, type Row } from './common.js';
-import { rawRate, tokenLayer } from './token-layer.js';
+import { rawParallelRate, rawRate, tokenLayer } from './token-layer.js';
+import { DEFAULT_SESSIONS } from '../src/pkcs11/index.js';
 import { extraSections } from './sections.js';
 
 const { values } = parseArgs({
@@ -17,9 +18,17 @@ const ms = Number(values.ms);
 
 const card = benchCard();
 const raw = rawRate(card, ms);
+const rawParallel = await rawParallelRate(card, ms, DEFAULT_SESSIONS);
 const ossl = opensslRsa2048(Math.max(1, Math.round(ms / 1000)));
 const rows: Row[] = [
   { section: 'baseline', name: 'raw C_Sign (graphene, in-process, SHA256_RSA_PKCS)', perSecond: raw },
+  {
+    section: 'baseline',
+    name: `raw C_Sign, ${DEFAULT_SESSIONS} sessions in parallel (pkcs11js async)`,
+    perSecond: rawParallel,
+    baseline: 'raw C_Sign',
+    ratio: rawParallel / raw,
+  },
   { section: 'baseline', name: 'openssl speed rsa2048 sign', perSecond: ossl.sign, baseline: 'raw C_Sign', ratio: ossl.sign / raw },
   { section: 'baseline', name: 'openssl speed rsa2048 verify', perSecond: ossl.verify },
 ];

@@ -7,6 +7,8 @@
  * - RXSIGN_TOKEN         token label to use (else the first token with certificates)
  * - RXSIGN_POLL_MS       card poll interval in ms, default 500
  * - RXSIGN_MECHANISMS    extra allowed signing mechanisms, comma-separated (default: none beyond the three)
+ * - RXSIGN_SIGN_SESSIONS PKCS#11 sessions per token that sign in parallel, 1-8, default 2 (an HSM-like module
+ *                        such as SoftHSM signs in parallel; a smartcard signs one thing at a time anyway)
  * - RXSIGN_HOST / RXSIGN_PORT   the agent's listen address, default 127.0.0.1:8730
  * - RXSIGN_SSB_URL       Spine Security Broker base URL, default http://127.0.0.1:8731 (the built-in simulator)
  * - RXSIGN_SSB_TIMEOUT_MS   timeout of every SSB call, default 10000
@@ -24,6 +26,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_SESSIONS } from './pkcs11/index.js';
 
 export const SOFTHSM_CANDIDATES = [
   '/usr/lib/softhsm/libsofthsm2.so',
@@ -44,6 +47,7 @@ const EnvSchema = z.object({
   RXSIGN_TOKEN: z.string().min(1).optional(),
   RXSIGN_POLL_MS: intFrom(50, 60_000).optional(),
   RXSIGN_MECHANISMS: z.string().optional(),
+  RXSIGN_SIGN_SESSIONS: intFrom(1, 8).optional(),
   RXSIGN_HOST: z.string().min(1).optional(),
   RXSIGN_PORT: intFrom(0, 65_535).optional(),
   RXSIGN_SSB_URL: z.string().url().optional(),
@@ -66,6 +70,8 @@ export interface Config {
   readonly tokenLabel: string | undefined;
   readonly pollIntervalMs: number;
   readonly mechanisms: readonly string[];
+  /** PKCS#11 sessions per token that sign in parallel (RXSIGN_SIGN_SESSIONS). */
+  readonly signSessions: number;
   readonly host: string;
   readonly port: number;
   readonly ssbUrl: string;
@@ -132,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         .map((m) => m.trim())
         .filter(Boolean),
     ],
+    signSessions: e.RXSIGN_SIGN_SESSIONS ?? DEFAULT_SESSIONS,
     host: e.RXSIGN_HOST ?? '127.0.0.1',
     port: e.RXSIGN_PORT ?? 8730,
     ssbUrl: e.RXSIGN_SSB_URL ?? 'http://127.0.0.1:8731',

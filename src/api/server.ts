@@ -46,7 +46,12 @@ export interface StartAgentOptions {
 export async function startAgentServer(o: StartAgentOptions): Promise<AgentServer> {
   const port =
     o.tokenPort ??
-    (await openTokenPort({ modulePath: o.config.modulePath, pollIntervalMs: o.config.pollIntervalMs, mechanisms: o.config.mechanisms }));
+    (await openTokenPort({
+      modulePath: o.config.modulePath,
+      pollIntervalMs: o.config.pollIntervalMs,
+      mechanisms: o.config.mechanisms,
+      sessions: o.config.signSessions,
+    }));
   const ssb = new SsbClient({ baseUrl: o.config.ssbUrl, timeoutMs: o.config.ssbTimeoutMs, ...(o.fetch ? { fetch: o.fetch } : {}) });
   const agent = new Agent({
     port,

@@ -260,6 +260,22 @@ export function sealRecord(
   chain: Omit<ChainFields, 'hash'>,
 ): { record: AuditRecord; line: string } {
   const unsealed = { ...entry, seq: chain.seq, time: chain.time, prev: chain.prev };
-  const record: AuditRecord = { ...unsealed, hash: recordHash(unsealed) };
-  return { record, line: `${canonicalJson(record)}\n` };
+  if (Object.hasOwn(unsealed, 'hash')) {
+    // Not an entry the shape allows; sealed the general way all the same.
+    const record: AuditRecord = { ...unsealed, hash: recordHash(unsealed) };
+    return { record, line: `${canonicalJson(record)}\n` };
+  }
+  const fields: Readonly<Record<string, unknown>> = unsealed;
+  // One canonical pass (a batch of 250 EPS items seals 250 records): the sorted members of the record without
+  // `hash` give the hash, and the line is the same members with `hash` at its sorted place (RFC 8785
+  // §3.2.3; Array#sort and `>` both compare UTF-16 code units).
+  const keys = Object.keys(fields).sort();
+  const members = keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(fields[k])}`);
+  const hash = createHash('sha256')
+    .update(`{${members.join(',')}}`, 'utf8')
+    .digest('hex');
+  const at = keys.findIndex((k) => k > 'hash');
+  members.splice(at === -1 ? keys.length : at, 0, `"hash":${JSON.stringify(hash)}`);
+  const record: AuditRecord = { ...unsealed, hash };
+  return { record, line: `{${members.join(',')}}\n` };
 }

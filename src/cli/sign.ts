@@ -167,6 +167,7 @@ export async function runSign(argv: string[], io: Io): Promise<number> {
     port = await openTokenPort({
       modulePath: values.module ?? config.modulePath,
       mechanisms: config.mechanisms,
+      sessions: config.signSessions,
     });
     const token = await selectToken(port, values.token ?? config.tokenLabel);
     audit = await openAuditLog(values['audit-log'] ?? config.auditLogPath);

@@ -38,8 +38,20 @@ export interface IdentityParts {
 
 const parts = new WeakMap<SigningIdentity, IdentityParts>();
 
+const oidCache = new Map<string, Uint8Array>();
+
+/**
+ * DER of an OBJECT IDENTIFIER, encoded once per OID (asn1js takes tens of microseconds per encoding, and
+ * every signature needs several). The bytes are shared: callers copy them into a larger encoding, never
+ * change them.
+ */
 export function oidDer(oid: string): Uint8Array {
-  return bytesOf(new asn1js.ObjectIdentifier({ value: oid }).toBER());
+  let der = oidCache.get(oid);
+  if (der === undefined) {
+    der = bytesOf(new asn1js.ObjectIdentifier({ value: oid }).toBER());
+    oidCache.set(oid, der);
+  }
+  return der;
 }
 
 /** DER Attribute ::= SEQUENCE { attrType OID, attrValues SET OF value } (RFC 5652 §5.3). */

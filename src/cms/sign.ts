@@ -11,7 +11,9 @@
  *   challenge;
  * - the signer's output must be an RSA signature of the modulus length and verify with the certificate's key
  *   (a card holding another key is caught here) → otherwise ERR_CMS_SIGNER_FAILED;
- * - per-request work is hashing plus byte concatenation: all constant DER comes from the SigningIdentity.
+ * - per-request work is hashing plus byte concatenation: all constant DER comes from the SigningIdentity (made
+ *   once per card session), and the SignedData around the signed attributes is sized first and written into
+ *   one buffer, so the content and the certificates are copied once.
  */
 import { createHash, verify } from 'node:crypto';
 import { OID, digestOid, keyFromSpki, nodeHash } from './algorithms.js';
@@ -39,6 +41,9 @@ const RSA_ALG = tlv(0x30, oidDer(OID.rsaEncryption), NULL);
 const SIGNED_DATA_OID = oidDer(OID.signedData);
 const DATA_OID = oidDer(OID.data);
 const CONTENT_TYPE_ATTR = attributeDer(OID.contentType, DATA_OID);
+const MESSAGE_DIGEST_OID = oidDer(OID.messageDigest);
+const SIGNING_TIME_OID = oidDer(OID.signingTime);
+const SHA256_ALG = tlv(0x30, oidDer(digestOid('SHA-256')));
 const keys = new WeakMap<IdentityParts, KeyObject>();
 
 function timeDer(d: Date): Uint8Array {
@@ -82,25 +87,81 @@ async function cardSign(
   return sig;
 }
 
+/** A DER TLV whose length is known before anything is written: constant pieces stay as they are. */
+interface Node {
+  readonly tag: number;
+  readonly parts: readonly (Uint8Array | Node)[];
+  readonly length: number;
+  readonly size: number;
+}
+
+/** X.690 §8.1.3 definite length: octets for a length of `n` (short form, or 0x8k and k octets). */
+function lengthSize(n: number): number {
+  if (n < 0x80) {
+    return 1;
+  }
+  let octets = 0;
+  for (let v = n; v > 0; v = Math.floor(v / 256)) {
+    octets += 1;
+  }
+  return 1 + octets;
+}
+
+function node(tag: number, ...parts: (Uint8Array | Node)[]): Node {
+  const length = parts.reduce((n, p) => n + (p instanceof Uint8Array ? p.length : p.size), 0);
+  return { tag, parts, length, size: 1 + lengthSize(length) + length };
+}
+
+function writeNode(n: Node, out: Uint8Array, start: number): number {
+  let at = start;
+  out[at++] = n.tag;
+  const lengthOctets = lengthSize(n.length);
+  if (lengthOctets === 1) {
+    out[at++] = n.length;
+  } else {
+    out[at++] = 0x80 | (lengthOctets - 1);
+    for (let i = lengthOctets - 2, v = n.length; i >= 0; i--, v = Math.floor(v / 256)) {
+      out[at + i] = v & 0xff;
+    }
+    at += lengthOctets - 1;
+  }
+  for (const p of n.parts) {
+    if (p instanceof Uint8Array) {
+      out.set(p, at);
+      at += p.length;
+    } else {
+      at = writeNode(p, out, at);
+    }
+  }
+  return at;
+}
+
+/** One allocation, each piece copied once. */
+function encode(root: Node): Uint8Array {
+  const out = Buffer.alloc(root.size);
+  writeNode(root, out, 0);
+  return out;
+}
+
 function contentInfo(parts: {
   digestAlg: Uint8Array;
   content: Uint8Array | undefined;
   certs: Uint8Array;
-  signerInfo: Uint8Array;
+  signerInfo: Node;
 }): Uint8Array {
   const encap =
     parts.content === undefined
-      ? tlv(0x30, DATA_OID)
-      : tlv(0x30, DATA_OID, tlv(0xa0, tlv(0x04, parts.content)));
-  const signedData = tlv(
+      ? node(0x30, DATA_OID)
+      : node(0x30, DATA_OID, node(0xa0, node(0x04, parts.content)));
+  const signedData = node(
     0x30,
     INT_1,
-    tlv(0x31, parts.digestAlg),
+    node(0x31, parts.digestAlg),
     encap,
     parts.certs,
-    tlv(0x31, parts.signerInfo),
+    node(0x31, parts.signerInfo),
   );
-  return tlv(0x30, SIGNED_DATA_OID, tlv(0xa0, signedData));
+  return encode(node(0x30, SIGNED_DATA_OID, node(0xa0, signedData)));
 }
 
 /**
@@ -132,15 +193,25 @@ export async function signCades(opts: {
   const md = createHash('sha256').update(opts.content).digest();
   const attrs = [
     CONTENT_TYPE_ATTR,
-    attributeDer(OID.messageDigest, tlv(0x04, md)),
-    attributeDer(OID.signingTime, timeDer(time)),
+    tlv(0x30, MESSAGE_DIGEST_OID, tlv(0x31, tlv(0x04, md))),
+    tlv(0x30, SIGNING_TIME_OID, tlv(0x31, timeDer(time))),
     p.signingCertificateV2,
   ];
   const signedSet = derSetOf(attrs);
   const signature = await cardSign(opts.signer, p, signedSet, 'SHA-256');
-  const digestAlg = tlv(0x30, oidDer(digestOid('SHA-256')));
-  const signedAttrs = Buffer.concat([Uint8Array.of(0xa0), signedSet.subarray(1)]); // [0] IMPLICIT SET
-  const signerInfo = tlv(0x30, INT_1, p.sid, digestAlg, signedAttrs, RSA_ALG, tlv(0x04, signature));
+  const digestAlg = SHA256_ALG;
+  // [0] IMPLICIT SET OF: the signed bytes with their tag changed from SET (0x31) to [0] (RFC 5652 §5.4).
+  const signedAttrs = Uint8Array.from(signedSet);
+  signedAttrs[0] = 0xa0;
+  const signerInfo = node(
+    0x30,
+    INT_1,
+    p.sid,
+    digestAlg,
+    signedAttrs,
+    RSA_ALG,
+    node(0x04, signature),
+  );
   return contentInfo({
     digestAlg,
     content,
@@ -172,7 +243,7 @@ export async function signChallenge(opts: {
   const challenge = Uint8Array.from(opts.challenge);
   const signature = await cardSign(opts.signer, p, challenge, hash);
   const digestAlg = tlv(0x30, oidDer(digestOid(hash)), NULL);
-  const signerInfo = tlv(0x30, INT_1, p.sid, digestAlg, RSA_ALG, tlv(0x04, signature));
+  const signerInfo = node(0x30, INT_1, p.sid, digestAlg, RSA_ALG, node(0x04, signature));
   return contentInfo({ digestAlg, content: challenge, certs: p.certsLeafOnly, signerInfo });
 }
 

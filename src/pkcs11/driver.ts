@@ -1,24 +1,39 @@
 /**
- * The only file that talks to graphene-pk11. It runs inside the PKCS#11 worker thread (worker.ts), where
- * graphene's synchronous calls may block without stalling the service's event loop.
+ * The token bookkeeping over graphene-pk11 (with lanes.ts, the only files that talk to it). It runs inside the
+ * PKCS#11 worker thread (worker.ts), where graphene's synchronous calls may block without stalling the
+ * service's event loop.
  *
  * Rules it enforces:
- * - the module is initialised with CKF_OS_LOCKING_OK (SoftHSM disables its mutexes otherwise);
- *   CKR_CRYPTOKI_ALREADY_INITIALIZED is tolerated;
+ * - the module is initialised with CKF_OS_LOCKING_OK (SoftHSM disables its mutexes otherwise; with it, a
+ *   module may be called from several threads at once); CKR_CRYPTOKI_ALREADY_INITIALIZED is tolerated;
  * - tokens are found by label or serial, never by slot id (SoftHSM renumbers slots);
- * - one session per token; every call is serialised by the worker, so no CKR_OPERATION_ACTIVE;
+ * - a token has a main session and up to `sessions - 1` more, opened on demand to sign in parallel
+ *   (lanes.ts); one operation per session at a time, so no CKR_OPERATION_ACTIVE;
+ * - every method except {@link Pkcs11Driver.trySign} is a barrier: the worker's scheduler calls it only when
+ *   no signature is in flight ({@link Pkcs11Driver.busy} is false), so a login, logout, poll, re-initialise
+ *   or shutdown never runs beside a C_Sign;
  * - a PIN is tried exactly once (never retried on the user's behalf) and never stored;
  * - CKR_USER_ALREADY_LOGGED_IN is not trusted as proof of the PIN: login logs out and in again;
  * - only allowlisted mechanisms sign;
- * - a failure that shows the card has gone drops the session and the login;
+ * - a failure that shows the card has gone drops the sessions and the login; while other signatures of that
+ *   token are still in flight, no new one starts on it and the last one to return drops them;
  * - a module whose token vanished with an error (SoftHSM: its folder was removed) is re-initialised
  *   (C_Finalize + C_Initialize) so that the card is served again when it returns.
  */
 import { existsSync } from 'node:fs';
 import * as graphene from 'graphene-pk11';
+import type { ServiceError } from '../errors.js';
 import * as pkcs11js from './constants.js';
 import { CARD_GONE_CODES, mapPkcs11Error, pkcs11Error } from './errors.js';
 import { keyUsageOf, purposeOf } from './key-usage.js';
+import {
+  laneOf,
+  mechanismOf,
+  openLane,
+  signOnLane,
+  type Lane,
+  type Pkcs11Mechanism,
+} from './lanes.js';
 import type {
   CardCertificate,
   CardEvent,
@@ -31,16 +46,29 @@ import type {
 
 interface Open {
   readonly slot: graphene.Slot;
+  /** The main session (lanes[0].session). */
   readonly session: graphene.Session;
+  /** lanes[0] wraps the main session; the others sign only. */
+  readonly lanes: Lane[];
   readonly info: TokenInfo;
   loggedIn: boolean;
-  readonly keys: Map<string, graphene.PrivateKey>;
+  /** Signatures of this token in flight on the pool. */
+  inFlight: number;
+  /** A signature showed the card has gone: nothing new starts here; the last one in flight drops it. */
+  gone: boolean;
+  /** The module refused another session: sign with the lanes there are. */
+  full: boolean;
 }
 
 export interface DriverOptions {
   readonly modulePath: string;
   readonly mechanisms: readonly string[];
+  /** Sessions per token used to sign in parallel (1 = the main session only, every C_Sign on this thread). */
+  readonly sessions?: number;
 }
+
+/** The result of a signature started by {@link Pkcs11Driver.trySign}. */
+export type SignDone = (err: unknown, signature?: Uint8Array) => void;
 
 function trim(s: string): string {
   return s.replace(/[\s\0]+$/, '');
@@ -82,9 +110,19 @@ export class Pkcs11Driver {
   #needsReinit = false;
   /** Tokens that vanished with an error: the module must be re-initialised to see them come back. */
   readonly #lost = new Set<string>();
+  readonly #maxLanes: number;
+  readonly #mechanisms: ReadonlySet<string>;
+  #inFlight = 0;
 
   constructor(opts: DriverOptions) {
     this.#opts = opts;
+    this.#maxLanes = Math.max(1, Math.floor(opts.sessions ?? 1));
+    this.#mechanisms = new Set(opts.mechanisms);
+  }
+
+  /** True while any signature is in flight: barrier calls must wait. */
+  get busy(): boolean {
+    return this.#inFlight > 0;
   }
 
   /** Loads and initialises the module. */
@@ -178,7 +216,16 @@ export class Pkcs11Driver {
     const { slot, info } = this.#find(sel);
     try {
       const session = slot.open(graphene.SessionFlag.SERIAL_SESSION);
-      const open: Open = { slot, session, info, loggedIn: false, keys: new Map() };
+      const open: Open = {
+        slot,
+        session,
+        lanes: [laneOf(session)],
+        info,
+        loggedIn: false,
+        inFlight: 0,
+        gone: false,
+        full: false,
+      };
       // Another application may have logged the token in already: read the real state, not a cached flag.
       open.loggedIn = this.#sessionLoggedIn(session);
       this.#open.set(info.serial, open);
@@ -194,26 +241,39 @@ export class Pkcs11Driver {
     return state === pkcs11js.CKS_RO_USER_FUNCTIONS || state === pkcs11js.CKS_RW_USER_FUNCTIONS;
   }
 
-  /** Runs `fn` on the token's session; failures are mapped, and a gone card is forgotten. */
+  /** Runs `fn` on the token's main session; failures are mapped, and a gone card is forgotten. */
   #withSession<T>(sel: TokenSelector, fn: (o: Open) => T): T {
     const o = this.#session(sel);
     try {
       return fn(o);
     } catch (cause) {
-      const err = mapPkcs11Error(cause);
-      if (CARD_GONE_CODES.has(err.code) || err.code === 'ERR_PKCS11_KEY_NOT_FOUND') {
-        // Was it the card? Probe it: a token that no longer answers is gone.
-        if (!this.#stillPresent(o)) {
-          this.#drop(o.info.serial);
-          this.#needsReinit = true;
-          this.#lost.add(o.info.serial);
-          throw pkcs11Error('ERR_PKCS11_CARD_REMOVED', { cause });
-        }
+      throw this.#failure(o, cause);
+    }
+  }
+
+  /** Maps a failure on token `o`; one that shows the card has gone marks the token lost (see {@link #lose}). */
+  #failure(o: Open, cause: unknown): ServiceError {
+    const err = mapPkcs11Error(cause);
+    if (CARD_GONE_CODES.has(err.code) || err.code === 'ERR_PKCS11_KEY_NOT_FOUND') {
+      // Was it the card? Probe it (C_GetTokenInfo, safe beside a C_Sign): a token that no longer answers is gone.
+      if (o.gone || !this.#stillPresent(o)) {
+        this.#lose(o);
+        return pkcs11Error('ERR_PKCS11_CARD_REMOVED', { cause });
       }
-      if (err.code === 'ERR_PKCS11_NOT_LOGGED_IN') {
-        o.loggedIn = false;
-      }
-      throw err;
+    }
+    if (err.code === 'ERR_PKCS11_NOT_LOGGED_IN') {
+      o.loggedIn = false;
+    }
+    return err;
+  }
+
+  /** The card has gone: its sessions are dropped now, or by the last of its signatures still in flight. */
+  #lose(o: Open): void {
+    o.gone = true;
+    this.#needsReinit = true;
+    this.#lost.add(o.info.serial);
+    if (o.inFlight === 0 && this.#open.get(o.info.serial) === o) {
+      this.#drop(o.info.serial);
     }
   }
 
@@ -229,12 +289,18 @@ export class Pkcs11Driver {
   #drop(serial: string): void {
     const o = this.#open.get(serial);
     this.#open.delete(serial);
-    if (o) {
+    for (const lane of o?.lanes ?? []) {
       try {
-        o.session.close();
+        lane.session.close();
       } catch {
         // the session died with the card
       }
+    }
+  }
+
+  #forgetKeys(o: Open): void {
+    for (const lane of o.lanes) {
+      lane.keys.clear();
     }
   }
 
@@ -252,7 +318,7 @@ export class Pkcs11Driver {
           // already logged out elsewhere
         }
         o.loggedIn = false;
-        o.keys.clear();
+        this.#forgetKeys(o);
       }
       try {
         o.session.login(pin, graphene.UserType.USER);
@@ -301,7 +367,7 @@ export class Pkcs11Driver {
       // not logged in, or the card has gone: either way the login is over
     }
     o.loggedIn = false;
-    o.keys.clear();
+    this.#forgetKeys(o);
   }
 
   loginState(sel: TokenSelector): LoginState {
@@ -345,30 +411,90 @@ export class Pkcs11Driver {
     });
   }
 
-  /** C_SignInit + C_Sign with the private key whose CKA_ID is `keyId`. */
-  sign(sel: TokenSelector, req: SignRequest): Uint8Array {
-    if (!this.#opts.mechanisms.includes(req.mechanism)) {
+  /**
+   * Starts a signature (C_SignInit + C_Sign with the private key whose CKA_ID is `req.keyId`) on a free
+   * session of the token: on the libuv pool when `preferPool` and fewer than `sessions - 1` of the token's
+   * signatures are there already (`done` is called later), else on this thread (`done` is called before this
+   * returns). Returns false, having started nothing, when the token is being dropped or has no free session:
+   * call again after a signature returns. Failures known at once (mechanism not allowed, token not found, not
+   * logged in, no such key) are thrown; `done` gets the result of a started signature exactly once.
+   *
+   * @example
+   * ```ts
+   * if (!driver.trySign(sel, req, true, (err, sig) => reply(err, sig))) waitForACompletion();
+   * ```
+   */
+  trySign(sel: TokenSelector, req: SignRequest, preferPool: boolean, done: SignDone): boolean {
+    if (!this.#mechanisms.has(req.mechanism)) {
       throw pkcs11Error('ERR_PKCS11_MECHANISM_NOT_ALLOWED', { detail: { mechanism: req.mechanism } });
     }
-    return this.#withSession(sel, (o) => {
-      if (!o.loggedIn) {
-        throw pkcs11Error('ERR_PKCS11_NOT_LOGGED_IN');
+    let mechanism: Pkcs11Mechanism;
+    try {
+      mechanism = mechanismOf(req.mechanism);
+    } catch (cause) {
+      throw mapPkcs11Error(cause);
+    }
+    const o = this.#session(sel);
+    if (o.gone) {
+      return false;
+    }
+    if (!o.loggedIn) {
+      throw pkcs11Error('ERR_PKCS11_NOT_LOGGED_IN');
+    }
+    // One session is always left for this thread: the pool gets at most all the others.
+    const poolSeats = (o.full ? o.lanes.length : this.#maxLanes) - 1;
+    const lane = this.#freeLane(o);
+    if (lane === undefined) {
+      return false;
+    }
+    if (!preferPool || o.inFlight >= poolSeats) {
+      let sig: Uint8Array | undefined;
+      try {
+        sig = signOnLane(lane, mechanism, req.keyId, req.data);
+      } catch (cause) {
+        throw this.#failure(o, cause);
       }
-      let key = o.keys.get(req.keyId);
-      if (!key) {
-        const found = o.session.find({
-          class: graphene.ObjectClass.PRIVATE_KEY,
-          id: Buffer.from(req.keyId, 'hex'),
-        });
-        if (found.length === 0) {
-          throw pkcs11Error('ERR_PKCS11_KEY_NOT_FOUND');
+      done(undefined, sig);
+      return true;
+    }
+    try {
+      lane.busy = true;
+      o.inFlight += 1;
+      this.#inFlight += 1;
+      signOnLane(lane, mechanism, req.keyId, req.data, (err, sig) => {
+        this.#settle(o, lane);
+        const failure = err === undefined ? undefined : this.#failure(o, err);
+        if (o.gone && o.inFlight === 0 && this.#open.get(o.info.serial) === o) {
+          this.#drop(o.info.serial);
         }
-        key = found.items(0).toType<graphene.PrivateKey>();
-        o.keys.set(req.keyId, key);
-      }
-      const signer = o.session.createSign(req.mechanism as graphene.MechanismType, key);
-      return new Uint8Array(signer.once(Buffer.from(req.data)));
-    });
+        done(failure, sig);
+      });
+    } catch (cause) {
+      this.#settle(o, lane);
+      throw this.#failure(o, cause);
+    }
+    return true;
+  }
+
+  #settle(o: Open, lane: Lane): void {
+    lane.busy = false;
+    o.inFlight -= 1;
+    this.#inFlight -= 1;
+  }
+
+  /** A free lane of the token, opening one more if allowed; undefined when all are busy. */
+  #freeLane(o: Open): Lane | undefined {
+    const free = o.lanes.find((l) => !l.busy);
+    if (free !== undefined || o.full || o.lanes.length >= this.#maxLanes) {
+      return free;
+    }
+    const lane = openLane(o.slot);
+    if (lane === undefined) {
+      o.full = true;
+      return undefined;
+    }
+    o.lanes.push(lane);
+    return lane;
   }
 
   /**

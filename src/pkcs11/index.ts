@@ -1,5 +1,5 @@
 // The token layer's public surface. Nothing from graphene or pkcs11js is exported.
-export { openTokenPort, type WorkerPortOptions } from './worker-port.js';
+export { DEFAULT_SESSIONS, openTokenPort, type WorkerPortOptions } from './worker-port.js';
 export type { TokenPort } from './port.js';
 export {
   DEFAULT_MECHANISMS,

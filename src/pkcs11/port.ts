@@ -19,7 +19,11 @@ export interface TokenPort {
   logout(token: TokenSelector): Promise<void>;
   loginState(token: TokenSelector): Promise<LoginState>;
   certificates(token: TokenSelector): Promise<CardCertificate[]>;
-  /** Signs with the private key whose CKA_ID is `request.keyId`; concurrent callers are queued. */
+  /**
+   * Signs with the private key whose CKA_ID is `request.keyId`. Concurrent calls run in parallel on the
+   * token's sessions (as many as the port allows) and may settle in any order; a call made after a login,
+   * logout or certificates call starts after it, one made before it finishes before it starts.
+   */
   sign(token: TokenSelector, request: SignRequest): Promise<Uint8Array>;
   /** Card events; returns the unsubscribe function. */
   subscribe(listener: (event: CardEvent) => void): () => void;

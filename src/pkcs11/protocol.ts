@@ -15,6 +15,8 @@ export interface WorkerInit {
   readonly modulePath: string;
   readonly mechanisms: readonly string[];
   readonly pollIntervalMs: number;
+  /** Sessions per token for parallel signatures (1: one session, every call on the worker's thread). */
+  readonly sessions: number;
 }
 
 export interface Ops {

@@ -29,7 +29,25 @@ export interface WorkerPortOptions {
   readonly mechanisms?: readonly string[];
   /** Per-call timeout. Default 30 s (a PIN pad can be slow). */
   readonly callTimeoutMs?: number;
+  /**
+   * Sessions per token that sign in parallel, 1–8. Default {@link DEFAULT_SESSIONS}. A smartcard signs one
+   * thing at a time whatever this is; HSM-like modules (SoftHSM) sign in parallel. The worker's thread signs
+   * on one session; every other signature in flight holds a libuv pool thread (4 by default, shared with file
+   * I/O such as the audit log's fsync), so keep it small.
+   */
+  readonly sessions?: number;
 }
+
+/**
+ * Sessions per token by default: the worker's thread and one pool thread sign in parallel on an HSM-like
+ * module, and three of the libuv pool's four threads stay free for file I/O.
+ *
+ * @example
+ * ```ts
+ * await openTokenPort({ modulePath, sessions: DEFAULT_SESSIONS });
+ * ```
+ */
+export const DEFAULT_SESSIONS = 2;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -74,6 +92,7 @@ export async function openTokenPort(options: WorkerPortOptions): Promise<TokenPo
     modulePath: options.modulePath,
     mechanisms: options.mechanisms ?? DEFAULT_MECHANISMS,
     pollIntervalMs: options.pollIntervalMs ?? 500,
+    sessions: Math.min(8, Math.max(1, Math.floor(options.sessions ?? DEFAULT_SESSIONS))),
   };
   const port = new WorkerTokenPort(new Worker(file, { workerData: init }), options.callTimeoutMs ?? 30_000);
   await port.ready;

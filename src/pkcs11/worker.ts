@@ -1,6 +1,7 @@
 /**
- * The PKCS#11 worker thread: owns the module, runs every call (blocking ones included: C_Login, C_OpenSession,
- * C_GetSlotList) one at a time, and polls for card insertion and removal between calls.
+ * The PKCS#11 worker thread: owns the module and runs every call through one queue (scheduler.ts):
+ * signatures run beside each other on the token's sessions (C_Sign on the libuv pool), every other call
+ * (blocking ones included: C_Login, C_OpenSession, C_GetSlotList) runs alone, and card polls run between them.
  *
  * Loaded from compiled JS (dist/src/pkcs11/worker.js): a TypeScript worker cannot be loaded on Node 20.
  */
@@ -9,16 +10,26 @@ import { ServiceError } from '../errors.js';
 import { Pkcs11Driver } from './driver.js';
 import { ckrName, mapPkcs11Error } from './errors.js';
 import type { OpName, Request, WireError, WorkerInit, WorkerMessage } from './protocol.js';
+import { Scheduler, type Reply } from './scheduler.js';
+import type { SignRequest, TokenSelector } from './types.js';
 
 const port = parentPort;
 if (!port) {
   throw new Error('worker.ts must run as a worker thread');
 }
 const init = workerData as WorkerInit;
-const driver = new Pkcs11Driver({ modulePath: init.modulePath, mechanisms: init.mechanisms });
+const driver = new Pkcs11Driver({
+  modulePath: init.modulePath,
+  mechanisms: init.mechanisms,
+  sessions: init.sessions,
+});
 
 function post(msg: WorkerMessage): void {
-  port?.postMessage(msg);
+  try {
+    port?.postMessage(msg);
+  } catch {
+    // the port is closed: the service has gone, nobody is waiting for this answer
+  }
 }
 
 function toWire(err: unknown): WireError {
@@ -27,7 +38,26 @@ function toWire(err: unknown): WireError {
   return { code: e.code, message: e.message, ...(ckr ? { ckr } : {}) };
 }
 
+function replyTo(id: number): Reply {
+  return (err, value) => {
+    // A signature is its own small buffer: copying it costs less than transferring it.
+    post(
+      err === undefined
+        ? { kind: 'response', id, ok: true, value }
+        : { kind: 'response', id, ok: false, error: toWire(err) },
+    );
+  };
+}
+
+const scheduler = new Scheduler<{ sel: TokenSelector; req: SignRequest }>({
+  get busy() {
+    return driver.busy;
+  },
+  trySign: (r, preferPool, done) => driver.trySign(r.sel, r.req, preferPool, done),
+});
+
 let closing = false;
+let pollQueued = false;
 let timer: NodeJS.Timeout | undefined;
 
 function pollNow(): void {
@@ -40,38 +70,59 @@ function pollNow(): void {
   }
 }
 
-const handlers: { [K in OpName]: (...args: never[]) => unknown } = {
+/** Polls run as barriers, between signatures; at most one waits in the queue. */
+function queuePoll(): void {
+  if (!pollQueued && !closing) {
+    pollQueued = true;
+    scheduler.barrier(
+      () => {
+        pollQueued = false;
+        pollNow();
+      },
+      () => undefined,
+    );
+  }
+}
+
+const barriers: { [K in Exclude<OpName, 'sign' | 'shutdown'>]: (...args: never[]) => unknown } = {
   listSlots: () => driver.listSlots(),
   login: (sel: never, pin: never) => driver.login(sel, pin),
   logout: (sel: never) => driver.logout(sel),
   loginState: (sel: never) => driver.loginState(sel),
   certificates: (sel: never) => driver.certificates(sel),
-  sign: (sel: never, req: never) => driver.sign(sel, req),
   poll: () => pollNow(),
-  shutdown: () => {
-    closing = true;
-    if (timer) {
-      clearInterval(timer);
-    }
-    driver.shutdown();
-  },
 };
 
 port.on('message', (msg: Request) => {
-  // Messages are handled in arrival order and each handler is synchronous: calls never interleave.
-  try {
-    if (closing && msg.op !== 'shutdown') {
-      throw new ServiceError('ERR_PKCS11_SHUTDOWN', 'the token layer is shutting down');
+  const reply = replyTo(msg.id);
+  if (closing) {
+    reply(new ServiceError('ERR_PKCS11_SHUTDOWN', 'the token layer is shutting down'));
+    return;
+  }
+  switch (msg.op) {
+    case 'sign': {
+      const [sel, req] = msg.args as [TokenSelector, SignRequest];
+      scheduler.sign({ sel, req }, reply);
+      return;
     }
-    const handler = handlers[msg.op] as (...args: unknown[]) => unknown;
-    const value = handler(...(msg.args as unknown[]));
-    const transfer = value instanceof Uint8Array ? [value.buffer as ArrayBuffer] : [];
-    port.postMessage({ kind: 'response', id: msg.id, ok: true, value } satisfies WorkerMessage, transfer);
-    if (msg.op === 'shutdown') {
-      port.close();
+    case 'shutdown':
+      // Queued behind every request already accepted; anything that arrives later is refused.
+      closing = true;
+      if (timer) {
+        clearInterval(timer);
+      }
+      scheduler.barrier(
+        () => driver.shutdown(),
+        (err, value) => {
+          reply(err, value);
+          port.close();
+        },
+      );
+      return;
+    default: {
+      const handler = barriers[msg.op] as (...args: unknown[]) => unknown;
+      scheduler.barrier(() => handler(...(msg.args as unknown[])), reply);
     }
-  } catch (err) {
-    post({ kind: 'response', id: msg.id, ok: false, error: toWire(err) });
   }
 });
 
@@ -79,7 +130,7 @@ try {
   driver.load();
   post({ kind: 'ready' });
   if (init.pollIntervalMs > 0) {
-    timer = setInterval(pollNow, init.pollIntervalMs);
+    timer = setInterval(queuePoll, init.pollIntervalMs);
   }
 } catch (err) {
   post({ kind: 'fatal', error: toWire(err) });

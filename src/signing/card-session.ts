@@ -209,9 +209,10 @@ export function openCardSession(o: CardSessionOptions): CardSession {
         }
         throw mapCardError(err);
       }
-      // A successful C_Sign was made while the card was present (the token layer runs requests in order);
-      // callers take results in order and stop at the first removal (eps.ts). A different card under the same
-      // label is caught by the self-check against this session's certificate.
+      // A successful C_Sign was made while the card was present. Signatures may run in parallel on the
+      // token's sessions and settle in any order, so callers that need "nothing after a removal" take results
+      // in their own order and stop at the first removal (eps.ts). A different card under the same label is
+      // caught by the self-check against this session's certificate.
       return sig;
     },
     isCurrent: (key) => key.generation === generation,

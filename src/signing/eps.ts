@@ -231,14 +231,17 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Signatures in flight at once: enough to keep the card's queue busy while this thread checks results. */
-const WINDOW = 4;
+/**
+ * Signatures in flight at once: enough to keep every session of the token busy (the token layer signs on
+ * several sessions in parallel; its default is 2) while this thread checks results.
+ */
+const WINDOW = 8;
 
 /**
- * Signs decoded items on the card in order, {@link WINDOW} requests in flight (the token layer runs them one
- * after another, so a card's answers come in order). Results are taken in order: each signature is verified
- * with the certificate's key; once one item fails because the card went, no later signature is returned,
- * and every later item fails with ERR_SIGN_CARD_REMOVED.
+ * Signs decoded items on the card, {@link WINDOW} requests in flight. The token layer may run them in parallel
+ * and answer in any order, so results are taken in item order: each signature is verified with the
+ * certificate's key; once one item fails because the card went, no later item's signature is returned (even
+ * one that the card finished before the failure), and every later item fails with ERR_SIGN_CARD_REMOVED.
  *
  * @example
  * ```ts

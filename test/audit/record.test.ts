@@ -33,6 +33,22 @@ describe('audit record', () => {
     expect(isAuditRecordShape(JSON.parse(line))).toBe(true);
   });
 
+  test('every kind of record seals to exactly canonicalJson(record), hashed without its hash field', () => {
+    const repair = {
+      kind: 'repair',
+      reason: 'torn-tail',
+      droppedBytes: 17,
+      droppedSha256: 'a'.repeat(64),
+      quarantine: 'audit.log.torn-0123456789ab',
+    } as const;
+    for (const entry of [signedEntry(3), refusedEntry(), repair]) {
+      const { record, line } = sealRecord(entry, { ...chain, seq: 41 });
+      expect(line).toBe(`${canonicalJson(record)}\n`);
+      expect(record.hash).toBe(sha256(canonicalJson(omit(record, 'hash'))));
+      expect(isAuditRecordShape(JSON.parse(line))).toBe(true);
+    }
+  });
+
   test('rejects an entry with an extra field, so a PIN can never be stored', () => {
     expect(isAuditEntry({ ...signedEntry(), pin: '1234' })).toBe(false);
     expect(isAuditEntry({ ...signedEntry(), ticket: 'abc' })).toBe(false);

@@ -1,6 +1,7 @@
 // CMS creation (src/cms/sign.ts) cross-checked with the openssl CLI, and against the captured Spine template.
 // (OpenSSL 3.0's cms has no -untrusted: -certfile adds sign-ca to the untrusted pool instead.)
 import { existsSync, readFileSync } from 'node:fs';
+import * as asn1js from 'asn1js';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { pemToDer } from '../../src/cms/certificate.js';
 import {
@@ -41,6 +42,22 @@ describe('CAdES-BES output (ETSI EN 319 122-1 §5.2) accepted by openssl cms -ve
     const f = ca.file('att.der', der);
     const out = openssl(['cms', '-verify', '-inform', 'DER', '-in', f, ...verifyArgs()]);
     expect(out.equals(content)).toBe(true);
+  });
+
+  test('X.690 §8.1.3 definite lengths at every size boundary: minimal DER, openssl verifies', async () => {
+    for (const size of [1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000]) {
+      const body = Buffer.alloc(size, size & 0xff);
+      const der = await signCades({ content: body, identity, signer: keySigner(user.keyPem) });
+      // asn1js re-encodes with minimal definite lengths: the same bytes back means ours were minimal too.
+      const parsed = asn1js.fromBER(der);
+      expect(parsed.offset).toBe(der.length);
+      expect(Buffer.from(parsed.result.toBER()).equals(Buffer.from(der))).toBe(true);
+      if (size === 0x100 || size === 0x10000) {
+        const f = ca.file(`len-${size}.der`, der);
+        const out = openssl(['cms', '-verify', '-inform', 'DER', '-in', f, ...verifyArgs()]);
+        expect(out.equals(body)).toBe(true);
+      }
+    }
   });
 
   test('RFC 5652 §5 detached with -content, PEM (RFC 7468 §9 "CMS" label)', async () => {

@@ -1,6 +1,7 @@
 /**
- * A fault-injecting TokenPort for what SoftHSM cannot do: a card pulled in the middle of a signature, a card
- * that locks after wrong PINs. It wraps a real port and forwards everything else to it.
+ * A fault-injecting TokenPort for what SoftHSM cannot do: a card pulled in the middle of a signature (also
+ * while other signatures run on its other sessions), a card that locks after wrong PINs. It wraps a real port
+ * and forwards everything else to it.
  */
 import { ServiceError } from '../../src/errors.js';
 import { PKCS11_ERRORS, type CardEvent, type TokenPort, type TokenSelector } from '../../src/pkcs11/index.js';
@@ -9,6 +10,7 @@ export class FaultPort implements TokenPort {
   readonly #inner: TokenPort;
   readonly #listeners = new Set<(e: CardEvent) => void>();
   #removeAfterSigns: number | undefined;
+  #slowRemovalAt: number | undefined;
   #signs = 0;
   #removed = false;
   #lockAfter: number | undefined;
@@ -24,6 +26,17 @@ export class FaultPort implements TokenPort {
   /** The card is pulled while the (n+1)-th signature is on the card: that call and all later ones fail. */
   removeDuringSign(afterSigns: number, token: { label: string; serial: string }): void {
     this.#removeAfterSigns = afterSigns;
+    this.#label = token.label;
+    this.#serial = token.serial;
+  }
+
+  /**
+   * The card is pulled while the (n+1)-th signature is on it, and that failure is only noticed after the
+   * signatures already started on the card's other sessions have come back signed: they are real signatures
+   * of the card, finished before the failure was seen. Calls made after the failure fail.
+   */
+  removeDuringSlowSign(afterSigns: number, token: { label: string; serial: string }): void {
+    this.#slowRemovalAt = afterSigns;
     this.#label = token.label;
     this.#serial = token.serial;
   }
@@ -89,6 +102,13 @@ export class FaultPort implements TokenPort {
     }
     if (this.#removeAfterSigns !== undefined && this.#signs >= this.#removeAfterSigns) {
       // The card goes while this signature is on it: the driver would see CKR_DEVICE_REMOVED.
+      this.#removed = true;
+      this.#emit({ type: 'removed', token: { label: this.#label, serial: this.#serial } });
+      throw this.#gone();
+    }
+    if (this.#slowRemovalAt !== undefined && this.#signs === this.#slowRemovalAt) {
+      this.#signs += 1;
+      await new Promise((resolve) => setTimeout(resolve, 200));
       this.#removed = true;
       this.#emit({ type: 'removed', token: { label: this.#label, serial: this.#serial } });
       throw this.#gone();

@@ -537,6 +537,61 @@ describe('card removed mid-batch (FaultPort)', () => {
     });
   });
 
+  test('a later item the card signed on another session before the failure was seen is not returned', async () => {
+    // Which items the real card answered: the spy sits under the fault port.
+    const infos = Array.from({ length: 6 }, (_, i) => signedInfoFor(`slow${i}`, 'RS256'));
+    const answered: number[] = [];
+    const spying: TokenPort = {
+      listSlots: () => port.listSlots(),
+      login: (t, pin) => port.login(t, pin),
+      logout: (t) => port.logout(t),
+      loginState: (t) => port.loginState(t),
+      certificates: (t) => port.certificates(t),
+      sign: async (t, req) => {
+        const sig = await port.sign(t, req);
+        answered.push(infos.findIndex((si) => Buffer.from(si).equals(Buffer.from(req.data))));
+        return sig;
+      },
+      subscribe: (l) => port.subscribe(l),
+      close: () => Promise.resolve(),
+    };
+    const fault = new FaultPort(spying);
+    const svc = createSigningService({
+      port: fault,
+      token: { label: 'prescriber' },
+      pinPolicy: 'session',
+      audit,
+    });
+    services.push(svc);
+    const payloads = infos.map((si, i) => ({ id: `sl-${i}`, payload: b64(si) }));
+    await svc.signEpsBatch(
+      { payloads: payloads.slice(0, 1), algorithm: 'RS256' },
+      { client: 'test', pin: prescriber.pin },
+    );
+    // All six are sent at once (the batch window is wider); sl-2's failure is seen only after the card has
+    // answered sl-3..sl-5 on its other sessions.
+    fault.removeDuringSlowSign(3, { label: prescriber.label, serial: prescriber.serial });
+    const res = await svc.signEpsBatch({ payloads, algorithm: 'RS256' }, { client: 'test' });
+    expect(answered).toEqual(expect.arrayContaining([3, 4, 5]));
+    expect(answered).not.toContain(2);
+    expect(res.signatures.map((s) => s.id)).toEqual(['sl-0', 'sl-1']);
+    expect(res.failed_signatures.map((f) => [f.id, f.code])).toEqual([
+      ['sl-2', 'ERR_SIGN_CARD_REMOVED'],
+      ['sl-3', 'ERR_SIGN_CARD_REMOVED'],
+      ['sl-4', 'ERR_SIGN_CARD_REMOVED'],
+      ['sl-5', 'ERR_SIGN_CARD_REMOVED'],
+    ]);
+    const last6 = records().slice(-6);
+    expect(last6.map((r) => (r.kind === 'sign' ? [r.documentIds[0], r.outcome] : []))).toEqual([
+      ['sl-0', 'signed'],
+      ['sl-1', 'signed'],
+      ['sl-2', 'failed'],
+      ['sl-3', 'failed'],
+      ['sl-4', 'failed'],
+      ['sl-5', 'failed'],
+    ]);
+  });
+
   test('the audit log of this whole file verifies', async () => {
     const v = await verifyAuditLog(auditPath);
     expect(v.ok).toBe(true);

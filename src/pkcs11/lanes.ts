@@ -1,0 +1,148 @@
+/**
+ * A token's sessions ("lanes") and the one signing step that runs on them. With driver.ts, the only files that
+ * talk to graphene-pk11 / pkcs11js; both run inside the PKCS#11 worker thread.
+ *
+ * Rules it enforces:
+ * - lane 0 is the token's main session: login, logout, login state, certificates and polls use it; further
+ *   lanes are opened on demand, up to the configured count, only to sign. PKCS#11 login state belongs to the
+ *   application and the token (v2.40 §5.6 C_Login: "all sessions" of the token), so every lane is logged in
+ *   when lane 0 is, and none is logged in again;
+ * - a lane runs one operation at a time (C_SignInit, then C_Sign): never CKR_OPERATION_ACTIVE;
+ * - private-key handles are cached per lane (a handle is only promised to the session that found it, v2.40
+ *   §2.4) and forgotten on login, logout and a key-handle failure;
+ * - the asynchronous C_Sign (pkcs11js: the libuv thread pool) keeps its input buffer referenced until the
+ *   callback runs: pkcs11js keeps the output buffer alive but not the input, which the pool thread still reads;
+ * - a module that refuses another session (CKR_SESSION_COUNT, a card with few sessions) is used with the
+ *   lanes it has: opening lanes is an optimisation, never a failure.
+ */
+import * as graphene from 'graphene-pk11';
+import { pkcs11Error } from './errors.js';
+
+/** One session of a token, used by one operation at a time. */
+export interface Lane {
+  readonly session: graphene.Session;
+  busy: boolean;
+  /** Private keys found on this session, by CKA_ID (hex). */
+  readonly keys: Map<string, graphene.PrivateKey>;
+}
+
+/** Largest signature accepted back from the module (RSA-8192); graphene uses the same size. */
+const MAX_SIGNATURE_BYTES = 1024;
+
+/** pkcs11js's CK_MECHANISM as graphene makes it. */
+export type Pkcs11Mechanism = ReturnType<typeof graphene.Mechanism.create>;
+
+const mechanisms = new Map<string, Pkcs11Mechanism>();
+
+/**
+ * The pkcs11js mechanism structure of an allowlisted name, made once (graphene would make one per call).
+ *
+ * @example
+ * ```ts
+ * lib.C_SignInit(session.handle, mechanismOf('SHA256_RSA_PKCS'), key.handle);
+ * ```
+ */
+export function mechanismOf(name: string): Pkcs11Mechanism {
+  let m = mechanisms.get(name);
+  if (m === undefined) {
+    m = graphene.Mechanism.create(name);
+    mechanisms.set(name, m);
+  }
+  return m;
+}
+
+/**
+ * Opens a lane on the token's slot, or returns undefined if the module refuses another session.
+ *
+ * @example
+ * ```ts
+ * const lane = openLane(slot) ?? busyWait();
+ * ```
+ */
+export function openLane(slot: graphene.Slot): Lane | undefined {
+  try {
+    return {
+      session: slot.open(graphene.SessionFlag.SERIAL_SESSION),
+      busy: false,
+      keys: new Map(),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Wraps an already-open session (the token's main session) as lane 0.
+ *
+ * @example
+ * ```ts
+ * const lanes = [laneOf(slot.open(graphene.SessionFlag.SERIAL_SESSION))];
+ * ```
+ */
+export function laneOf(session: graphene.Session): Lane {
+  return { session, busy: false, keys: new Map() };
+}
+
+/** The private key with CKA_ID `keyId` as this lane's session sees it; ERR_PKCS11_KEY_NOT_FOUND if none. */
+function keyOn(lane: Lane, keyId: string): graphene.PrivateKey {
+  let key = lane.keys.get(keyId);
+  if (key === undefined) {
+    const found = lane.session.find({
+      class: graphene.ObjectClass.PRIVATE_KEY,
+      id: Buffer.from(keyId, 'hex'),
+    });
+    if (found.length === 0) {
+      throw pkcs11Error('ERR_PKCS11_KEY_NOT_FOUND');
+    }
+    key = found.items(0).toType<graphene.PrivateKey>();
+    lane.keys.set(keyId, key);
+  }
+  return key;
+}
+
+/**
+ * C_SignInit on the lane (throws at once on failure), then C_Sign: on this thread when `done` is undefined
+ * (returns the signature), else on the libuv pool (returns undefined; `done` gets the result). A failed
+ * C_SignInit forgets the lane's cached key handle, so a stale handle is looked up again next time.
+ *
+ * @example
+ * ```ts
+ * const sig = signOnLane(lane, 'SHA256_RSA_PKCS', '02', data);
+ * ```
+ */
+export function signOnLane(
+  lane: Lane,
+  mechanism: Pkcs11Mechanism,
+  keyId: string,
+  data: Uint8Array,
+  done?: (err: unknown, signature?: Uint8Array) => void,
+): Uint8Array | undefined {
+  const { session } = lane;
+  const lib = session.lib;
+  try {
+    lib.C_SignInit(session.handle, mechanism, keyOn(lane, keyId).handle);
+  } catch (cause) {
+    lane.keys.delete(keyId);
+    throw cause;
+  }
+  // A view, not a copy: the bytes arrived by structured clone and belong to this thread.
+  const input = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  // Not zeroed: only the bytes C_Sign writes are read back, and they are copied out before the answer.
+  const out = Buffer.allocUnsafe(MAX_SIGNATURE_BYTES);
+  if (done === undefined) {
+    return Uint8Array.from(lib.C_Sign(session.handle, input, out));
+  }
+  // Held until the callback: the pool thread reads `input` and nothing else references it meanwhile. (pkcs11js
+  // throws here only for arguments of the wrong type, which these never are; a worker that is terminated
+  // while this runs waits for it: Node's environment clean-up waits for outstanding thread-pool requests.)
+  const pinned: { input: Buffer | undefined } = { input };
+  lib.C_Sign(session.handle, input, out, (err, signature) => {
+    pinned.input = undefined;
+    if (err) {
+      done(err);
+      return;
+    }
+    done(undefined, Uint8Array.from(signature));
+  });
+  return undefined;
+}

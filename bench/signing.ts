@@ -1,11 +1,10 @@
 // Signing section (signing issue §8): EPS batch signing (250 per call) through the library and CAdES signing
 // through the HTTP route (in-process server on 127.0.0.1:0), each as a ratio of the raw C_Sign rate of this run.
-// Per-request work stays tiny: the certificate is parsed once per card session. The HTTP client runs in the
-// same process and its CPU counts against the service: it is node:http with a keep-alive Agent (one
-// connection per client, as a browser or an EPS system keeps), the cheapest honest client; fetch (undici)
-// costs about twice its CPU per request.
+// Per-request work stays tiny: the certificate is parsed once per card session. The HTTP clients run in the
+// same process and their CPU counts against the service: a lean keep-alive load generator (http-load.ts, one
+// connection per client as an EPS system keeps; every answer checked), because node:http's client costs
+// several times its CPU per request and fetch (undici) more again.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { openTokenPort } from '../src/pkcs11/index.js';
 import { buildSignedInfo } from '../src/prescription/signed-info.js';
 import { createSigningService } from '../src/signing/index.js';
 import { rate, type Row } from './common.js';
+import { loadPool } from './http-load.js';
 import type { SectionInput } from './sections.js';
 
 /**
@@ -76,42 +76,20 @@ export async function signingSection(input: SectionInput): Promise<Row[]> {
     const body = JSON.stringify({
       content: Buffer.from('a document of modest size\n'.repeat(40)).toString('base64'),
     });
-    const agent = new Agent({ keepAlive: true, maxSockets: CMS_CLIENTS });
-    const cms = () =>
-      new Promise<void>((resolve, reject) => {
-        const req = request(
-          {
-            host: '127.0.0.1',
-            port: httpPort,
-            path: '/api/v1/sign/cms',
-            method: 'POST',
-            agent,
-            headers: {
-              'content-type': 'application/json',
-              'content-length': Buffer.byteLength(body),
-            },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => {
-              const answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-                cms?: unknown;
-              };
-              if (res.statusCode !== 200 || typeof answer.cms !== 'string') {
-                reject(new Error(`bench: CMS route answered ${res.statusCode ?? 0}`));
-              } else {
-                resolve();
-              }
-            });
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
-    await rate(cms, 200, CMS_CLIENTS); // warm-up
-    const cmsRate = await rate(cms, ms, CMS_CLIENTS);
-    agent.destroy();
+    const check = (status: number, answer: Buffer): void => {
+      const parsed = JSON.parse(answer.toString('utf8')) as { format?: unknown; cms?: unknown };
+      if (status !== 200 || parsed.format !== 'der' || typeof parsed.cms !== 'string' || parsed.cms === '') {
+        throw new Error(`bench: CMS route answered ${status}`);
+      }
+    };
+    const pool = await loadPool(httpPort, '/api/v1/sign/cms', body, check, CMS_CLIENTS);
+    let cmsRate: number;
+    try {
+      await rate(pool.send, 200, CMS_CLIENTS); // warm-up
+      cmsRate = await rate(pool.send, ms, CMS_CLIENTS);
+    } finally {
+      pool.close();
+    }
     return [
       {
         section: 'signing',

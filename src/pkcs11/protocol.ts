@@ -39,6 +39,15 @@ export interface Request<K extends OpName = OpName> {
   readonly args: Ops[K]['args'];
 }
 
+/**
+ * What the service posts: the requests made in one turn of its event loop, in order (one message and one
+ * cross-thread wake-up for a burst of requests instead of one each).
+ */
+export interface RequestBatch {
+  readonly kind: 'requests';
+  readonly requests: readonly Request[];
+}
+
 /** A typed error carried across the thread boundary (code + message; the cause's text stays in the worker's log). */
 export interface WireError {
   readonly code: string;

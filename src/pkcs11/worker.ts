@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ServiceError } from '../errors.js';
 import { Pkcs11Driver } from './driver.js';
 import { ckrName, mapPkcs11Error } from './errors.js';
-import type { OpName, Request, WireError, WorkerInit, WorkerMessage } from './protocol.js';
+import type { OpName, Request, RequestBatch, WireError, WorkerInit, WorkerMessage } from './protocol.js';
 import { Scheduler, type Reply } from './scheduler.js';
 import type { SignRequest, TokenSelector } from './types.js';
 
@@ -93,7 +93,14 @@ const barriers: { [K in Exclude<OpName, 'sign' | 'shutdown'>]: (...args: never[]
   poll: () => pollNow(),
 };
 
-port.on('message', (msg: Request) => {
+port.on('message', (batch: RequestBatch) => {
+  for (const msg of batch.requests) {
+    accept(msg);
+  }
+});
+
+/** Takes one request, in arrival order. */
+function accept(msg: Request): void {
   const reply = replyTo(msg.id);
   if (closing) {
     reply(new ServiceError('ERR_PKCS11_SHUTDOWN', 'the token layer is shutting down'));
@@ -115,7 +122,7 @@ port.on('message', (msg: Request) => {
         () => driver.shutdown(),
         (err, value) => {
           reply(err, value);
-          port.close();
+          port?.close();
         },
       );
       return;
@@ -124,7 +131,7 @@ port.on('message', (msg: Request) => {
       scheduler.barrier(() => handler(...(msg.args as unknown[])), reply);
     }
   }
-});
+}
 
 try {
   driver.load();

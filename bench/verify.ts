@@ -137,7 +137,7 @@ function unsignedPrescription(items: number, time: string): string {
 `;
 }
 
-interface Material {
+export interface Material {
   keyPem: string;
   certPem: string;
   certDer: Buffer;
@@ -151,7 +151,7 @@ interface Material {
   cms: Buffer;
 }
 
-function makeMaterial(dir: string): Material {
+export function makeMaterial(dir: string): Material {
   const run = (args: string[]): Buffer =>
     execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const cfg = join(dir, 'req.cnf');

@@ -1,7 +1,7 @@
-/// <reference lib="dom" />
 /**
  * Exclusive XML Canonicalization 1.0, without comments (http://www.w3.org/2001/10/xml-exc-c14n#), of the
- * subtree of one element (the document subset "the element and all its descendants").
+ * subtree of one element (the document subset "the element and all its descendants") of the tree of
+ * xml-tree.ts.
  *
  * Rules (Exc-C14N §3 on top of Canonical XML 1.0 §2.3):
  * - elements are written `<qname ns-decls attrs>children</qname>` (never self-closed);
@@ -10,21 +10,27 @@
  *   default namespace is utilized by an unprefixed element, and `xmlns=""` is written only to undo a
  *   non-empty default written by an output ancestor; the `xml` prefix is never declared;
  * - namespace declarations come first, sorted by prefix (default first); then attributes, sorted by
- *   namespace URI (none first) and then local name; original `xmlns*` attributes are not copied;
+ *   namespace URI (none first) and then local name, in UCS code point order; original `xmlns*` declarations
+ *   are not copied;
  * - text escapes `& < >` and CR; attribute values escape `& < "` and TAB, LF, CR;
- * - CDATA sections become escaped text; comments are dropped; processing instructions are kept as
- *   `<?target data?>`.
+ * - CDATA sections become escaped text; comments are dropped. The tree holds no processing instructions
+ *   (parseXml rejects them) and no entity references (it expands none and rejects DTDs).
  * No InclusiveNamespaces PrefixList: EPS and our SignedInfo never use one.
  */
-
-const ELEMENT = 1;
-const TEXT = 3;
-const CDATA = 4;
-const PI = 7;
-const COMMENT = 8;
+import {
+  ATTRIBUTE_SPECIAL,
+  COMMENT,
+  ELEMENT,
+  TEXT_SPECIAL,
+  type XmlAttribute,
+  type XmlElement,
+} from './xml-tree.js';
 
 /** prefix ('' = default namespace) -> namespace URI written by an output ancestor. */
 type Rendered = ReadonlyMap<string, string>;
+
+const NOTHING_RENDERED: Rendered = new Map([['', '']]);
+const UTF8 = new TextEncoder();
 
 /**
  * Canonicalises `element` and its descendants with exclusive C14N (no comments) to a string.
@@ -32,13 +38,13 @@ type Rendered = ReadonlyMap<string, string>;
  * @example
  * ```ts
  * const doc = parseXml('<a:x xmlns:a="urn:a" xmlns:b="urn:b" z="1" a:y="&quot;"/>');
- * exclusiveC14n(doc.documentElement); // '<a:x xmlns:a="urn:a" z="1" a:y="&quot;"></a:x>'
+ * exclusiveC14n(doc.root); // '<a:x xmlns:a="urn:a" z="1" a:y="&quot;"></a:x>'
  * ```
  */
-export function exclusiveC14n(element: Element): string {
-  const out: string[] = [];
-  writeElement(element, new Map([['', '']]), out);
-  return out.join('');
+export function exclusiveC14n(element: XmlElement): string {
+  const out = { s: '' };
+  writeElement(element, NOTHING_RENDERED, out);
+  return out.s;
 }
 
 /**
@@ -50,119 +56,121 @@ export function exclusiveC14n(element: Element): string {
  * createHash('sha256').update(bytes).digest('base64');
  * ```
  */
-export function exclusiveC14nBytes(element: Element): Uint8Array {
-  return new Uint8Array(Buffer.from(exclusiveC14n(element), 'utf8'));
+export function exclusiveC14nBytes(element: XmlElement): Uint8Array {
+  return UTF8.encode(exclusiveC14n(element));
 }
 
-function writeElement(element: Element, rendered: Rendered, out: string[]): void {
-  const attrs: Attr[] = [];
-  const wanted = new Map<string, string>();
-  wanted.set(element.prefix ?? '', element.namespaceURI ?? '');
-  for (let i = 0; i < element.attributes.length; i++) {
-    const attr = element.attributes.item(i);
-    if (attr === null || isNamespaceDeclaration(attr)) {
+function writeElement(element: XmlElement, rendered: Rendered, out: { s: string }): void {
+  // Visibly utilized prefixes: the element's own, then each prefixed attribute's (never `xml`).
+  let declarations: [string, string][] | undefined;
+  const own = element.prefix;
+  if (own !== 'xml' && rendered.get(own) !== element.namespace) {
+    declarations = [[own, element.namespace]];
+  }
+  const attributes = element.attributes;
+  let seen: Set<string> | undefined;
+  for (const attr of attributes) {
+    const p = attr.prefix;
+    if (p === '' || p === 'xml' || p === own || rendered.get(p) === attr.namespace) {
       continue;
     }
-    attrs.push(attr);
-    // An unprefixed attribute is in no namespace and does not utilize the default namespace.
-    if (attr.prefix && attr.prefix !== 'xml') {
-      wanted.set(attr.prefix, attr.namespaceURI ?? '');
+    seen ??= new Set();
+    if (!seen.has(p)) {
+      seen.add(p);
+      (declarations ??= []).push([p, attr.namespace]);
     }
   }
-
-  const declarations: [string, string][] = [];
-  for (const [prefix, uri] of wanted) {
-    const inEffect = rendered.get(prefix) ?? (prefix === '' ? '' : undefined);
-    if (inEffect !== uri) {
-      declarations.push([prefix, uri]);
+  let s = `<${element.name}`;
+  let childRendered = rendered;
+  if (declarations !== undefined) {
+    if (declarations.length > 1) {
+      declarations.sort((a, b) => compareCodePoints(a[0], b[0]));
     }
-  }
-  declarations.sort((a, b) => compare(a[0], b[0]));
-  attrs.sort(
-    (a, b) =>
-      compare(a.namespaceURI ?? '', b.namespaceURI ?? '') ||
-      compare(localNameOf(a), localNameOf(b)),
-  );
-
-  const name = element.tagName;
-  out.push('<', name);
-  for (const [prefix, uri] of declarations) {
-    out.push(prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`, escapeAttribute(uri), '"');
-  }
-  for (const attr of attrs) {
-    out.push(' ', attr.name, '="', escapeAttribute(attr.value), '"');
-  }
-  out.push('>');
-
-  let childRendered: Rendered = rendered;
-  if (declarations.length > 0) {
     const next = new Map(rendered);
     for (const [prefix, uri] of declarations) {
+      s += `${prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`}${escapeAttribute(uri)}"`;
       next.set(prefix, uri);
     }
     childRendered = next;
   }
-  for (let child = element.firstChild; child !== null; child = child.nextSibling) {
-    switch (child.nodeType) {
-      case ELEMENT:
-        writeElement(child as Element, childRendered, out);
-        break;
-      case TEXT:
-      case CDATA:
-        out.push(escapeText((child as CharacterData).data));
-        break;
-      case PI: {
-        const pi = child as ProcessingInstruction;
-        out.push('<?', pi.target, pi.data === '' ? '' : ` ${pi.data}`, '?>');
-        break;
-      }
-      case COMMENT:
-        break;
-      default:
-        // Entity references cannot occur: parseXml rejects DTDs, and we never build them.
-        throw new TypeError('exclusiveC14n: unsupported node type');
+  const sorted = attributes.length > 1 ? sortAttributes(attributes) : attributes;
+  for (const attr of sorted) {
+    s += ` ${attr.name}="${attr.plain ? attr.value : escapeAttribute(attr.value)}"`;
+  }
+  out.s += `${s}>`;
+  for (const child of element.children) {
+    if (child.type === ELEMENT) {
+      writeElement(child, childRendered, out);
+    } else if (child.type !== COMMENT) {
+      out.s += child.plain ? child.value : escapeText(child.value);
     }
   }
-  out.push('</', name, '>');
+  out.s += `</${element.name}>`;
 }
 
-function isNamespaceDeclaration(attr: Attr): boolean {
-  return attr.name === 'xmlns' || attr.prefix === 'xmlns';
+function sortAttributes(attributes: readonly XmlAttribute[]): readonly XmlAttribute[] {
+  if (attributes.length > 16) {
+    return [...attributes].sort(compareAttributes); // O(n log n) for hostile attribute counts
+  }
+  let sorted: XmlAttribute[] | undefined;
+  for (let i = 1; i < attributes.length; i++) {
+    const attr = attributes[i] as XmlAttribute;
+    if (sorted === undefined) {
+      if (compareAttributes(attributes[i - 1] as XmlAttribute, attr) <= 0) {
+        continue; // still in canonical order (the common case: nothing is copied)
+      }
+      sorted = attributes.slice(0, i);
+    }
+    // Insertion sort: elements carry a handful of attributes.
+    let j = sorted.length;
+    while (j > 0 && compareAttributes(sorted[j - 1] as XmlAttribute, attr) > 0) {
+      j--;
+    }
+    sorted.splice(j, 0, attr);
+  }
+  return sorted ?? attributes;
 }
 
-function localNameOf(attr: Attr): string {
-  return attr.localName ?? attr.name;
+function compareAttributes(a: XmlAttribute, b: XmlAttribute): number {
+  return compareCodePoints(a.namespace, b.namespace) || compareCodePoints(a.localName, b.localName);
 }
 
-/** Lexicographic order of UCS code points (C14N §2.2); code units differ only around surrogates. */
-function compare(a: string, b: string): number {
+/**
+ * Lexicographic order of UCS code points (C14N §2.2). UTF-16 code unit order agrees except where the first
+ * differing units are a surrogate and a unit in U+E000–U+FFFF: the surrogate's code point is the larger.
+ */
+function compareCodePoints(a: string, b: string): number {
   if (a === b) {
     return 0;
   }
-  if (SURROGATE.test(a) || SURROGATE.test(b)) {
-    const x = Array.from(a, (c) => c.codePointAt(0) ?? 0);
-    const y = Array.from(b, (c) => c.codePointAt(0) ?? 0);
-    for (let i = 0; i < Math.min(x.length, y.length); i++) {
-      const d = (x[i] ?? 0) - (y[i] ?? 0);
-      if (d !== 0) {
-        return d;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) {
+      if (x >= 0xd800 && y >= 0xd800) {
+        const xs = x <= 0xdfff;
+        const ys = y <= 0xdfff;
+        if (xs !== ys) {
+          return xs ? 1 : -1;
+        }
       }
+      return x - y;
     }
-    return x.length - y.length;
   }
-  return a < b ? -1 : 1;
+  return a.length - b.length;
 }
-
-const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Canonical XML 1.0 §2.3 "Text Nodes". */
 function escapeText(value: string): string {
-  return value.replace(/[&<>\r]/g, (c) => TEXT_ESCAPES[c] ?? c);
+  return TEXT_SPECIAL.test(value) ? value.replace(/[&<>\r]/g, (c) => TEXT_ESCAPES[c] ?? c) : value;
 }
 
 /** Canonical XML 1.0 §2.3 "Attribute Nodes" (also used for namespace URIs). */
 function escapeAttribute(value: string): string {
-  return value.replace(/[&<"\t\n\r]/g, (c) => ATTRIBUTE_ESCAPES[c] ?? c);
+  return ATTRIBUTE_SPECIAL.test(value)
+    ? value.replace(/[&<"\t\n\r]/g, (c) => ATTRIBUTE_ESCAPES[c] ?? c)
+    : value;
 }
 
 const TEXT_ESCAPES: Readonly<Record<string, string>> = {

@@ -1,12 +1,11 @@
-/// <reference lib="dom" />
 /**
- * Copies a subtree into another document the way EPS's xml-js → xmldom round trip sees it, ready for
- * exclusive C14N (eps-signature.md §1.2–1.3, §2.3).
+ * Copies a subtree the way EPS's xml-js → xmldom round trip sees it, ready for exclusive C14N
+ * (eps-signature.md §1.2–1.3, §2.3). The copy is a new detached tree; the source is not changed.
  *
  * Rules:
  * - whitespace-only text nodes are dropped (EPS xml-js does not capture them; the NPfIT XSLT has
  *   `xsl:strip-space elements="*"`); all other text is kept verbatim, CDATA becomes text;
- * - comments and processing instructions are dropped;
+ * - comments are dropped (the tree holds no processing instructions);
  * - unprefixed elements take the default namespace *as the copy declares it*: the root gets
  *   `rootDefaultNamespace` (EPS `namespacedCopyOf` adds `xmlns="urn:hl7-org:v3"` unless the root has its
  *   own `xmlns`), and an `xmlns` attribute inside the copy changes it for that subtree. So a source written
@@ -15,10 +14,16 @@
  * - optionally, the root's attributes are dropped (EPS replaces a received SignedInfo's attributes);
  * - optionally, attribute values get EPS `canonicaliseAttribute`: runs of TAB/FF and each (CR)LF → space.
  */
-
-const ELEMENT = 1;
-const TEXT = 3;
-const CDATA = 4;
+import {
+  COMMENT,
+  ELEMENT,
+  TEXT,
+  XmlAttribute,
+  XmlElement,
+  XmlText,
+  declaredDefaultNamespace,
+  type XmlNode,
+} from './xml-tree.js';
 
 export interface HashableCopyOptions {
   readonly rootDefaultNamespace: string;
@@ -26,65 +31,74 @@ export interface HashableCopyOptions {
   readonly normaliseAttributes?: boolean;
 }
 
+const NONE: readonly XmlAttribute[] = Object.freeze([]);
+
 /**
- * Returns a detached copy of `source`, owned by `target`, following the rules above.
+ * Returns a detached copy of `source` following the rules above.
  *
  * @example
  * ```ts
- * const copy = hashableCopy(timeElement, fragmentsDoc, { rootDefaultNamespace: HL7_NAMESPACE });
- * fragment.appendChild(copy);
+ * const copy = hashableCopy(timeElement, { rootDefaultNamespace: HL7_NAMESPACE });
+ * exclusiveC14n(copy); // '<time xmlns="urn:hl7-org:v3" value="…"></time>'
  * ```
  */
-export function hashableCopy(
-  source: Element,
-  target: Document,
-  options: HashableCopyOptions,
-): Element {
-  const ownDefault = options.dropRootAttributes ? null : declaredDefault(source);
-  return copyElement(source, target, ownDefault ?? options.rootDefaultNamespace, options, true);
-}
-
-/** The element's own `xmlns` declaration, if any (xmldom's getAttribute returns '' when absent). */
-function declaredDefault(element: Element): string | null {
-  return element.hasAttribute('xmlns') ? element.getAttribute('xmlns') : null;
+export function hashableCopy(source: XmlElement, options: HashableCopyOptions): XmlElement {
+  const ownDefault = options.dropRootAttributes ? undefined : declaredDefaultNamespace(source);
+  return copyElement(source, ownDefault ?? options.rootDefaultNamespace, options, true);
 }
 
 /** `defaultNamespace` is the default namespace in scope at `source` in the copy (its own xmlns included). */
 function copyElement(
-  source: Element,
-  target: Document,
+  source: XmlElement,
   defaultNamespace: string,
   options: HashableCopyOptions,
   isRoot: boolean,
-): Element {
-  const namespace = source.prefix ? (source.namespaceURI ?? '') : defaultNamespace;
-  const copy = target.createElementNS(namespace === '' ? null : namespace, source.tagName);
-  if (!(isRoot && options.dropRootAttributes)) {
-    for (let i = 0; i < source.attributes.length; i++) {
-      const attr = source.attributes.item(i);
-      if (attr === null || attr.name === 'xmlns' || attr.prefix === 'xmlns') {
-        continue;
-      }
-      const value = options.normaliseAttributes ? normaliseAttribute(attr.value) : attr.value;
-      copy.setAttributeNS(attr.prefix ? (attr.namespaceURI ?? null) : null, attr.name, value);
-    }
-  }
-  for (let child = source.firstChild; child !== null; child = child.nextSibling) {
-    if (child.nodeType === ELEMENT) {
-      const element = child as Element;
-      const inner = declaredDefault(element) ?? defaultNamespace;
-      copy.appendChild(copyElement(element, target, inner, options, false));
-    } else if (child.nodeType === TEXT || child.nodeType === CDATA) {
-      const data = (child as CharacterData).data;
-      if (!/^[ \t\r\n]*$/.test(data)) {
-        copy.appendChild(target.createTextNode(data));
-      }
+): XmlElement {
+  const namespace = source.prefix === '' ? defaultNamespace : source.namespace;
+  const attributes =
+    isRoot && options.dropRootAttributes
+      ? NONE
+      : options.normaliseAttributes
+        ? normaliseAttributes(source.attributes)
+        : source.attributes;
+  const copy = new XmlElement(
+    source.name,
+    source.prefix,
+    source.localName,
+    namespace,
+    attributes,
+    [],
+    null,
+  );
+  const children: XmlNode[] = copy.children;
+  for (const child of source.children) {
+    if (child.type === ELEMENT) {
+      const inner = declaredDefaultNamespace(child) ?? defaultNamespace;
+      children.push(copyElement(child, inner, options, false));
+    } else if (child.type !== COMMENT && !child.whitespace) {
+      // Text nodes are immutable: a CDATA node is shared as text.
+      children.push(
+        child.type === TEXT ? child : new XmlText(TEXT, child.value, false, child.plain),
+      );
     }
   }
   return copy;
 }
 
+const TO_SPACE = /[\t\f\r\n]/;
+
 /** EPS `canonicaliseAttribute` (serialisation/xml.ts): `/[\t\f]+/g` → ' ', then `/\r?\n/g` → ' '. */
-function normaliseAttribute(value: string): string {
-  return value.replace(/[\t\f]+/g, ' ').replace(/\r?\n/g, ' ');
+function normaliseAttributes(attributes: readonly XmlAttribute[]): readonly XmlAttribute[] {
+  let out: XmlAttribute[] | undefined;
+  for (let i = 0; i < attributes.length; i++) {
+    const a = attributes[i] as XmlAttribute;
+    if (!a.plain && TO_SPACE.test(a.value)) {
+      out ??= attributes.slice(0, i);
+      const value = a.value.replace(/[\t\f]+/g, ' ').replace(/\r?\n/g, ' ');
+      out.push(new XmlAttribute(a.name, a.prefix, a.localName, a.namespace, value));
+    } else if (out !== undefined) {
+      out.push(a);
+    }
+  }
+  return out ?? attributes;
 }

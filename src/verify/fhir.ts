@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * Verification of a FHIR signature (eps-signature.md §1.7): a Bundle ($process-message), a Provenance or a
  * bare Signature datatype. Rules:
@@ -14,6 +13,7 @@ import type { VerificationReport } from '../cms/report.js';
 import { XMLDSIG_NAMESPACE } from '../prescription/signed-info.js';
 import { isoToHl7Timestamp } from '../prescription/timestamp.js';
 import { parseXml } from '../prescription/xml.js';
+import type { XmlDocument } from '../prescription/xml-tree.js';
 import type { TrustContext } from './context.js';
 import { OWN_MESSAGES } from './messages.js';
 import { readPrescription } from './prescription.js';
@@ -81,14 +81,14 @@ export async function verifyFhirSignature(ctx: TrustContext, bytes: Uint8Array, 
   if (sig === undefined || data === undefined || data === '' || !BASE64.test(data) || data.length > (MAX_SIGNATURE_BYTES * 4) / 3) {
     return formatFailure(FHIR_FORMAT);
   }
-  let doc: Document;
+  let doc: XmlDocument;
   try {
     doc = parseXml(Buffer.from(data, 'base64'), { maxBytes: MAX_SIGNATURE_BYTES, maxDepth: 32 });
   } catch {
     return formatFailure(FHIR_FORMAT);
   }
-  const signature = doc.documentElement;
-  if (signature === null || signature.localName !== 'Signature' || signature.namespaceURI !== XMLDSIG_NAMESPACE) {
+  const signature = doc.root;
+  if (signature.localName !== 'Signature' || signature.namespace !== XMLDSIG_NAMESPACE) {
     return formatFailure(FHIR_FORMAT);
   }
   const when = typeof sig.when === 'string' ? sig.when : undefined;

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The one check sequence for an EPS XML-DSig signature, shared by HL7 v3 and FHIR (eps-signature.md §2.2 order):
  * format (1–3), signing time, signature value (4), digest (5), then certificates (6–9), key usage and policy.
@@ -10,6 +9,7 @@
  */
 import type { CertificateInfo } from '../cms/certificate.js';
 import { buildReport, chainEntry, type Check, type VerificationReport } from '../cms/report.js';
+import type { XmlDocument, XmlElement } from '../prescription/xml-tree.js';
 import { certificateChecks } from './certificate-checks.js';
 import type { TrustContext } from './context.js';
 import { checkDigest } from './digest.js';
@@ -19,8 +19,8 @@ import { checkSignatureValue } from './signature-value.js';
 
 export interface XmlSignatureInput {
   readonly format: string;
-  readonly doc: Document;
-  readonly signature: Element;
+  readonly doc: XmlDocument;
+  readonly signature: XmlElement;
   /** Canonical fragments of the prescription; undefined for a signature on its own. */
   readonly fragments: Uint8Array | undefined;
   readonly signingTime: Date | undefined;

@@ -26,11 +26,38 @@ import {
   type XmlElement,
 } from './xml-tree.js';
 
-/** prefix ('' = default namespace) -> namespace URI written by an output ancestor. */
-type Rendered = ReadonlyMap<string, string>;
-
-const NOTHING_RENDERED: Rendered = new Map([['', '']]);
 const UTF8 = new TextEncoder();
+
+/**
+ * The canonical output and the namespace declarations written by the output ancestors of the element being
+ * written: prefix ('' = default) → URIs, innermost last, pushed and popped around each element so that a
+ * lookup costs O(1) however many declarations are in effect.
+ */
+class Writer {
+  s = '';
+  readonly #rendered = new Map<string, string[]>([['', ['']]]);
+
+  inEffect(prefix: string): string | undefined {
+    return this.#rendered.get(prefix)?.at(-1);
+  }
+
+  push(declarations: readonly (readonly [string, string])[]): void {
+    for (const [prefix, uri] of declarations) {
+      const stack = this.#rendered.get(prefix);
+      if (stack === undefined) {
+        this.#rendered.set(prefix, [uri]);
+      } else {
+        stack.push(uri);
+      }
+    }
+  }
+
+  pop(declarations: readonly (readonly [string, string])[]): void {
+    for (const [prefix] of declarations) {
+      this.#rendered.get(prefix)?.pop();
+    }
+  }
+}
 
 /**
  * Canonicalises `element` and its descendants with exclusive C14N (no comments) to a string.
@@ -42,8 +69,8 @@ const UTF8 = new TextEncoder();
  * ```
  */
 export function exclusiveC14n(element: XmlElement): string {
-  const out = { s: '' };
-  writeElement(element, NOTHING_RENDERED, out);
+  const out = new Writer();
+  writeElement(element, out);
   return out.s;
 }
 
@@ -60,18 +87,18 @@ export function exclusiveC14nBytes(element: XmlElement): Uint8Array {
   return UTF8.encode(exclusiveC14n(element));
 }
 
-function writeElement(element: XmlElement, rendered: Rendered, out: { s: string }): void {
+function writeElement(element: XmlElement, out: Writer): void {
   // Visibly utilized prefixes: the element's own, then each prefixed attribute's (never `xml`).
   let declarations: [string, string][] | undefined;
   const own = element.prefix;
-  if (own !== 'xml' && rendered.get(own) !== element.namespace) {
+  if (own !== 'xml' && out.inEffect(own) !== element.namespace) {
     declarations = [[own, element.namespace]];
   }
   const attributes = element.attributes;
   let seen: Set<string> | undefined;
   for (const attr of attributes) {
     const p = attr.prefix;
-    if (p === '' || p === 'xml' || p === own || rendered.get(p) === attr.namespace) {
+    if (p === '' || p === 'xml' || p === own || out.inEffect(p) === attr.namespace) {
       continue;
     }
     seen ??= new Set();
@@ -81,17 +108,14 @@ function writeElement(element: XmlElement, rendered: Rendered, out: { s: string 
     }
   }
   let s = `<${element.name}`;
-  let childRendered = rendered;
   if (declarations !== undefined) {
     if (declarations.length > 1) {
       declarations.sort((a, b) => compareCodePoints(a[0], b[0]));
     }
-    const next = new Map(rendered);
     for (const [prefix, uri] of declarations) {
       s += `${prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`}${escapeAttribute(uri)}"`;
-      next.set(prefix, uri);
     }
-    childRendered = next;
+    out.push(declarations);
   }
   const sorted = attributes.length > 1 ? sortAttributes(attributes) : attributes;
   for (const attr of sorted) {
@@ -100,12 +124,15 @@ function writeElement(element: XmlElement, rendered: Rendered, out: { s: string 
   out.s += `${s}>`;
   for (const child of element.children) {
     if (child.type === ELEMENT) {
-      writeElement(child, childRendered, out);
+      writeElement(child, out);
     } else if (child.type !== COMMENT) {
       out.s += child.plain ? child.value : escapeText(child.value);
     }
   }
   out.s += `</${element.name}>`;
+  if (declarations !== undefined) {
+    out.pop(declarations);
+  }
 }
 
 function sortAttributes(attributes: readonly XmlAttribute[]): readonly XmlAttribute[] {

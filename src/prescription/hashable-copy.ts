@@ -68,7 +68,6 @@ function copyElement(
     namespace,
     attributes,
     [],
-    null,
   );
   const children: XmlNode[] = copy.children;
   for (const child of source.children) {

@@ -1,32 +1,41 @@
 /**
  * A strict, non-validating XML 1.0 (fifth edition) and Namespaces in XML 1.0 parser over an already decoded
  * string, building the tree of xml-tree.ts. It knows no DTD at all: xml.ts has rejected DOCTYPE and ENTITY
- * markup and characters outside §2.2 Char before it runs. Any violation throws a `ServiceError`
- * (ERR_XML_MALFORMED unless said otherwise) whose detail holds a fixed reason and an offset, never input.
+ * markup before it runs. Any violation throws a `ServiceError` (ERR_XML_MALFORMED unless said otherwise)
+ * whose detail holds a fixed reason and an offset, never input. The lexical rules are in xml-chars.ts.
  *
  * Rules:
+ * - every character is a §2.2 Char: each piece of the input (names, S, attribute values, text, CDATA,
+ *   comments, the declaration) is checked where it is read;
  * - an XML declaration is allowed only at offset 0, in the §2.8 grammar (version 1.x, optional encoding and
  *   standalone); every other `<?…?>` is a processing instruction → ERR_XML_PI_FORBIDDEN;
  * - exactly one root element; around it only S and comments; `<!` other than a comment or (inside the root)
  *   a CDATA section is malformed;
- * - names are §2.3 Names that are also QNames (at most one colon, neither first nor last, an NCName on each
- *   side); end tags match their start tags; S is required between attributes; attribute values are quoted
- *   and hold no `<`; an attribute name appears once per element;
- * - references: only `&lt; &gt; &amp; &quot; &apos;` and character references to a §2.2 Char; anything else
- *   (an undeclared entity, a bare `&`) is malformed; nothing is ever expanded beyond one character;
+ * - names are QNames; end tags match their start tags; S is required between attributes; attribute values
+ *   are quoted and hold no `<`; no attribute name appears twice in a tag;
  * - text holds no `]]>`; comments hold no `--` and do not end in `-`; CDATA is taken verbatim;
- * - §2.11 line endings: CRLF and lone CR become LF in text, CDATA and comments (character references are
- *   not touched); §3.3.3 attribute values: each literal TAB, LF, CR (a CRLF pair counting as one) becomes
- *   a space, references are then replaced, and nothing else is changed (every attribute is CDATA);
- * - namespaces: every prefix used by an element or attribute is declared (`xml` is predeclared); `xmlns:p=""`
- *   is forbidden (§3 NSC: No Prefix Undeclaring); `xmlns` is never a prefix, `xml` binds only to its
- *   namespace and that namespace to no other prefix; no two attributes share an expanded name (§6.3);
- * - nesting deeper than `maxDepth` → ERR_XML_TOO_DEEP, as soon as it is seen; the parser never recurses;
+ * - §2.11 line endings are normalised in text, CDATA and comments; attribute values per §3.3.3;
+ * - namespaces: every prefix used by an element or attribute is declared (`xml` is predeclared), the
+ *   declarations obey xml-chars.ts `checkDeclaration`, and no two attributes share an expanded name (§6.3);
+ * - nesting deeper than `maxDepth` → ERR_XML_TOO_DEEP as soon as it is seen; the parser never recurses;
  * - comments → ERR_XML_COMMENT_FORBIDDEN when `rejectComments`;
  * - every search moves forward through the input, so the work is linear in its length.
  */
 import { prescriptionError } from './errors.js';
-import { isAllSpace, isNameChar, isNameStart, isSpace, isXmlChar } from './xml-names.js';
+import {
+  FORBIDDEN,
+  FORBIDDEN_CLASS,
+  XML_NAMESPACE,
+  attributeValue,
+  checkDeclaration,
+  checkUnique,
+  isAllSpace,
+  isSpace,
+  malformed,
+  normaliseNewlines,
+  replaceReferences,
+  scanQName,
+} from './xml-chars.js';
 import {
   ATTRIBUTE_SPECIAL,
   CDATA,
@@ -39,9 +48,8 @@ import {
   type XmlDocument,
 } from './xml-tree.js';
 
-const XML_NAMESPACE = 'http://www.w3.org/XML/1998/namespace';
-const XMLNS_NAMESPACE = 'http://www.w3.org/2000/xmlns/';
-
+const LF = 0x0a;
+const SP = 0x20;
 const LT = 0x3c;
 const GT = 0x3e;
 const SLASH = 0x2f;
@@ -54,33 +62,27 @@ const APOS = 0x27;
 // §2.8 XMLDecl, matched at offset 0 only.
 const XML_DECLARATION =
   /<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:"1\.[0-9]+"|'1\.[0-9]+')(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:"[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(?:"(?:yes|no)"|'(?:yes|no)'))?[ \t\r\n]*\?>/y;
-const NEEDS_ATTRIBUTE_WORK = /[<&\t\n\r]/;
-const TEXT_WORK = /[&>\r]/;
-/** A QName of ASCII characters only: NCName (':' NCName)?; the slow path handles the rest of §2.3. */
-const ASCII_QNAME = /[A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?/y;
 /**
  * The common start tag, recognised in one step: an ASCII QName, then unprefixed ASCII attributes each after
- * one space, `="…"` with no reference, `<` or TAB/LF/CR in the value, then `>` or `/>`. Whatever else is
- * well-formed (other spacing, single quotes, references, prefixed attributes, namespace declarations,
- * non-ASCII names) takes the general path.
+ * one space, `="…"` holding no reference, `<`, TAB, LF, CR or other character outside §2.2, then `>` or
+ * `/>`. Everything else that is well-formed (other spacing, single quotes, references, prefixed attributes,
+ * namespace declarations, non-ASCII names) takes the general path.
  */
-const SIMPLE_START_TAG =
-  /<[A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?(?: [A-Za-z_][A-Za-z0-9._-]*="[^"<&\t\n\r]*")*\/?>/y;
-const PREDEFINED: Readonly<Record<string, string>> = {
-  lt: '<',
-  gt: '>',
-  amp: '&',
-  quot: '"',
-  apos: "'",
-};
+const SIMPLE_START_TAG = new RegExp(
+  `<[A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?(?: [A-Za-z_][A-Za-z0-9._-]*="[^"<&\\t\\n\\r${FORBIDDEN_CLASS}]*")*/?>`,
+  'y',
+);
+/** Text that needs more than slicing: references, CR, `>` (for `]]>`) or a forbidden character. */
+const TEXT_WORK = new RegExp(`[&>\\r${FORBIDDEN_CLASS}]`);
+/** An attribute value that needs more than slicing. */
+const ATTRIBUTE_WORK = new RegExp(`[<&\\t\\n\\r${FORBIDDEN_CLASS}]`);
+
 const NO_ATTRIBUTES: readonly XmlAttribute[] = Object.freeze([]);
 const NO_NAMESPACES: readonly XmlNamespace[] = Object.freeze([]);
-const ROOT_SCOPE: ReadonlyMap<string, string> = new Map([['xml', XML_NAMESPACE]]);
-/** Above this many attributes, duplicates are found with a Set rather than by pairs. */
-const SMALL = 8;
 
-const malformed = (reason: string, offset: number): Error =>
-  prescriptionError('ERR_XML_MALFORMED', { detail: { reason, offset } });
+/** Indentation ("\n" and spaces) is the commonest text: one shared, immutable node per width. */
+const INDENTS: XmlText[] = [];
+const MAX_SHARED_INDENT = 256;
 
 /**
  * Parses `source` (decoded, without a byte order mark) into a tree, or throws.
@@ -109,7 +111,14 @@ class Parser {
   readonly #rejectComments: boolean;
   readonly #elements: XmlElement[] = [];
   readonly #open: XmlElement[] = [];
-  readonly #scopes: ReadonlyMap<string, string>[] = [];
+  /**
+   * Namespace bindings in scope: prefix → URIs, innermost last ('' is the default namespace). An element's
+   * declarations are pushed when it opens and popped when it closes (`#declared` remembers which), so
+   * every lookup and every update costs O(1) however deep or wide the declarations are.
+   */
+  readonly #bindings = new Map<string, string[]>([['xml', [XML_NAMESPACE]]]);
+  readonly #declared: (readonly XmlNamespace[])[] = [];
+  #default = '';
 
   constructor(source: string, maxDepth: number, rejectComments: boolean) {
     this.#s = source;
@@ -149,9 +158,8 @@ class Parser {
       } else if (root !== undefined || next === SLASH) {
         throw malformed('root', pos);
       } else {
-        pos = this.#startTag(pos, undefined);
+        pos = this.#content(this.#startTag(pos, undefined));
         root = this.#elements[0];
-        pos = this.#content(pos);
       }
     }
     if (root === undefined) {
@@ -194,49 +202,7 @@ class Parser {
     return pos;
   }
 
-  /** The end of the name starting at `pos` (a QName, checked); throws when there is none. */
-  #name(pos: number): number {
-    const s = this.#s;
-    ASCII_QNAME.lastIndex = pos;
-    if (ASCII_QNAME.test(s)) {
-      const end = ASCII_QNAME.lastIndex;
-      const next = s.charCodeAt(end);
-      if (!(next >= 0x80) && next !== 0x3a) {
-        return end; // the whole name is ASCII (the common case)
-      }
-    }
-    return this.#unicodeName(pos);
-  }
-
-  /** {@link #name} for names with characters outside ASCII (XML 1.0 §2.3 in full). */
-  #unicodeName(pos: number): number {
-    const s = this.#s;
-    let i = pos;
-    let colon = -1;
-    for (;;) {
-      const cp = s.codePointAt(i) ?? 0;
-      if (cp === 0x3a && colon < 0) {
-        colon = i++;
-        continue;
-      }
-      if (!isNameChar(cp)) {
-        break;
-      }
-      i += cp > 0xffff ? 2 : 1;
-    }
-    const first = s.codePointAt(pos) ?? 0;
-    if (i === pos || !isNameStart(first)) {
-      throw malformed('name', pos);
-    }
-    if (colon >= 0 && (colon === i - 1 || !isNameStart(s.codePointAt(colon + 1) ?? 0))) {
-      throw malformed('name', pos);
-    }
-    if (s.charCodeAt(i) === 0x3a) {
-      throw malformed('name', pos); // a second colon
-    }
-    return i;
-  }
-
+  /** A start tag at `lt`; returns the offset after it. */
   #startTag(lt: number, parent: XmlElement | undefined): number {
     const s = this.#s;
     SIMPLE_START_TAG.lastIndex = lt;
@@ -246,26 +212,41 @@ class Parser {
     const end = SIMPLE_START_TAG.lastIndex;
     const empty = s.charCodeAt(end - 2) === SLASH;
     const close = empty ? end - 2 : end - 1;
-    let space = s.indexOf(' ', lt + 1);
-    if (space < 0 || space > close) {
-      space = close;
+    // The name ends at the first space (before the attributes) or at the close; never search past the tag.
+    let nameEnd = lt + 2;
+    while (nameEnd < close && s.charCodeAt(nameEnd) !== SP) {
+      nameEnd++;
     }
-    let plain: XmlAttribute[] | undefined;
-    for (let p = space; p < close;) {
-      const eq = s.indexOf('=', p + 1);
-      const attrName = s.slice(p + 1, eq);
-      if (attrName === 'xmlns') {
-        return this.#generalStartTag(lt, parent);
+    let attributes = NO_ATTRIBUTES;
+    if (nameEnd < close) {
+      const list: XmlAttribute[] = [];
+      for (let p = nameEnd; p < close;) {
+        const eq = s.indexOf('=', p + 1);
+        const name = s.slice(p + 1, eq);
+        if (name === 'xmlns') {
+          return this.#generalStartTag(lt, parent);
+        }
+        const quote = s.indexOf('"', eq + 2);
+        list.push(
+          new XmlAttribute(name, '', name, '', s.slice(eq + 2, quote), p + 1, quote + 1, true),
+        );
+        p = quote + 1;
       }
-      const quote = s.indexOf('"', eq + 2);
-      const value = s.slice(eq + 2, quote);
-      (plain ??= []).push(
-        new XmlAttribute(attrName, '', attrName, '', value, p + 1, quote + 1, true),
-      );
-      p = quote + 1;
+      if (list.length > 1) {
+        checkUnique(
+          list.map((a) => a.name),
+          lt,
+        );
+      }
+      attributes = list;
     }
-    const element = this.#element(s.slice(lt + 1, space), plain, undefined, parent, lt);
-    element.startTagEnd = end;
+    const name = s.slice(lt + 1, nameEnd);
+    const colon = name.indexOf(':');
+    const element =
+      colon < 0
+        ? new XmlElement(name, '', name, this.#default, attributes, NO_NAMESPACES, lt)
+        : this.#prefixed(name, colon, attributes, NO_NAMESPACES, lt);
+    this.#link(element, parent);
     if (empty) {
       this.#close(element, end);
     }
@@ -275,11 +256,8 @@ class Parser {
   /** Any start tag (XML 1.0 §3.1, Namespaces in XML 1.0 §3). */
   #generalStartTag(lt: number, parent: XmlElement | undefined): number {
     const s = this.#s;
-    const nameEnd = this.#name(lt + 1);
-    const name = s.slice(lt + 1, nameEnd);
-    // Plain attributes (no prefix, not xmlns) are built at once; the others wait for the namespaces.
-    let plain: XmlAttribute[] | undefined;
-    let special: RawAttribute[] | undefined;
+    const nameEnd = scanQName(s, lt + 1);
+    const raw: RawAttribute[] = [];
     let pos = nameEnd;
     let empty = false;
     for (;;) {
@@ -308,7 +286,7 @@ class Parser {
         continue;
       }
       const attrStart = pos;
-      const attrNameEnd = this.#name(pos);
+      const attrNameEnd = scanQName(s, pos);
       pos = attrNameEnd;
       while (isSpace(s.charCodeAt(pos))) {
         pos++;
@@ -328,125 +306,135 @@ class Parser {
       if (close < 0) {
         throw malformed('truncated', s.length);
       }
-      const raw = s.slice(pos + 1, close);
-      // Without a reference or a TAB/LF/CR the value is the raw text, and then only a '"' (in a
-      // single-quoted value) needs escaping by C14N.
-      const simple = !NEEDS_ATTRIBUTE_WORK.test(raw);
-      const value = simple ? raw : attributeValue(raw, pos + 1);
-      const plainValue = simple
-        ? quote === QUOT || !raw.includes('"')
-        : !ATTRIBUTE_SPECIAL.test(value);
+      const text = s.slice(pos + 1, close);
+      // Without a reference or a TAB/LF/CR the value is the raw text; then C14N escapes nothing unless it
+      // is a single-quoted value holding '"'.
+      const simple = !ATTRIBUTE_WORK.test(text);
+      const value = simple ? text : attributeValue(text, pos + 1);
+      const plain = simple ? quote === QUOT || !text.includes('"') : undefined;
       pos = close + 1;
-      const attrName = s.slice(attrStart, attrNameEnd);
-      if (attrName.includes(':') || attrName === 'xmlns') {
-        (special ??= []).push({
-          name: attrName,
-          value,
-          start: attrStart,
-          end: pos,
-          plain: plainValue,
-        });
-      } else {
-        (plain ??= []).push(
-          new XmlAttribute(attrName, '', attrName, '', value, attrStart, pos, plainValue),
-        );
-      }
+      raw.push({
+        name: s.slice(attrStart, attrNameEnd),
+        value,
+        start: attrStart,
+        end: pos,
+        plain: plain ?? !ATTRIBUTE_SPECIAL.test(value),
+      });
     }
-    const element = this.#element(name, plain, special, parent, lt);
-    element.startTagEnd = pos;
+    checkUnique(
+      raw.map((a) => a.name),
+      lt,
+    );
+    const namespaces: readonly XmlNamespace[] = raw
+      .filter((a) => a.name === 'xmlns' || a.name.startsWith('xmlns:'))
+      .map((a) => {
+        const prefix = a.name === 'xmlns' ? '' : a.name.slice(6);
+        checkDeclaration(prefix, a.value, a.start);
+        return new XmlNamespace(prefix, a.value, a.start, a.end);
+      });
+    // The declarations are in scope for the element's own name and attributes (Namespaces §6.1).
+    this.#declare(namespaces);
+    const attributes: XmlAttribute[] = [];
+    const expanded: string[] = [];
+    for (const a of raw) {
+      if (a.name === 'xmlns' || a.name.startsWith('xmlns:')) {
+        continue;
+      }
+      const colon = a.name.indexOf(':');
+      if (colon < 0) {
+        attributes.push(new XmlAttribute(a.name, '', a.name, '', a.value, a.start, a.end, a.plain));
+        continue;
+      }
+      const prefix = a.name.slice(0, colon);
+      const namespace = this.#bindings.get(prefix)?.at(-1);
+      if (namespace === undefined) {
+        throw malformed('unbound prefix', a.start);
+      }
+      const localName = a.name.slice(colon + 1);
+      attributes.push(
+        new XmlAttribute(a.name, prefix, localName, namespace, a.value, a.start, a.end, a.plain),
+      );
+      expanded.push(`${namespace} ${localName}`);
+    }
+    // Namespaces in XML 1.0 §6.3: no two attributes with the same expanded name.
+    checkUnique(expanded, lt);
+    const name = s.slice(lt + 1, nameEnd);
+    const colon = name.indexOf(':');
+    const list = attributes.length > 0 ? attributes : NO_ATTRIBUTES;
+    const element =
+      colon < 0
+        ? new XmlElement(name, '', name, this.#default, list, namespaces, lt)
+        : this.#prefixed(name, colon, list, namespaces, lt);
+    this.#link(element, parent);
     if (empty) {
       this.#close(element, pos);
     }
     return pos;
   }
 
-  /** Resolves namespaces, checks the attributes, links the element in and opens it. */
-  #element(
+  #prefixed(
     name: string,
-    plain: XmlAttribute[] | undefined,
-    special: RawAttribute[] | undefined,
-    parent: XmlElement | undefined,
+    colon: number,
+    attributes: readonly XmlAttribute[],
+    namespaces: readonly XmlNamespace[],
     lt: number,
   ): XmlElement {
-    let scope = this.#scopes[this.#scopes.length - 1] ?? ROOT_SCOPE;
-    let namespaces = NO_NAMESPACES;
-    let attributes: readonly XmlAttribute[] = plain ?? NO_ATTRIBUTES;
-    if (special === undefined) {
-      if (plain !== undefined && plain.length > 1) {
-        checkUnique(
-          plain.map((a) => a.name),
-          lt,
-        );
-      }
-    } else {
-      const all = [...(plain ?? []), ...special];
-      checkUnique(
-        all.map((a) => a.name),
-        lt,
-      );
-      let declared: XmlNamespace[] | undefined;
-      for (const a of special) {
-        if (a.name === 'xmlns' || a.name.startsWith('xmlns:')) {
-          const prefix = a.name === 'xmlns' ? '' : a.name.slice(6);
-          checkDeclaration(prefix, a.value, a.start);
-          (declared ??= []).push(new XmlNamespace(prefix, a.value, a.start, a.end));
-        }
-      }
-      if (declared !== undefined) {
-        const next = new Map(scope);
-        for (const d of declared) {
-          next.set(d.prefix, d.uri);
-        }
-        scope = next;
-        namespaces = declared;
-      }
-      const list: XmlAttribute[] = [...(plain ?? [])];
-      const expanded: string[] = [];
-      for (const a of special) {
-        if (a.name === 'xmlns' || a.name.startsWith('xmlns:')) {
-          continue;
-        }
-        const colon = a.name.indexOf(':');
-        const prefix = a.name.slice(0, colon);
-        const namespace = scope.get(prefix);
-        if (namespace === undefined) {
-          throw malformed('unbound prefix', a.start);
-        }
-        const localName = a.name.slice(colon + 1);
-        list.push(
-          new XmlAttribute(a.name, prefix, localName, namespace, a.value, a.start, a.end, a.plain),
-        );
-        expanded.push(`${namespace} ${localName}`);
-      }
-      // Namespaces in XML 1.0 §6.3: no two attributes with the same expanded name.
-      checkUnique(expanded, lt);
-      list.sort((a, b) => a.start - b.start); // document order
-      attributes = list.length > 0 ? list : NO_ATTRIBUTES;
-    }
-    const colon = name.indexOf(':');
-    const prefix = colon < 0 ? '' : name.slice(0, colon);
-    const namespace = scope.get(prefix) ?? (colon < 0 ? '' : undefined);
+    const prefix = name.slice(0, colon);
+    const namespace = this.#bindings.get(prefix)?.at(-1);
     if (namespace === undefined || prefix === 'xmlns') {
       throw malformed('unbound prefix', lt);
     }
-    const element = new XmlElement(
+    return new XmlElement(
       name,
       prefix,
-      colon < 0 ? name : name.slice(colon + 1),
+      name.slice(colon + 1),
       namespace,
       attributes,
       namespaces,
-      parent ?? null,
       lt,
     );
+  }
+
+  /** Brings an element's declarations into scope (before its name is resolved) and remembers them. */
+  #declare(namespaces: readonly XmlNamespace[]): void {
+    if (namespaces.length === 0) {
+      return;
+    }
+    for (const d of namespaces) {
+      const stack = this.#bindings.get(d.prefix);
+      if (stack === undefined) {
+        this.#bindings.set(d.prefix, [d.uri]);
+      } else {
+        stack.push(d.uri);
+      }
+    }
+    this.#declared.push(namespaces);
+    this.#default = this.#bindings.get('')?.at(-1) ?? '';
+  }
+
+  /** Links the element in and opens it (its declarations are already in scope when it has any). */
+  #link(element: XmlElement, parent: XmlElement | undefined): void {
     if (this.#open.length >= this.#maxDepth) {
       throw prescriptionError('ERR_XML_TOO_DEEP', { detail: { maxDepth: this.#maxDepth } });
+    }
+    if (element.namespaces.length === 0) {
+      this.#declared.push(NO_NAMESPACES);
     }
     parent?.children.push(element);
     this.#elements.push(element);
     this.#open.push(element);
-    this.#scopes.push(scope);
-    return element;
+  }
+
+  #close(element: XmlElement, end: number): void {
+    element.end = end;
+    this.#open.pop();
+    const declared = this.#declared.pop() ?? NO_NAMESPACES;
+    if (declared.length > 0) {
+      for (const d of declared) {
+        this.#bindings.get(d.prefix)?.pop();
+      }
+      this.#default = this.#bindings.get('')?.at(-1) ?? '';
+    }
   }
 
   #endTag(lt: number, open: XmlElement): number {
@@ -466,38 +454,46 @@ class Parser {
     return pos + 1;
   }
 
-  #close(element: XmlElement, end: number): void {
-    element.end = end;
-    this.#open.pop();
-    this.#scopes.pop();
-  }
-
   #text(from: number, to: number, parent: XmlElement): void {
     const s = this.#s;
+    // Indentation first: LF then spaces.
     let i = from;
-    while (i < to && isSpace(s.charCodeAt(i))) {
+    let indent = s.charCodeAt(i) === LF;
+    if (indent) {
       i++;
     }
-    let value = s.slice(from, to);
-    if (i === to) {
-      // Indentation between elements: nothing to check or replace but line endings.
-      if (value.includes('\r')) {
-        value = value.replace(/\r\n?/g, '\n');
+    while (i < to) {
+      const c = s.charCodeAt(i);
+      if (c !== SP) {
+        if (!isSpace(c)) {
+          break;
+        }
+        indent = false;
       }
-      parent.children.push(new XmlText(TEXT, value, true, true));
+      i++;
+    }
+    if (i === to) {
+      const width = to - from - 1;
+      parent.children.push(
+        indent && width < MAX_SHARED_INDENT
+          ? (INDENTS[width] ??= new XmlText(TEXT, `\n${' '.repeat(width)}`, true, true))
+          : new XmlText(TEXT, normaliseNewlines(s.slice(from, to)), true, true),
+      );
       return;
     }
+    let value = s.slice(from, to);
     if (!TEXT_WORK.test(value)) {
-      // No reference, no CR, no '>' (so no "]]>"): the text is as written and C14N needs no escape.
+      // No reference, CR or '>' (so no "]]>"): the text is as written and C14N escapes nothing.
       parent.children.push(new XmlText(TEXT, value, false, true));
       return;
+    }
+    if (FORBIDDEN.test(value)) {
+      throw malformed('character', from);
     }
     if (value.includes(']]>')) {
       throw malformed('"]]>" in text', from);
     }
-    if (value.includes('\r')) {
-      value = value.replace(/\r\n?/g, '\n');
-    }
+    value = normaliseNewlines(value);
     if (value.includes('&')) {
       value = replaceReferences(value, from);
     }
@@ -511,15 +507,13 @@ class Parser {
       throw malformed('truncated', s.length);
     }
     const body = s.slice(lt + 4, close);
-    if (body.includes('--') || body.endsWith('-')) {
+    if (body.includes('--') || body.endsWith('-') || FORBIDDEN.test(body)) {
       throw malformed('comment', lt);
     }
     if (this.#rejectComments) {
       throw prescriptionError('ERR_XML_COMMENT_FORBIDDEN', { detail: { offset: lt } });
     }
-    parent?.children.push(
-      new XmlComment(body.includes('\r') ? body.replace(/\r\n?/g, '\n') : body),
-    );
+    parent?.children.push(new XmlComment(normaliseNewlines(body)));
     return close + 3;
   }
 
@@ -529,77 +523,12 @@ class Parser {
     if (close < 0) {
       throw malformed('truncated', s.length);
     }
-    let value = s.slice(lt + 9, close);
-    if (value.includes('\r')) {
-      value = value.replace(/\r\n?/g, '\n');
+    const body = s.slice(lt + 9, close);
+    if (FORBIDDEN.test(body)) {
+      throw malformed('character', lt);
     }
+    const value = normaliseNewlines(body);
     parent.children.push(new XmlText(CDATA, value, isAllSpace(value)));
     return close + 3;
-  }
-}
-
-/** §3.3.3 for a CDATA attribute; `offset` is where the value starts (for the error detail). */
-function attributeValue(raw: string, offset: number): string {
-  if (raw.includes('<')) {
-    throw malformed('"<" in attribute value', offset);
-  }
-  const spaced = raw.replace(/\r\n|[\t\n\r]/g, ' ');
-  return spaced.includes('&') ? replaceReferences(spaced, offset) : spaced;
-}
-
-/** Replaces the predefined entity and character references (§4.1, §4.6); anything else is malformed. */
-function replaceReferences(value: string, offset: number): string {
-  let out = '';
-  let last = 0;
-  for (let amp = value.indexOf('&'); amp >= 0; amp = value.indexOf('&', last)) {
-    const semi = value.indexOf(';', amp + 1);
-    if (semi < 0) {
-      throw malformed('reference', offset + amp);
-    }
-    const ref = value.slice(amp + 1, semi);
-    let char = PREDEFINED[ref];
-    if (char === undefined) {
-      const code = /^#x[0-9A-Fa-f]+$/.test(ref)
-        ? parseInt(ref.slice(2), 16)
-        : /^#[0-9]+$/.test(ref)
-          ? parseInt(ref.slice(1), 10)
-          : -1;
-      if (!isXmlChar(code)) {
-        throw malformed('reference', offset + amp);
-      }
-      char = String.fromCodePoint(code);
-    }
-    out += value.slice(last, amp) + char;
-    last = semi + 1;
-  }
-  return out + value.slice(last);
-}
-
-/** Namespaces in XML 1.0 §3 constraints on one declaration. */
-function checkDeclaration(prefix: string, uri: string, offset: number): void {
-  const reserved =
-    prefix === 'xmlns' ||
-    uri === XMLNS_NAMESPACE ||
-    (prefix === 'xml') !== (uri === XML_NAMESPACE) ||
-    (prefix !== '' && uri === '');
-  if (reserved) {
-    throw malformed(
-      prefix !== '' && uri === '' ? 'prefix undeclared' : 'reserved namespace',
-      offset,
-    );
-  }
-}
-
-function checkUnique(keys: readonly string[], offset: number): void {
-  if (keys.length <= SMALL) {
-    for (let i = 1; i < keys.length; i++) {
-      for (let j = 0; j < i; j++) {
-        if (keys[i] === keys[j]) {
-          throw malformed('attribute', offset);
-        }
-      }
-    }
-  } else if (new Set(keys).size !== keys.length) {
-    throw malformed('attribute', offset);
   }
 }

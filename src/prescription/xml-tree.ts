@@ -114,13 +114,10 @@ export class XmlElement {
   readonly namespace: string;
   readonly attributes: readonly XmlAttribute[];
   readonly namespaces: readonly XmlNamespace[];
-  readonly parent: XmlElement | null;
   /** Offset of the `<` of the start tag; -1 for a built element. */
   readonly start: number;
   /** Child nodes in document order (filled while parsing or building; read-only to everyone else). */
   readonly children: XmlNode[] = [];
-  /** Offset just after the start tag's `>`; -1 for a built element. */
-  startTagEnd = -1;
   /** Offset just after the end tag (or the empty-element tag); -1 for a built element. */
   end = -1;
 
@@ -131,7 +128,6 @@ export class XmlElement {
     namespace: string,
     attributes: readonly XmlAttribute[],
     namespaces: readonly XmlNamespace[],
-    parent: XmlElement | null,
     start = -1,
   ) {
     this.name = name;
@@ -140,7 +136,6 @@ export class XmlElement {
     this.namespace = namespace;
     this.attributes = attributes;
     this.namespaces = namespaces;
-    this.parent = parent;
     this.start = start;
   }
 }
@@ -174,7 +169,6 @@ export function buildElement(
     namespace,
     attributes,
     [],
-    null,
   );
   element.children.push(...children);
   return element;

@@ -7,7 +7,8 @@
  * 2. strict UTF-8 (WHATWG Encoding "fatal" mode; a leading BOM is dropped); an `encoding=` other than UTF-8
  *    is rejected;
  * 3. no `<!DOCTYPE` and no `<!ENTITY` anywhere (so no entity is ever declared, let alone expanded);
- * 4. only characters allowed by XML 1.0 §2.2 (raw here, as character references in the parser);
+ * 4. only characters allowed by XML 1.0 §2.2, raw or as character references (checked by the parser as it
+ *    reads each piece; lone surrogates, which only a string argument can hold, here);
  * 5. well-formedness (XML 1.0 fifth edition) is checked in full and any error is fatal: nothing is guessed;
  * 6. exactly one root element and nothing but whitespace, comments and the XML declaration around it;
  * 7. no processing instruction other than the leading XML declaration; comments only if allowed;
@@ -31,9 +32,8 @@ export interface ParseXmlOptions {
   readonly rejectComments?: boolean;
 }
 
-// XML 1.0 §2.2 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
-// eslint-disable-next-line no-control-regex -- matching the control characters XML forbids is the point.
-const FORBIDDEN_BMP = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+// XML 1.0 §2.2 Char: the parser checks each piece it reads; only a string argument can hold a lone surrogate
+// (decoded UTF-8 never does), so that one is looked for here.
 const SURROGATE = /[\uD800-\uDFFF]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const XML_DECL_ENCODING = /^<\?xml\s[^>]*?\bencoding\s*=\s*["']([^"']*)["']/;
@@ -66,8 +66,7 @@ export function parseXml(input: Uint8Array | string, options: ParseXmlOptions = 
   if (encoding !== undefined && !/^utf-?8$/i.test(encoding)) {
     throw prescriptionError('ERR_XML_ENCODING_INVALID');
   }
-  // Decoded UTF-8 never holds a surrogate; a string argument might, so only then is the slower test run.
-  if (FORBIDDEN_BMP.test(text) || (SURROGATE.test(text) && LONE_SURROGATE.test(text))) {
+  if (typeof input === 'string' && SURROGATE.test(text) && LONE_SURROGATE.test(text)) {
     throw prescriptionError('ERR_XML_MALFORMED', { detail: { reason: 'character' } });
   }
   return parseTree(

@@ -16,15 +16,30 @@
  * - CDATA sections become escaped text; comments are dropped. The tree holds no processing instructions
  *   (parseXml rejects them) and no entity references (it expands none and rejects DTDs).
  * No InclusiveNamespaces PrefixList: EPS and our SignedInfo never use one.
+ *
+ * The `hashable` view (eps-signature.md §1.2–1.3, §2.3: the subtree as EPS's xml-js → xmldom round trip sees
+ * it; its roots are made by hashable.ts) changes what is written, not how:
+ * - whitespace-only text is dropped (xml-js does not capture it; the NPfIT XSLT has `xsl:strip-space`);
+ * - an unprefixed element is in the default namespace *declared in the subtree as written* (its own `xmlns`,
+ *   else its parent's in the view), not the one the parser resolved from outside the subtree;
+ * - attribute values get EPS `canonicaliseAttribute`: runs of TAB/FF and each (CR)LF → space.
  */
 import {
   ATTRIBUTE_SPECIAL,
   COMMENT,
   ELEMENT,
   TEXT_SPECIAL,
-  type XmlAttribute,
+  XmlAttribute,
+  declaredDefaultNamespace,
   type XmlElement,
+  type XmlNode,
 } from './xml-tree.js';
+
+/** Options of {@link exclusiveC14n}. */
+export interface C14nOptions {
+  /** Write the EPS hashable view of the subtree (see the file header). */
+  readonly hashable?: boolean;
+}
 
 const UTF8 = new TextEncoder();
 
@@ -35,7 +50,12 @@ const UTF8 = new TextEncoder();
  */
 class Writer {
   s = '';
+  readonly hashable: boolean;
   readonly #rendered = new Map<string, string[]>([['', ['']]]);
+
+  constructor(hashable: boolean) {
+    this.hashable = hashable;
+  }
 
   inEffect(prefix: string): string | undefined {
     return this.#rendered.get(prefix)?.at(-1);
@@ -68,9 +88,9 @@ class Writer {
  * exclusiveC14n(doc.root); // '<a:x xmlns:a="urn:a" z="1" a:y="&quot;"></a:x>'
  * ```
  */
-export function exclusiveC14n(element: XmlElement): string {
-  const out = new Writer();
-  writeElement(element, out);
+export function exclusiveC14n(element: XmlElement, options: C14nOptions = {}): string {
+  const out = new Writer(options.hashable === true);
+  writeElement(element, out, '');
   return out.s;
 }
 
@@ -83,20 +103,35 @@ export function exclusiveC14n(element: XmlElement): string {
  * createHash('sha256').update(bytes).digest('base64');
  * ```
  */
-export function exclusiveC14nBytes(element: XmlElement): Uint8Array {
-  return UTF8.encode(exclusiveC14n(element));
+export function exclusiveC14nBytes(element: XmlElement, options: C14nOptions = {}): Uint8Array {
+  return UTF8.encode(exclusiveC14n(element, options));
 }
 
-function writeElement(element: XmlElement, out: Writer): void {
+/** `viewDefault`: in the hashable view, the default namespace in scope at `element`'s parent. */
+function writeElement(element: XmlElement, out: Writer, viewDefault: string): void {
+  const hashable = out.hashable;
+  const own = element.prefix;
+  let namespace = element.namespace;
+  let innerDefault = viewDefault;
+  let attributes = element.attributes;
+  if (hashable) {
+    innerDefault =
+      element.namespaces.length === 0
+        ? viewDefault
+        : (declaredDefaultNamespace(element) ?? viewDefault);
+    if (own === '') {
+      namespace = innerDefault;
+    }
+    attributes = normaliseAttributes(attributes);
+  }
   // Visibly utilized prefixes: the element's own, then each prefixed attribute's (never `xml`).
   let declarations: [string, string][] | undefined;
-  const own = element.prefix;
-  if (own !== 'xml' && out.inEffect(own) !== element.namespace) {
-    declarations = [[own, element.namespace]];
+  if (own !== 'xml' && out.inEffect(own) !== namespace) {
+    declarations = [[own, namespace]];
   }
-  const attributes = element.attributes;
   let seen: Set<string> | undefined;
-  for (const attr of attributes) {
+  for (let i = 0; i < attributes.length; i++) {
+    const attr = attributes[i] as XmlAttribute;
     const p = attr.prefix;
     if (p === '' || p === 'xml' || p === own || out.inEffect(p) === attr.namespace) {
       continue;
@@ -118,14 +153,17 @@ function writeElement(element: XmlElement, out: Writer): void {
     out.push(declarations);
   }
   const sorted = attributes.length > 1 ? sortAttributes(attributes) : attributes;
-  for (const attr of sorted) {
+  for (let i = 0; i < sorted.length; i++) {
+    const attr = sorted[i] as XmlAttribute;
     s += ` ${attr.name}="${attr.plain ? attr.value : escapeAttribute(attr.value)}"`;
   }
   out.s += `${s}>`;
-  for (const child of element.children) {
+  const children = element.children;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i] as XmlNode;
     if (child.type === ELEMENT) {
-      writeElement(child, out);
-    } else if (child.type !== COMMENT) {
+      writeElement(child, out, innerDefault);
+    } else if (child.type !== COMMENT && !(hashable && child.whitespace)) {
       out.s += child.plain ? child.value : escapeText(child.value);
     }
   }
@@ -135,27 +173,48 @@ function writeElement(element: XmlElement, out: Writer): void {
   }
 }
 
+const TO_SPACE = /[\t\f\r\n]/;
+
+/** EPS `canonicaliseAttribute` (serialisation/xml.ts): `/[\t\f]+/g` → ' ', then `/\r?\n/g` → ' '. */
+function normaliseAttributes(attributes: readonly XmlAttribute[]): readonly XmlAttribute[] {
+  let out: XmlAttribute[] | undefined;
+  for (let i = 0; i < attributes.length; i++) {
+    const a = attributes[i] as XmlAttribute;
+    if (!a.plain && TO_SPACE.test(a.value)) {
+      out ??= attributes.slice(0, i);
+      const value = a.value.replace(/[\t\f]+/g, ' ').replace(/\r?\n/g, ' ');
+      out.push(new XmlAttribute(a.name, a.prefix, a.localName, a.namespace, value));
+    } else if (out !== undefined) {
+      out.push(a);
+    }
+  }
+  return out ?? attributes;
+}
+
 function sortAttributes(attributes: readonly XmlAttribute[]): readonly XmlAttribute[] {
-  if (attributes.length > 16) {
+  const n = attributes.length;
+  if (n > 16) {
     return [...attributes].sort(compareAttributes); // O(n log n) for hostile attribute counts
   }
-  let sorted: XmlAttribute[] | undefined;
-  for (let i = 1; i < attributes.length; i++) {
-    const attr = attributes[i] as XmlAttribute;
-    if (sorted === undefined) {
-      if (compareAttributes(attributes[i - 1] as XmlAttribute, attr) <= 0) {
-        continue; // still in canonical order (the common case: nothing is copied)
-      }
-      sorted = attributes.slice(0, i);
-    }
-    // Insertion sort: elements carry a handful of attributes.
-    let j = sorted.length;
+  let i = 1;
+  while (i < n && compareAttributes(attributes[i - 1] as XmlAttribute, attributes[i] as XmlAttribute) <= 0) {
+    i++;
+  }
+  if (i === n) {
+    return attributes; // already in canonical order: nothing is copied
+  }
+  // Insertion sort of the rest: elements carry a handful of attributes.
+  const sorted = attributes.slice();
+  for (; i < n; i++) {
+    const attr = sorted[i] as XmlAttribute;
+    let j = i;
     while (j > 0 && compareAttributes(sorted[j - 1] as XmlAttribute, attr) > 0) {
+      sorted[j] = sorted[j - 1] as XmlAttribute;
       j--;
     }
-    sorted.splice(j, 0, attr);
+    sorted[j] = attr;
   }
-  return sorted ?? attributes;
+  return sorted;
 }
 
 function compareAttributes(a: XmlAttribute, b: XmlAttribute): number {

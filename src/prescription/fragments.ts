@@ -10,7 +10,7 @@
  * - output: `<FragmentsToBeHashed>` (no namespace) holding, in order, `<Fragment>` with `rx/author/time`
  *   and `rx/id[0]` (EPS takes the first id), `<Fragment>` with `rx/author/AgentPerson`, `<Fragment>` with
  *   `pp/recordTarget`, then one `<Fragment>` per line item in document order; each copied root is in
- *   urn:hl7-org:v3 (see hashable-copy.ts for whitespace, namespaces and attribute values);
+ *   urn:hl7-org:v3 (see hashable.ts and c14n.ts `hashable` for whitespace, namespaces and attribute values);
  * - in each line item `pertinentInformation4` (item status) is dropped and every `repeatNumber` is
  *   rebuilt as EPS does (`{ high: repeatNumber.high }`): its attributes and `low` go, `high` stays;
  * - `author/time/@value` may be replaced (the `$prepare` flow hashes the prepare timestamp; signing hashes
@@ -19,15 +19,16 @@
  */
 import { exclusiveC14nBytes } from './c14n.js';
 import { prescriptionError } from './errors.js';
-import { hashableCopy } from './hashable-copy.js';
+import { hashableNamespace, hashableRoot } from './hashable.js';
 import { parseXml, type ParseXmlOptions } from './xml.js';
 import {
   ELEMENT,
   XmlAttribute,
+  XmlElement,
   buildElement,
   childElements,
+  declaredDefaultNamespace,
   type XmlDocument,
-  type XmlElement,
   type XmlNode,
 } from './xml-tree.js';
 
@@ -88,26 +89,21 @@ export function fragmentsFromDocument(doc: XmlDocument, options: FragmentOptions
     throw prescriptionError('ERR_PRESCRIPTION_MALFORMED');
   }
 
-  const copy = (element: XmlElement): XmlElement =>
-    hashableCopy(element, { rootDefaultNamespace: HL7_NAMESPACE, normaliseAttributes: true });
+  const view = (element: XmlElement): XmlElement => hashableRoot(element, HL7_NAMESPACE);
   const fragment = (...parts: XmlElement[]): XmlElement => buildElement('Fragment', '', [], parts);
-
-  let timeCopy = copy(time);
-  if (options.authorTime !== undefined) {
-    timeCopy = withAttribute(timeCopy, 'value', options.authorTime);
-  }
-  const root = buildElement(
-    'FragmentsToBeHashed',
-    '',
-    [],
-    [
-      fragment(timeCopy, copy(id)),
-      fragment(copy(agentPerson)),
-      fragment(copy(recordTarget)),
-      ...lineItems.map((lineItem) => fragment(withoutSpineEdits(copy(lineItem)))),
-    ],
-  );
-  return exclusiveC14nBytes(root);
+  const timeView =
+    options.authorTime === undefined
+      ? view(time)
+      : hashableRoot(time, HL7_NAMESPACE, {
+          attributes: withValue(time.attributes, options.authorTime),
+        });
+  const root = buildElement('FragmentsToBeHashed', '', [], [
+    fragment(timeView, view(id)),
+    fragment(view(agentPerson)),
+    fragment(view(recordTarget)),
+    ...lineItems.map((lineItem) => fragment(withoutSpineEdits(lineItem))),
+  ]);
+  return exclusiveC14nBytes(root, { hashable: true });
 }
 
 /**
@@ -160,36 +156,52 @@ export function signatureOfPrescription(doc: XmlDocument): XmlElement {
   return signature;
 }
 
-/** A copy of a built element with attribute `name` set to `value` (replaced in place, or added last). */
-function withAttribute(element: XmlElement, name: string, value: string): XmlElement {
-  const attributes = element.attributes.filter((a) => a.name !== name);
-  const index = element.attributes.findIndex((a) => a.name === name);
-  attributes.splice(
-    index < 0 ? attributes.length : index,
-    0,
-    new XmlAttribute(name, '', name, '', value),
-  );
-  return buildElement(element.name, element.namespace, attributes, element.children);
+/** `attributes` with `value` set to `value` (replaced in place, or added last). */
+function withValue(attributes: readonly XmlAttribute[], value: string): XmlAttribute[] {
+  const set = new XmlAttribute('value', '', 'value', '', value);
+  const index = attributes.findIndex((a) => a.name === 'value');
+  return index < 0 ? [...attributes, set] : attributes.map((a, i) => (i === index ? set : a));
 }
 
-/** Spine changes item status and `repeatNumber/low` after signing, so EPS hashes the item without them. */
+/**
+ * Spine changes item status and `repeatNumber/low` after signing, so EPS hashes the item without them: the
+ * line item's view without `pertinentInformation4`, and each `repeatNumber` rebuilt with only its `high`
+ * children and no attributes (namespaces as they are in the view).
+ */
 function withoutSpineEdits(lineItem: XmlElement): XmlElement {
+  const lineDefault = declaredDefaultNamespace(lineItem) ?? HL7_NAMESPACE;
   const children: XmlNode[] = [];
   for (const child of lineItem.children) {
-    if (child.type === ELEMENT && child.namespace === HL7_NAMESPACE) {
+    if (child.type === ELEMENT && hashableNamespace(child, lineDefault) === HL7_NAMESPACE) {
       if (child.localName === 'pertinentInformation4') {
         continue;
       }
       if (child.localName === 'repeatNumber') {
+        const inner = declaredDefaultNamespace(child) ?? lineDefault;
+        const highs = child.children.filter(
+          (c): c is XmlElement =>
+            c.type === ELEMENT &&
+            c.localName === 'high' &&
+            hashableNamespace(c, inner) === HL7_NAMESPACE,
+        );
         children.push(
-          buildElement(child.name, HL7_NAMESPACE, [], childElements(child, HL7_NAMESPACE, 'high')),
+          new XmlElement(
+            child.name,
+            child.prefix,
+            child.localName,
+            HL7_NAMESPACE,
+            [],
+            child.namespaces,
+            -1,
+            highs,
+          ),
         );
         continue;
       }
     }
     children.push(child);
   }
-  return buildElement(lineItem.name, lineItem.namespace, lineItem.attributes, children);
+  return hashableRoot(lineItem, HL7_NAMESPACE, { children });
 }
 
 function one(parent: XmlElement, ns: string, localName: string): XmlElement {

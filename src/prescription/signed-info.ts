@@ -11,13 +11,14 @@
  *   SignatureMethod and Reference, which has exactly one DigestMethod and DigestValue; DigestValue holds
  *   text only (CVE-2025-29775: a comment inside it must not change what is read) and strict base64;
  * - a received SignedInfo is canonicalised as EPS does: its own attributes are replaced by the xmlns
- *   of Signature, whitespace-only text is dropped, then exclusive C14N.
+ *   of Signature, then the hashable view (whitespace-only text dropped, EPS attribute values) is written
+ *   with exclusive C14N.
  */
 import { createHash } from 'node:crypto';
 
 import { exclusiveC14nBytes } from './c14n.js';
 import { prescriptionError } from './errors.js';
-import { hashableCopy } from './hashable-copy.js';
+import { hashableRoot } from './hashable.js';
 import {
   ELEMENT,
   TEXT,
@@ -159,13 +160,12 @@ export function canonicalSignedInfoFromSignature(signature: XmlElement): Uint8Ar
   if (c14n !== EXC_C14N) {
     throw prescriptionError('ERR_SIGNED_INFO_ALGORITHM_UNSUPPORTED');
   }
-  const copy = hashableCopy(signedInfo, {
-    // EPS: the attributes of SignedInfo := { xmlns: Signature/@xmlns }.
-    rootDefaultNamespace: declaredDefaultNamespace(signature) ?? '',
-    dropRootAttributes: true,
-    normaliseAttributes: true,
+  // EPS: the attributes of SignedInfo := { xmlns: Signature/@xmlns }.
+  const root = hashableRoot(signedInfo, declaredDefaultNamespace(signature) ?? '', {
+    attributes: [],
+    replaceDefault: true,
   });
-  return exclusiveC14nBytes(copy);
+  return exclusiveC14nBytes(root, { hashable: true });
 }
 
 function specOf(algorithm: SignatureAlgorithm): AlgorithmSpec {

@@ -212,3 +212,22 @@ export function checkUnique(keys: readonly string[], offset: number): void {
     throw malformed('attribute', offset);
   }
 }
+
+/** {@link checkUnique} of the names of `attributes`, without building the list for the usual few. */
+export function checkUniqueNames(attributes: readonly { readonly name: string }[], offset: number): void {
+  if (attributes.length > SMALL) {
+    checkUnique(
+      attributes.map((a) => a.name),
+      offset,
+    );
+    return;
+  }
+  for (let i = 1; i < attributes.length; i++) {
+    const name = attributes[i]?.name;
+    for (let j = 0; j < i; j++) {
+      if (attributes[j]?.name === name) {
+        throw malformed('attribute', offset);
+      }
+    }
+  }
+}

@@ -29,6 +29,7 @@ import {
   attributeValue,
   checkDeclaration,
   checkUnique,
+  checkUniqueNames,
   isAllSpace,
   isSpace,
   malformed,
@@ -119,6 +120,8 @@ class Parser {
   readonly #bindings = new Map<string, string[]>([['xml', [XML_NAMESPACE]]]);
   readonly #declared: (readonly XmlNamespace[])[] = [];
   #default = '';
+  /** The first space after the last start tag looked at (see #startTag); s.length when there is none. */
+  #nextSpace = -1;
 
   constructor(source: string, maxDepth: number, rejectComments: boolean) {
     this.#s = source;
@@ -212,11 +215,15 @@ class Parser {
     const end = SIMPLE_START_TAG.lastIndex;
     const empty = s.charCodeAt(end - 2) === SLASH;
     const close = empty ? end - 2 : end - 1;
-    // The name ends at the first space (before the attributes) or at the close; never search past the tag.
-    let nameEnd = lt + 2;
-    while (nameEnd < close && s.charCodeAt(nameEnd) !== SP) {
-      nameEnd++;
+    // The name ends at the first space (before the attributes) or at the close. The next space in the
+    // document is remembered, so that tags without one (`<a/><b/>…`) do not rescan the rest each time.
+    if (this.#nextSpace <= lt) {
+      this.#nextSpace = s.indexOf(' ', lt + 1);
+      if (this.#nextSpace < 0) {
+        this.#nextSpace = s.length;
+      }
     }
+    const nameEnd = this.#nextSpace < close ? this.#nextSpace : close;
     let attributes = NO_ATTRIBUTES;
     if (nameEnd < close) {
       const list: XmlAttribute[] = [];
@@ -233,10 +240,7 @@ class Parser {
         p = quote + 1;
       }
       if (list.length > 1) {
-        checkUnique(
-          list.map((a) => a.name),
-          lt,
-        );
+        checkUniqueNames(list, lt);
       }
       attributes = list;
     }

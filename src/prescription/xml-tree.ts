@@ -117,7 +117,7 @@ export class XmlElement {
   /** Offset of the `<` of the start tag; -1 for a built element. */
   readonly start: number;
   /** Child nodes in document order (filled while parsing or building; read-only to everyone else). */
-  readonly children: XmlNode[] = [];
+  readonly children: XmlNode[];
   /** Offset just after the end tag (or the empty-element tag); -1 for a built element. */
   end = -1;
 
@@ -129,6 +129,7 @@ export class XmlElement {
     attributes: readonly XmlAttribute[],
     namespaces: readonly XmlNamespace[],
     start = -1,
+    children: XmlNode[] = [],
   ) {
     this.name = name;
     this.prefix = prefix;
@@ -137,6 +138,7 @@ export class XmlElement {
     this.attributes = attributes;
     this.namespaces = namespaces;
     this.start = start;
+    this.children = children;
   }
 }
 

@@ -16,13 +16,13 @@ import { parseXml } from '../prescription/xml.js';
 import type { XmlDocument } from '../prescription/xml-tree.js';
 import type { TrustContext } from './context.js';
 import { OWN_MESSAGES } from './messages.js';
+import { isBase64 } from './signature-format.js';
 import { readPrescription } from './prescription.js';
 import { isoTime } from './signing-time.js';
 import { formatFailure, verifyXmlSignature } from './xml-signature.js';
 
 export const FHIR_FORMAT = 'FHIR-XMLDSig';
 const MAX_SIGNATURE_BYTES = 1024 * 1024;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -78,7 +78,7 @@ export async function verifyFhirSignature(ctx: TrustContext, bytes: Uint8Array, 
   }
   const sig = findFhirSignature(root);
   const data = typeof sig?.data === 'string' ? sig.data.replace(/[ \t\r\n]+/g, '') : undefined;
-  if (sig === undefined || data === undefined || data === '' || !BASE64.test(data) || data.length > (MAX_SIGNATURE_BYTES * 4) / 3) {
+  if (sig === undefined || data === undefined || data === '' || !isBase64(data) || data.length > (MAX_SIGNATURE_BYTES * 4) / 3) {
     return formatFailure(FHIR_FORMAT);
   }
   let doc: XmlDocument;

@@ -8,7 +8,8 @@
  * - the signer is the certificate's CN; its UID is the CN's digits before the first `_`.
  */
 import type { CertificateInfo } from '../cms/certificate.js';
-import { buildReport, chainEntry, type Check, type VerificationReport } from '../cms/report.js';
+import type { PathResult } from '../cms/path.js';
+import { buildReport, chainEntry, type ChainEntry, type Check, type VerificationReport } from '../cms/report.js';
 import type { XmlDocument, XmlElement } from '../prescription/xml-tree.js';
 import { certificateChecks } from './certificate-checks.js';
 import type { TrustContext } from './context.js';
@@ -25,6 +26,18 @@ export interface XmlSignatureInput {
   readonly fragments: Uint8Array | undefined;
   readonly signingTime: Date | undefined;
   readonly at?: Date;
+}
+
+const chains = new WeakMap<PathResult, ChainEntry[]>();
+
+/** The report's chain for a path result (the Verifier caches path results, so this is computed once each). */
+function chainOf(path: PathResult): ChainEntry[] {
+  let chain = chains.get(path);
+  if (chain === undefined) {
+    chain = path.chain.map(chainEntry);
+    chains.set(path, chain);
+  }
+  return chain;
 }
 
 /** The report's signer facts. */
@@ -77,7 +90,7 @@ export async function verifyXmlSignature(ctx: TrustContext, input: XmlSignatureI
   return buildReport({
     format: input.format,
     checks,
-    chain: path.chain.map(chainEntry),
+    chain: chainOf(path),
     signer,
     ...(input.signingTime === undefined ? {} : { signingTime: input.signingTime }),
   });

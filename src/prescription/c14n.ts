@@ -142,22 +142,16 @@ function writeElement(element: XmlElement, out: Writer, viewDefault: string): vo
       (declarations ??= []).push([p, attr.namespace]);
     }
   }
-  let s = `<${element.name}`;
-  if (declarations !== undefined) {
-    if (declarations.length > 1) {
-      declarations.sort((a, b) => compareCodePoints(a[0], b[0]));
-    }
-    for (const [prefix, uri] of declarations) {
-      s += `${prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`}${escapeAttribute(uri)}"`;
-    }
+  if (declarations === undefined) {
+    out.s += element.rawSorted
+      ? // The start tag as written is canonical (XmlElement.rawEnd): one piece, not one per attribute.
+        `${element.source.slice(element.start, element.rawEnd)}>`
+      : startTag(element, attributes, undefined);
+  } else {
+    declarations.sort((a, b) => compareCodePoints(a[0], b[0]));
+    out.s += startTag(element, attributes, declarations);
     out.push(declarations);
   }
-  const sorted = attributes.length > 1 ? sortAttributes(attributes) : attributes;
-  for (let i = 0; i < sorted.length; i++) {
-    const attr = sorted[i] as XmlAttribute;
-    s += ` ${attr.name}="${attr.plain ? attr.value : escapeAttribute(attr.value)}"`;
-  }
-  out.s += `${s}>`;
   const children = element.children;
   for (let i = 0; i < children.length; i++) {
     const child = children[i] as XmlNode;
@@ -171,6 +165,28 @@ function writeElement(element: XmlElement, out: Writer, viewDefault: string): vo
   if (declarations !== undefined) {
     out.pop(declarations);
   }
+}
+
+/** `<qname ns-decls attrs>` with the declarations already sorted. */
+function startTag(
+  element: XmlElement,
+  attributes: readonly XmlAttribute[],
+  declarations: readonly (readonly [string, string])[] | undefined,
+): string {
+  let s = `<${element.name}`;
+  for (const [prefix, uri] of declarations ?? []) {
+    s += `${prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`}${escapeAttribute(uri)}"`;
+  }
+  const sorted = attributes.length > 1 ? sortAttributes(attributes) : attributes;
+  const raw = element.rawEnd >= 0 ? element.source : undefined;
+  for (let i = 0; i < sorted.length; i++) {
+    const attr = sorted[i] as XmlAttribute;
+    s +=
+      raw !== undefined
+        ? raw.slice(attr.start - 1, attr.end) // ` name="value"` exactly as written (XmlElement.rawEnd)
+        : ` ${attr.name}="${attr.plain ? attr.value : escapeAttribute(attr.value)}"`;
+  }
+  return `${s}>`;
 }
 
 const TO_SPACE = /[\t\f\r\n]/;

@@ -85,6 +85,19 @@ const NO_NAMESPACES: readonly XmlNamespace[] = Object.freeze([]);
 const INDENTS: XmlText[] = [];
 const MAX_SHARED_INDENT = 256;
 
+/** White space from `from` to `to`; `indent` when it is LF then spaces only (a shared node). */
+function whitespace(s: string, from: number, to: number, indent: boolean): XmlText {
+  const width = to - from - 1;
+  return indent && width < MAX_SHARED_INDENT
+    ? (INDENTS[width] ??= new XmlText(TEXT, `\n${' '.repeat(width)}`, true, true))
+    : new XmlText(TEXT, normaliseNewlines(s.slice(from, to)), true, true);
+}
+
+/** `list.push(item)` as a keyed store, which TurboFan keeps inline here where it calls the push builtin. */
+function append<T>(list: T[], item: T): void {
+  list[list.length] = item;
+}
+
 /**
  * Parses `source` (decoded, without a byte order mark) into a tree, or throws.
  *
@@ -111,14 +124,15 @@ class Parser {
   readonly #maxDepth: number;
   readonly #rejectComments: boolean;
   readonly #elements: XmlElement[] = [];
+  /** The open elements are `#open[0 .. #depth - 1]` (slots above are stale). */
   readonly #open: XmlElement[] = [];
+  #depth = 0;
   /**
    * Namespace bindings in scope: prefix → URIs, innermost last ('' is the default namespace). An element's
-   * declarations are pushed when it opens and popped when it closes (`#declared` remembers which), so
-   * every lookup and every update costs O(1) however deep or wide the declarations are.
+   * declarations (its `namespaces`) are pushed when it opens and popped when it closes, so every lookup
+   * and every update costs O(1) however deep or wide the declarations are.
    */
   readonly #bindings = new Map<string, string[]>([['xml', [XML_NAMESPACE]]]);
-  readonly #declared: (readonly XmlNamespace[])[] = [];
   #default = '';
   /** The first space after the last start tag looked at (see #startTag); s.length when there is none. */
   #nextSpace = -1;
@@ -176,14 +190,30 @@ class Parser {
     const s = this.#s;
     const open = this.#open;
     let pos = from;
-    while (open.length > 0) {
-      const parent = open[open.length - 1] as XmlElement;
-      const lt = s.indexOf('<', pos);
-      if (lt < 0) {
-        throw malformed('truncated', s.length);
+    while (this.#depth > 0) {
+      const parent = open[this.#depth - 1] as XmlElement;
+      // Indentation (LF and spaces, the commonest text) is read here: the '<' after it needs no search.
+      let i = pos;
+      let indent = s.charCodeAt(i) === LF;
+      let c = indent ? s.charCodeAt(++i) : s.charCodeAt(i);
+      for (;;) {
+        if (c !== SP) {
+          if (!isSpace(c)) {
+            break;
+          }
+          indent = false;
+        }
+        c = s.charCodeAt(++i);
       }
-      if (lt > pos) {
+      let lt = i;
+      if (c !== LT) {
+        lt = s.indexOf('<', i);
+        if (lt < 0) {
+          throw malformed('truncated', s.length);
+        }
         this.#text(pos, lt, parent);
+      } else if (i > pos) {
+        append(parent.children, whitespace(s, pos, i, indent));
       }
       const next = s.charCodeAt(lt + 1);
       if (next === SLASH) {
@@ -225,21 +255,37 @@ class Parser {
     }
     const nameEnd = this.#nextSpace < close ? this.#nextSpace : close;
     let attributes = NO_ATTRIBUTES;
+    // Attribute names are ASCII here, so `<` is code point order: strictly ascending names are both
+    // canonical (C14N can copy the tag) and distinct (no duplicate check needed).
+    let ascending = true;
     if (nameEnd < close) {
       const list: XmlAttribute[] = [];
+      let previous = '';
       for (let p = nameEnd; p < close;) {
-        const eq = s.indexOf('=', p + 1);
+        // The regex has checked the shape ` name="value"`: short scans find '=' and the closing quote.
+        let eq = p + 2;
+        while (s.charCodeAt(eq) !== EQUALS) {
+          eq++;
+        }
         const name = s.slice(p + 1, eq);
         if (name === 'xmlns') {
           return this.#generalStartTag(lt, parent);
         }
-        const quote = s.indexOf('"', eq + 2);
-        list.push(
+        if (name <= previous) {
+          ascending = false;
+        }
+        previous = name;
+        let quote = eq + 2;
+        while (s.charCodeAt(quote) !== QUOT) {
+          quote++;
+        }
+        append(
+          list,
           new XmlAttribute(name, '', name, '', s.slice(eq + 2, quote), p + 1, quote + 1, true),
         );
         p = quote + 1;
       }
-      if (list.length > 1) {
+      if (!ascending) {
         checkUniqueNames(list, lt);
       }
       attributes = list;
@@ -250,6 +296,9 @@ class Parser {
       colon < 0
         ? new XmlElement(name, '', name, this.#default, attributes, NO_NAMESPACES, lt)
         : this.#prefixed(name, colon, attributes, NO_NAMESPACES, lt);
+    element.source = s;
+    element.rawEnd = close;
+    element.rawSorted = ascending;
     this.#link(element, parent);
     if (empty) {
       this.#close(element, end);
@@ -317,7 +366,7 @@ class Parser {
       const value = simple ? text : attributeValue(text, pos + 1);
       const plain = simple ? quote === QUOT || !text.includes('"') : undefined;
       pos = close + 1;
-      raw.push({
+      append(raw, {
         name: s.slice(attrStart, attrNameEnd),
         value,
         start: attrStart,
@@ -369,6 +418,7 @@ class Parser {
       colon < 0
         ? new XmlElement(name, '', name, this.#default, list, namespaces, lt)
         : this.#prefixed(name, colon, list, namespaces, lt);
+    element.source = s;
     this.#link(element, parent);
     if (empty) {
       this.#close(element, pos);
@@ -412,27 +462,25 @@ class Parser {
         stack.push(d.uri);
       }
     }
-    this.#declared.push(namespaces);
     this.#default = this.#bindings.get('')?.at(-1) ?? '';
   }
 
   /** Links the element in and opens it (its declarations are already in scope when it has any). */
   #link(element: XmlElement, parent: XmlElement | undefined): void {
-    if (this.#open.length >= this.#maxDepth) {
+    if (this.#depth >= this.#maxDepth) {
       throw prescriptionError('ERR_XML_TOO_DEEP', { detail: { maxDepth: this.#maxDepth } });
     }
-    if (element.namespaces.length === 0) {
-      this.#declared.push(NO_NAMESPACES);
+    if (parent !== undefined) {
+      append(parent.children, element);
     }
-    parent?.children.push(element);
-    this.#elements.push(element);
-    this.#open.push(element);
+    append(this.#elements, element);
+    this.#open[this.#depth++] = element;
   }
 
   #close(element: XmlElement, end: number): void {
     element.end = end;
-    this.#open.pop();
-    const declared = this.#declared.pop() ?? NO_NAMESPACES;
+    this.#depth--;
+    const declared = element.namespaces;
     if (declared.length > 0) {
       for (const d of declared) {
         this.#bindings.get(d.prefix)?.pop();
@@ -458,37 +506,12 @@ class Parser {
     return pos + 1;
   }
 
+  /** Text that is not only white space (#content has dealt with that), from `from` to the '<' at `to`. */
   #text(from: number, to: number, parent: XmlElement): void {
-    const s = this.#s;
-    // Indentation first: LF then spaces.
-    let i = from;
-    let indent = s.charCodeAt(i) === LF;
-    if (indent) {
-      i++;
-    }
-    while (i < to) {
-      const c = s.charCodeAt(i);
-      if (c !== SP) {
-        if (!isSpace(c)) {
-          break;
-        }
-        indent = false;
-      }
-      i++;
-    }
-    if (i === to) {
-      const width = to - from - 1;
-      parent.children.push(
-        indent && width < MAX_SHARED_INDENT
-          ? (INDENTS[width] ??= new XmlText(TEXT, `\n${' '.repeat(width)}`, true, true))
-          : new XmlText(TEXT, normaliseNewlines(s.slice(from, to)), true, true),
-      );
-      return;
-    }
-    let value = s.slice(from, to);
+    let value = this.#s.slice(from, to);
     if (!TEXT_WORK.test(value)) {
       // No reference, CR or '>' (so no "]]>"): the text is as written and C14N escapes nothing.
-      parent.children.push(new XmlText(TEXT, value, false, true));
+      append(parent.children, new XmlText(TEXT, value, false, true));
       return;
     }
     if (FORBIDDEN.test(value)) {
@@ -501,7 +524,7 @@ class Parser {
     if (value.includes('&')) {
       value = replaceReferences(value, from);
     }
-    parent.children.push(new XmlText(TEXT, value, isAllSpace(value)));
+    append(parent.children, new XmlText(TEXT, value, isAllSpace(value)));
   }
 
   #comment(lt: number, parent: XmlElement | undefined): number {
@@ -517,7 +540,9 @@ class Parser {
     if (this.#rejectComments) {
       throw prescriptionError('ERR_XML_COMMENT_FORBIDDEN', { detail: { offset: lt } });
     }
-    parent?.children.push(new XmlComment(normaliseNewlines(body)));
+    if (parent !== undefined) {
+      append(parent.children, new XmlComment(normaliseNewlines(body)));
+    }
     return close + 3;
   }
 
@@ -532,7 +557,7 @@ class Parser {
       throw malformed('character', lt);
     }
     const value = normaliseNewlines(body);
-    parent.children.push(new XmlText(CDATA, value, isAllSpace(value)));
+    append(parent.children, new XmlText(CDATA, value, isAllSpace(value)));
     return close + 3;
   }
 }

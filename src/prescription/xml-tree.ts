@@ -120,6 +120,16 @@ export class XmlElement {
   readonly children: XmlNode[];
   /** Offset just after the end tag (or the empty-element tag); -1 for a built element. */
   end = -1;
+  /** The decoded source the offsets index ('' for a built element). */
+  source = '';
+  /**
+   * When the start tag as written is simple (no namespace declaration; each attribute unprefixed, after one
+   * space, `name="value"` with a value C14N writes as it is), the offset of its closing `>` or `/>`; else
+   * -1. C14N then copies attributes from the source: the whole tag when `rawSorted`.
+   */
+  rawEnd = -1;
+  /** The simple tag's attributes are in canonical order already (see `rawEnd`). */
+  rawSorted = false;
 
   constructor(
     name: string,

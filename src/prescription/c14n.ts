@@ -143,10 +143,13 @@ function writeElement(element: XmlElement, out: Writer, viewDefault: string): vo
     }
   }
   if (declarations === undefined) {
-    out.s += element.rawSorted
-      ? // The start tag as written is canonical (XmlElement.rawEnd): one piece, not one per attribute.
-        `${element.source.slice(element.start, element.rawEnd)}>`
-      : startTag(element, attributes, undefined);
+    out.s +=
+      element.rawEnd < 0
+        ? startTag(element, attributes, undefined)
+        : element.rawSorted
+          ? // The start tag as written is canonical (XmlElement.rawEnd): one piece, not one per attribute.
+            `${element.source.slice(element.start, element.rawEnd)}>`
+          : simpleStartTag(element);
   } else {
     declarations.sort((a, b) => compareCodePoints(a[0], b[0]));
     out.s += startTag(element, attributes, declarations);
@@ -174,17 +177,39 @@ function startTag(
   declarations: readonly (readonly [string, string])[] | undefined,
 ): string {
   let s = `<${element.name}`;
-  for (const [prefix, uri] of declarations ?? []) {
-    s += `${prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`}${escapeAttribute(uri)}"`;
+  if (declarations !== undefined) {
+    for (let i = 0; i < declarations.length; i++) {
+      const [prefix, uri] = declarations[i] as readonly [string, string];
+      s += `${prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`}${escapeAttribute(uri)}"`;
+    }
   }
   const sorted = attributes.length > 1 ? sortAttributes(attributes) : attributes;
-  const raw = element.rawEnd >= 0 ? element.source : undefined;
   for (let i = 0; i < sorted.length; i++) {
     const attr = sorted[i] as XmlAttribute;
-    s +=
-      raw !== undefined
-        ? raw.slice(attr.start - 1, attr.end) // ` name="value"` exactly as written (XmlElement.rawEnd)
-        : ` ${attr.name}="${attr.plain ? attr.value : escapeAttribute(attr.value)}"`;
+    s += ` ${attr.name}="${attr.plain ? attr.value : escapeAttribute(attr.value)}"`;
+  }
+  return `${s}>`;
+}
+
+/**
+ * The start tag of a simple element (XmlElement.rawEnd) whose attributes are not in canonical order: the
+ * attributes as written, sorted. Their names are ASCII and unprefixed, so `<` is the C14N order.
+ */
+function simpleStartTag(element: XmlElement): string {
+  const sorted = element.attributes.slice();
+  for (let i = 1; i < sorted.length; i++) {
+    const attr = sorted[i] as XmlAttribute;
+    let j = i;
+    for (; j > 0 && (sorted[j - 1] as XmlAttribute).name > attr.name; j--) {
+      sorted[j] = sorted[j - 1] as XmlAttribute;
+    }
+    sorted[j] = attr;
+  }
+  const source = element.source;
+  let s = `<${element.name}`;
+  for (let i = 0; i < sorted.length; i++) {
+    const attr = sorted[i] as XmlAttribute;
+    s += source.slice(attr.start - 1, attr.end); // ` name="value"` exactly as written
   }
   return `${s}>`;
 }
@@ -213,7 +238,10 @@ function sortAttributes(attributes: readonly XmlAttribute[]): readonly XmlAttrib
     return [...attributes].sort(compareAttributes); // O(n log n) for hostile attribute counts
   }
   let i = 1;
-  while (i < n && compareAttributes(attributes[i - 1] as XmlAttribute, attributes[i] as XmlAttribute) <= 0) {
+  while (
+    i < n &&
+    compareAttributes(attributes[i - 1] as XmlAttribute, attributes[i] as XmlAttribute) <= 0
+  ) {
     i++;
   }
   if (i === n) {

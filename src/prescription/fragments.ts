@@ -97,12 +97,17 @@ export function fragmentsFromDocument(doc: XmlDocument, options: FragmentOptions
       : hashableRoot(time, HL7_NAMESPACE, {
           attributes: withValue(time.attributes, options.authorTime),
         });
-  const root = buildElement('FragmentsToBeHashed', '', [], [
-    fragment(timeView, view(id)),
-    fragment(view(agentPerson)),
-    fragment(view(recordTarget)),
-    ...lineItems.map((lineItem) => fragment(withoutSpineEdits(lineItem))),
-  ]);
+  const root = buildElement(
+    'FragmentsToBeHashed',
+    '',
+    [],
+    [
+      fragment(timeView, view(id)),
+      fragment(view(agentPerson)),
+      fragment(view(recordTarget)),
+      ...lineItems.map((lineItem) => fragment(withoutSpineEdits(lineItem))),
+    ],
+  );
   return exclusiveC14nBytes(root, { hashable: true });
 }
 

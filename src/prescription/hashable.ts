@@ -27,7 +27,7 @@ export interface HashableRootOptions {
   /** Use `defaultNamespace` even when the root declares its own (EPS SignedInfo). */
   readonly replaceDefault?: boolean;
   /** The root's children instead of its own (edited copies; the nodes themselves are shared). */
-  readonly children?: XmlNode[];
+  readonly children?: readonly XmlNode[];
 }
 
 /**

@@ -214,7 +214,10 @@ export function checkUnique(keys: readonly string[], offset: number): void {
 }
 
 /** {@link checkUnique} of the names of `attributes`, without building the list for the usual few. */
-export function checkUniqueNames(attributes: readonly { readonly name: string }[], offset: number): void {
+export function checkUniqueNames(
+  attributes: readonly { readonly name: string }[],
+  offset: number,
+): void {
   if (attributes.length > SMALL) {
     checkUnique(
       attributes.map((a) => a.name),

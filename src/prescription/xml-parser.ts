@@ -46,6 +46,7 @@ import {
   XmlElement,
   XmlNamespace,
   XmlText,
+  appendChild,
   type XmlDocument,
 } from './xml-tree.js';
 
@@ -213,7 +214,7 @@ class Parser {
         }
         this.#text(pos, lt, parent);
       } else if (i > pos) {
-        append(parent.children, whitespace(s, pos, i, indent));
+        appendChild(parent, whitespace(s, pos, i, indent));
       }
       const next = s.charCodeAt(lt + 1);
       if (next === SLASH) {
@@ -259,7 +260,7 @@ class Parser {
     // canonical (C14N can copy the tag) and distinct (no duplicate check needed).
     let ascending = true;
     if (nameEnd < close) {
-      const list: XmlAttribute[] = [];
+      let list: XmlAttribute[] | undefined;
       let previous = '';
       for (let p = nameEnd; p < close;) {
         // The regex has checked the shape ` name="value"`: short scans find '=' and the closing quote.
@@ -279,16 +280,30 @@ class Parser {
         while (s.charCodeAt(quote) !== QUOT) {
           quote++;
         }
-        append(
-          list,
-          new XmlAttribute(name, '', name, '', s.slice(eq + 2, quote), p + 1, quote + 1, true),
+        const attr = new XmlAttribute(
+          name,
+          '',
+          name,
+          '',
+          s.slice(eq + 2, quote),
+          p + 1,
+          quote + 1,
+          true,
         );
+        // An array literal sized for one (most tags have one or two attributes).
+        if (list === undefined) {
+          list = [attr];
+        } else {
+          append(list, attr);
+        }
         p = quote + 1;
       }
-      if (!ascending) {
-        checkUniqueNames(list, lt);
+      if (list !== undefined) {
+        if (!ascending) {
+          checkUniqueNames(list, lt);
+        }
+        attributes = list;
       }
-      attributes = list;
     }
     const name = s.slice(lt + 1, nameEnd);
     const colon = name.indexOf(':');
@@ -471,7 +486,7 @@ class Parser {
       throw prescriptionError('ERR_XML_TOO_DEEP', { detail: { maxDepth: this.#maxDepth } });
     }
     if (parent !== undefined) {
-      append(parent.children, element);
+      appendChild(parent, element);
     }
     append(this.#elements, element);
     this.#open[this.#depth++] = element;
@@ -511,7 +526,7 @@ class Parser {
     let value = this.#s.slice(from, to);
     if (!TEXT_WORK.test(value)) {
       // No reference, CR or '>' (so no "]]>"): the text is as written and C14N escapes nothing.
-      append(parent.children, new XmlText(TEXT, value, false, true));
+      appendChild(parent, new XmlText(TEXT, value, false, true));
       return;
     }
     if (FORBIDDEN.test(value)) {
@@ -524,7 +539,7 @@ class Parser {
     if (value.includes('&')) {
       value = replaceReferences(value, from);
     }
-    append(parent.children, new XmlText(TEXT, value, isAllSpace(value)));
+    appendChild(parent, new XmlText(TEXT, value, isAllSpace(value)));
   }
 
   #comment(lt: number, parent: XmlElement | undefined): number {
@@ -541,7 +556,7 @@ class Parser {
       throw prescriptionError('ERR_XML_COMMENT_FORBIDDEN', { detail: { offset: lt } });
     }
     if (parent !== undefined) {
-      append(parent.children, new XmlComment(normaliseNewlines(body)));
+      appendChild(parent, new XmlComment(normaliseNewlines(body)));
     }
     return close + 3;
   }
@@ -557,7 +572,7 @@ class Parser {
       throw malformed('character', lt);
     }
     const value = normaliseNewlines(body);
-    append(parent.children, new XmlText(CDATA, value, isAllSpace(value)));
+    appendChild(parent, new XmlText(CDATA, value, isAllSpace(value)));
     return close + 3;
   }
 }

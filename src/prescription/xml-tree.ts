@@ -106,6 +106,26 @@ export class XmlComment {
 
 export type XmlNode = XmlElement | XmlText | XmlComment;
 
+const NO_CHILDREN: readonly XmlNode[] = Object.freeze([]);
+
+/**
+ * Appends a child while a tree is being built (the parser, views). The first child gets an array of its own
+ * sized for one; most elements have none or one.
+ *
+ * @example
+ * ```ts
+ * appendChild(element, new XmlText(TEXT, 'x', false));
+ * ```
+ */
+export function appendChild(element: XmlElement, child: XmlNode): void {
+  const children = element.children;
+  if (children.length === 0) {
+    element.children = [child];
+  } else {
+    (children as XmlNode[])[children.length] = child;
+  }
+}
+
 export class XmlElement {
   readonly type = ELEMENT;
   readonly name: string;
@@ -116,8 +136,11 @@ export class XmlElement {
   readonly namespaces: readonly XmlNamespace[];
   /** Offset of the `<` of the start tag; -1 for a built element. */
   readonly start: number;
-  /** Child nodes in document order (filled while parsing or building; read-only to everyone else). */
-  readonly children: XmlNode[];
+  /**
+   * Child nodes in document order. Set while parsing or building (see {@link appendChild}); read-only to
+   * everyone else. Elements without children share one empty, frozen array.
+   */
+  children: readonly XmlNode[];
   /** Offset just after the end tag (or the empty-element tag); -1 for a built element. */
   end = -1;
   /** The decoded source the offsets index ('' for a built element). */
@@ -139,7 +162,7 @@ export class XmlElement {
     attributes: readonly XmlAttribute[],
     namespaces: readonly XmlNamespace[],
     start = -1,
-    children: XmlNode[] = [],
+    children: readonly XmlNode[] = NO_CHILDREN,
   ) {
     this.name = name;
     this.prefix = prefix;
@@ -182,7 +205,7 @@ export function buildElement(
     attributes,
     [],
   );
-  element.children.push(...children);
+  element.children = [...children];
   return element;
 }
 

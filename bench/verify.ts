@@ -137,7 +137,7 @@ function unsignedPrescription(items: number, time: string): string {
 `;
 }
 
-export interface Material {
+interface Material {
   keyPem: string;
   certPem: string;
   certDer: Buffer;
@@ -151,7 +151,7 @@ export interface Material {
   cms: Buffer;
 }
 
-export function makeMaterial(dir: string): Material {
+function makeMaterial(dir: string): Material {
   const run = (args: string[]): Buffer =>
     execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const cfg = join(dir, 'req.cnf');
@@ -345,7 +345,7 @@ async function vectorRow(ms: number, opensslVerify: number): Promise<Row> {
  *
  * @example
  * ```ts
- * extraSections.push(verifySection);
+ * extraSections.push({ name: 'verification', run: verifySection });
  * ```
  */
 export async function verifySection(input: SectionInput): Promise<Row[]> {

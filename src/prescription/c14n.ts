@@ -51,6 +51,8 @@ const UTF8 = new TextEncoder();
 class Writer {
   s = '';
   readonly hashable: boolean;
+  /** The default namespace written by the nearest output ancestor (the top of the '' stack). */
+  renderedDefault = '';
   readonly #rendered = new Map<string, string[]>([['', ['']]]);
 
   constructor(hashable: boolean) {
@@ -58,7 +60,7 @@ class Writer {
   }
 
   inEffect(prefix: string): string | undefined {
-    return this.#rendered.get(prefix)?.at(-1);
+    return prefix === '' ? this.renderedDefault : this.#rendered.get(prefix)?.at(-1);
   }
 
   push(declarations: readonly (readonly [string, string])[]): void {
@@ -70,12 +72,14 @@ class Writer {
         stack.push(uri);
       }
     }
+    this.renderedDefault = this.#rendered.get('')?.at(-1) ?? '';
   }
 
   pop(declarations: readonly (readonly [string, string])[]): void {
     for (const [prefix] of declarations) {
       this.#rendered.get(prefix)?.pop();
     }
+    this.renderedDefault = this.#rendered.get('')?.at(-1) ?? '';
   }
 }
 
@@ -122,7 +126,9 @@ function writeElement(element: XmlElement, out: Writer, viewDefault: string): vo
     if (own === '') {
       namespace = innerDefault;
     }
-    attributes = normaliseAttributes(attributes);
+    if (element.rawEnd < 0) {
+      attributes = normaliseAttributes(attributes); // a simple tag's values are plain already
+    }
   }
   // Visibly utilized prefixes: the element's own, then each prefixed attribute's (never `xml`).
   let declarations: [string, string][] | undefined;

@@ -34,6 +34,7 @@ import {
   type XmlElement,
   type XmlNode,
 } from './xml-tree.js';
+import { NamespaceScope } from './xml-scope.js';
 
 /** Options of {@link exclusiveC14n}. */
 export interface C14nOptions {
@@ -43,43 +44,14 @@ export interface C14nOptions {
 
 const UTF8 = new TextEncoder();
 
-/**
- * The canonical output and the namespace declarations written by the output ancestors of the element being
- * written: prefix ('' = default) → URIs, innermost last, pushed and popped around each element so that a
- * lookup costs O(1) however many declarations are in effect.
- */
+/** The canonical output, and the namespace declarations written by the output ancestors of an element. */
 class Writer {
   s = '';
   readonly hashable: boolean;
-  /** The default namespace written by the nearest output ancestor (the top of the '' stack). */
-  renderedDefault = '';
-  readonly #rendered = new Map<string, string[]>([['', ['']]]);
+  readonly rendered = new NamespaceScope();
 
   constructor(hashable: boolean) {
     this.hashable = hashable;
-  }
-
-  inEffect(prefix: string): string | undefined {
-    return prefix === '' ? this.renderedDefault : this.#rendered.get(prefix)?.at(-1);
-  }
-
-  push(declarations: readonly (readonly [string, string])[]): void {
-    for (const [prefix, uri] of declarations) {
-      const stack = this.#rendered.get(prefix);
-      if (stack === undefined) {
-        this.#rendered.set(prefix, [uri]);
-      } else {
-        stack.push(uri);
-      }
-    }
-    this.renderedDefault = this.#rendered.get('')?.at(-1) ?? '';
-  }
-
-  pop(declarations: readonly (readonly [string, string])[]): void {
-    for (const [prefix] of declarations) {
-      this.#rendered.get(prefix)?.pop();
-    }
-    this.renderedDefault = this.#rendered.get('')?.at(-1) ?? '';
   }
 }
 
@@ -132,14 +104,14 @@ function writeElement(element: XmlElement, out: Writer, viewDefault: string): vo
   }
   // Visibly utilized prefixes: the element's own, then each prefixed attribute's (never `xml`).
   let declarations: [string, string][] | undefined;
-  if (own !== 'xml' && out.inEffect(own) !== namespace) {
+  if (own !== 'xml' && out.rendered.get(own) !== namespace) {
     declarations = [[own, namespace]];
   }
   let seen: Set<string> | undefined;
   for (let i = 0; i < attributes.length; i++) {
     const attr = attributes[i] as XmlAttribute;
     const p = attr.prefix;
-    if (p === '' || p === 'xml' || p === own || out.inEffect(p) === attr.namespace) {
+    if (p === '' || p === 'xml' || p === own || out.rendered.get(p) === attr.namespace) {
       continue;
     }
     seen ??= new Set();
@@ -159,7 +131,7 @@ function writeElement(element: XmlElement, out: Writer, viewDefault: string): vo
   } else {
     declarations.sort((a, b) => compareCodePoints(a[0], b[0]));
     out.s += startTag(element, attributes, declarations);
-    out.push(declarations);
+    out.rendered.push(declarations);
   }
   const children = element.children;
   for (let i = 0; i < children.length; i++) {
@@ -172,7 +144,7 @@ function writeElement(element: XmlElement, out: Writer, viewDefault: string): vo
   }
   out.s += `</${element.name}>`;
   if (declarations !== undefined) {
-    out.pop(declarations);
+    out.rendered.pop(declarations);
   }
 }
 

@@ -22,11 +22,12 @@
  * - every search moves forward through the input, so the work is linear in its length.
  */
 import { prescriptionError } from './errors.js';
+import { NamespaceScope } from './xml-scope.js';
+import { scanStartTagRest, type RawAttribute } from './xml-start-tag.js';
 import {
   FORBIDDEN,
   FORBIDDEN_CLASS,
   XML_NAMESPACE,
-  attributeValue,
   checkDeclaration,
   checkUnique,
   checkUniqueNames,
@@ -38,7 +39,6 @@ import {
   scanQName,
 } from './xml-chars.js';
 import {
-  ATTRIBUTE_SPECIAL,
   CDATA,
   TEXT,
   XmlAttribute,
@@ -59,7 +59,6 @@ const BANG = 0x21;
 const QUESTION = 0x3f;
 const EQUALS = 0x3d;
 const QUOT = 0x22;
-const APOS = 0x27;
 
 // §2.8 XMLDecl, matched at offset 0 only.
 const XML_DECLARATION =
@@ -76,8 +75,6 @@ const SIMPLE_START_TAG = new RegExp(
 );
 /** Text that needs more than slicing: references, CR, `>` (for `]]>`) or a forbidden character. */
 const TEXT_WORK = new RegExp(`[&>\\r${FORBIDDEN_CLASS}]`);
-/** An attribute value that needs more than slicing. */
-const ATTRIBUTE_WORK = new RegExp(`[<&\\t\\n\\r${FORBIDDEN_CLASS}]`);
 
 const NO_ATTRIBUTES: readonly XmlAttribute[] = Object.freeze([]);
 const NO_NAMESPACES: readonly XmlNamespace[] = Object.freeze([]);
@@ -112,14 +109,6 @@ export function parseTree(source: string, maxDepth: number, rejectComments: bool
   return new Parser(source, maxDepth, rejectComments).document();
 }
 
-interface RawAttribute {
-  readonly name: string;
-  readonly value: string;
-  readonly start: number;
-  readonly end: number;
-  readonly plain: boolean;
-}
-
 class Parser {
   readonly #s: string;
   readonly #maxDepth: number;
@@ -128,13 +117,8 @@ class Parser {
   /** The open elements are `#open[0 .. #depth - 1]` (slots above are stale). */
   readonly #open: XmlElement[] = [];
   #depth = 0;
-  /**
-   * Namespace bindings in scope: prefix → URIs, innermost last ('' is the default namespace). An element's
-   * declarations (its `namespaces`) are pushed when it opens and popped when it closes, so every lookup
-   * and every update costs O(1) however deep or wide the declarations are.
-   */
-  readonly #bindings = new Map<string, string[]>([['xml', [XML_NAMESPACE]]]);
-  #default = '';
+  /** Namespace bindings in scope: an element's declarations (its `namespaces`) from open to close. */
+  readonly #scope = new NamespaceScope([['xml', XML_NAMESPACE]]);
   /** The first space after the last start tag looked at (see #startTag); s.length when there is none. */
   #nextSpace = -1;
 
@@ -309,7 +293,7 @@ class Parser {
     const colon = name.indexOf(':');
     const element =
       colon < 0
-        ? new XmlElement(name, '', name, this.#default, attributes, NO_NAMESPACES, lt)
+        ? new XmlElement(name, '', name, this.#scope.default, attributes, NO_NAMESPACES, lt)
         : this.#prefixed(name, colon, attributes, NO_NAMESPACES, lt);
     element.source = s;
     element.rawEnd = close;
@@ -325,87 +309,20 @@ class Parser {
   #generalStartTag(lt: number, parent: XmlElement | undefined): number {
     const s = this.#s;
     const nameEnd = scanQName(s, lt + 1);
-    const raw: RawAttribute[] = [];
-    let pos = nameEnd;
-    let empty = false;
-    for (;;) {
-      const c = s.charCodeAt(pos);
-      if (c === GT) {
-        pos++;
-        break;
-      }
-      if (c === SLASH) {
-        if (s.charCodeAt(pos + 1) !== GT) {
-          throw malformed('start tag', pos);
-        }
-        pos += 2;
-        empty = true;
-        break;
-      }
-      if (!isSpace(c)) {
-        throw malformed(pos >= s.length ? 'truncated' : 'start tag', pos);
-      }
-      pos++;
-      while (isSpace(s.charCodeAt(pos))) {
-        pos++;
-      }
-      const d = s.charCodeAt(pos);
-      if (d === GT || d === SLASH) {
-        continue;
-      }
-      const attrStart = pos;
-      const attrNameEnd = scanQName(s, pos);
-      pos = attrNameEnd;
-      while (isSpace(s.charCodeAt(pos))) {
-        pos++;
-      }
-      if (s.charCodeAt(pos) !== EQUALS) {
-        throw malformed('attribute', pos);
-      }
-      pos++;
-      while (isSpace(s.charCodeAt(pos))) {
-        pos++;
-      }
-      const quote = s.charCodeAt(pos);
-      if (quote !== QUOT && quote !== APOS) {
-        throw malformed('attribute', pos);
-      }
-      const close = s.indexOf(quote === QUOT ? '"' : "'", pos + 1);
-      if (close < 0) {
-        throw malformed('truncated', s.length);
-      }
-      const text = s.slice(pos + 1, close);
-      // Without a reference or a TAB/LF/CR the value is the raw text; then C14N escapes nothing unless it
-      // is a single-quoted value holding '"'.
-      const simple = !ATTRIBUTE_WORK.test(text);
-      const value = simple ? text : attributeValue(text, pos + 1);
-      const plain = simple ? quote === QUOT || !text.includes('"') : undefined;
-      pos = close + 1;
-      append(raw, {
-        name: s.slice(attrStart, attrNameEnd),
-        value,
-        start: attrStart,
-        end: pos,
-        plain: plain ?? !ATTRIBUTE_SPECIAL.test(value),
-      });
-    }
-    checkUnique(
-      raw.map((a) => a.name),
-      lt,
-    );
-    const namespaces: readonly XmlNamespace[] = raw
-      .filter((a) => a.name === 'xmlns' || a.name.startsWith('xmlns:'))
-      .map((a) => {
-        const prefix = a.name === 'xmlns' ? '' : a.name.slice(6);
-        checkDeclaration(prefix, a.value, a.start);
-        return new XmlNamespace(prefix, a.value, a.start, a.end);
-      });
+    const { attributes: raw, end, empty } = scanStartTagRest(s, nameEnd);
+    const isDeclaration = (a: RawAttribute): boolean =>
+      a.name === 'xmlns' || a.name.startsWith('xmlns:');
+    const namespaces: readonly XmlNamespace[] = raw.filter(isDeclaration).map((a) => {
+      const prefix = a.name === 'xmlns' ? '' : a.name.slice(6);
+      checkDeclaration(prefix, a.value, a.start);
+      return new XmlNamespace(prefix, a.value, a.start, a.end);
+    });
     // The declarations are in scope for the element's own name and attributes (Namespaces §6.1).
-    this.#declare(namespaces);
+    this.#scope.push(namespaces.map((d) => [d.prefix, d.uri] as const));
     const attributes: XmlAttribute[] = [];
     const expanded: string[] = [];
     for (const a of raw) {
-      if (a.name === 'xmlns' || a.name.startsWith('xmlns:')) {
+      if (isDeclaration(a)) {
         continue;
       }
       const colon = a.name.indexOf(':');
@@ -414,7 +331,7 @@ class Parser {
         continue;
       }
       const prefix = a.name.slice(0, colon);
-      const namespace = this.#bindings.get(prefix)?.at(-1);
+      const namespace = this.#scope.get(prefix);
       if (namespace === undefined) {
         throw malformed('unbound prefix', a.start);
       }
@@ -431,14 +348,14 @@ class Parser {
     const list = attributes.length > 0 ? attributes : NO_ATTRIBUTES;
     const element =
       colon < 0
-        ? new XmlElement(name, '', name, this.#default, list, namespaces, lt)
+        ? new XmlElement(name, '', name, this.#scope.default, list, namespaces, lt)
         : this.#prefixed(name, colon, list, namespaces, lt);
     element.source = s;
     this.#link(element, parent);
     if (empty) {
-      this.#close(element, pos);
+      this.#close(element, end);
     }
-    return pos;
+    return end;
   }
 
   #prefixed(
@@ -449,7 +366,7 @@ class Parser {
     lt: number,
   ): XmlElement {
     const prefix = name.slice(0, colon);
-    const namespace = this.#bindings.get(prefix)?.at(-1);
+    const namespace = this.#scope.get(prefix);
     if (namespace === undefined || prefix === 'xmlns') {
       throw malformed('unbound prefix', lt);
     }
@@ -462,22 +379,6 @@ class Parser {
       namespaces,
       lt,
     );
-  }
-
-  /** Brings an element's declarations into scope (before its name is resolved) and remembers them. */
-  #declare(namespaces: readonly XmlNamespace[]): void {
-    if (namespaces.length === 0) {
-      return;
-    }
-    for (const d of namespaces) {
-      const stack = this.#bindings.get(d.prefix);
-      if (stack === undefined) {
-        this.#bindings.set(d.prefix, [d.uri]);
-      } else {
-        stack.push(d.uri);
-      }
-    }
-    this.#default = this.#bindings.get('')?.at(-1) ?? '';
   }
 
   /** Links the element in and opens it (its declarations are already in scope when it has any). */
@@ -495,12 +396,8 @@ class Parser {
   #close(element: XmlElement, end: number): void {
     element.end = end;
     this.#depth--;
-    const declared = element.namespaces;
-    if (declared.length > 0) {
-      for (const d of declared) {
-        this.#bindings.get(d.prefix)?.pop();
-      }
-      this.#default = this.#bindings.get('')?.at(-1) ?? '';
+    if (element.namespaces.length > 0) {
+      this.#scope.pop(element.namespaces.map((d) => [d.prefix, d.uri] as const));
     }
   }
 

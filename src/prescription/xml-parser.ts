@@ -91,7 +91,7 @@ function whitespace(s: string, from: number, to: number, indent: boolean): XmlTe
     : new XmlText(TEXT, normaliseNewlines(s.slice(from, to)), true, true);
 }
 
-/** `list.push(item)` as a keyed store, which TurboFan keeps inline here where it calls the push builtin. */
+/** `list.push(item)` as a keyed store (V8 calls the push builtin for these call sites). */
 function append<T>(list: T[], item: T): void {
   list[list.length] = item;
 }

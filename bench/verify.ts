@@ -345,7 +345,7 @@ async function vectorRow(ms: number, opensslVerify: number): Promise<Row> {
  *
  * @example
  * ```ts
- * extraSections.push({ name: 'verification', run: verifySection });
+ * extraSections.push(verifySection);
  * ```
  */
 export async function verifySection(input: SectionInput): Promise<Row[]> {

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The EPS "signature fragments" of an HL7 v3 ParentPrescription, canonicalised (eps-signature.md §1.2–1.3).
  *
@@ -11,23 +10,31 @@
  * - output: `<FragmentsToBeHashed>` (no namespace) holding, in order, `<Fragment>` with `rx/author/time`
  *   and `rx/id[0]` (EPS takes the first id), `<Fragment>` with `rx/author/AgentPerson`, `<Fragment>` with
  *   `pp/recordTarget`, then one `<Fragment>` per line item in document order; each copied root is in
- *   urn:hl7-org:v3 (see hashable-copy.ts for whitespace, namespaces and attribute values);
+ *   urn:hl7-org:v3 (see hashable.ts and c14n.ts `hashable` for whitespace, namespaces and attribute values);
  * - in each line item `pertinentInformation4` (item status) is dropped and every `repeatNumber` is
  *   rebuilt as EPS does (`{ high: repeatNumber.high }`): its attributes and `low` go, `high` stays;
- * - `author/time/@value` may be replaced (the `$prepare` flow hashes the prepare timestamp);
+ * - `author/time/@value` may be replaced (the `$prepare` flow hashes the prepare timestamp; signing hashes
+ *   the signing time before writing it into the document);
  * - the result is exclusive C14N, UTF-8.
  */
-import { DOMImplementation } from '@xmldom/xmldom';
-
 import { exclusiveC14nBytes } from './c14n.js';
 import { prescriptionError } from './errors.js';
-import { hashableCopy } from './hashable-copy.js';
+import { hashableNamespace, hashableRoot } from './hashable.js';
 import { parseXml, type ParseXmlOptions } from './xml.js';
+import {
+  ELEMENT,
+  XmlAttribute,
+  XmlElement,
+  buildElement,
+  childElements,
+  declaredDefaultNamespace,
+  type XmlDocument,
+  type XmlNode,
+} from './xml-tree.js';
 
 export const HL7_NAMESPACE = 'urn:hl7-org:v3';
 const XMLDSIG_NAMESPACE = 'http://www.w3.org/2000/09/xmldsig#';
 
-const ELEMENT = 1;
 const HL7_TIMESTAMP = /^\d{14}$/;
 
 /** Options of {@link buildFragmentsToBeHashed}. */
@@ -63,49 +70,45 @@ export function buildFragmentsToBeHashed(
  * const fragments = fragmentsFromDocument(doc);
  * ```
  */
-export function fragmentsFromDocument(doc: Document, options: FragmentOptions = {}): Uint8Array {
+export function fragmentsFromDocument(doc: XmlDocument, options: FragmentOptions = {}): Uint8Array {
   if (options.authorTime !== undefined && !HL7_TIMESTAMP.test(options.authorTime)) {
     throw prescriptionError('ERR_PRESCRIPTION_TIMESTAMP_INVALID');
   }
   const pp = findParentPrescription(doc);
-  const ns = pp.namespaceURI ?? '';
+  const ns = pp.namespace;
   const rx = one(one(pp, ns, 'pertinentInformation1'), ns, 'pertinentPrescription');
   const author = one(rx, ns, 'author');
   const time = one(author, ns, 'time');
-  const id = children(rx, ns, 'id')[0];
+  const id = childElements(rx, ns, 'id')[0];
   const agentPerson = one(author, ns, 'AgentPerson');
   const recordTarget = one(pp, ns, 'recordTarget');
-  const lineItems = children(rx, ns, 'pertinentInformation2').map((pi2) =>
+  const lineItems = childElements(rx, ns, 'pertinentInformation2').map((pi2) =>
     one(pi2, ns, 'pertinentLineItem'),
   );
   if (id === undefined || lineItems.length === 0) {
     throw prescriptionError('ERR_PRESCRIPTION_MALFORMED');
   }
 
-  const out = new DOMImplementation().createDocument(null, 'FragmentsToBeHashed', null);
-  const root = out.documentElement;
-  if (root === null) {
-    throw new TypeError('fragments: no document element');
-  }
-  const copy = (element: Element): Element =>
-    hashableCopy(element, out, { rootDefaultNamespace: HL7_NAMESPACE, normaliseAttributes: true });
-  const fragment = (...parts: Element[]): void => {
-    const f = out.createElementNS(null, 'Fragment');
-    parts.forEach((part) => f.appendChild(part));
-    root.appendChild(f);
-  };
-
-  const timeCopy = copy(time);
-  if (options.authorTime !== undefined) {
-    timeCopy.setAttribute('value', options.authorTime);
-  }
-  fragment(timeCopy, copy(id));
-  fragment(copy(agentPerson));
-  fragment(copy(recordTarget));
-  for (const lineItem of lineItems) {
-    fragment(withoutSpineEdits(copy(lineItem), out));
-  }
-  return exclusiveC14nBytes(root);
+  const view = (element: XmlElement): XmlElement => hashableRoot(element, HL7_NAMESPACE);
+  const fragment = (...parts: XmlElement[]): XmlElement => buildElement('Fragment', '', [], parts);
+  const timeView =
+    options.authorTime === undefined
+      ? view(time)
+      : hashableRoot(time, HL7_NAMESPACE, {
+          attributes: withValue(time.attributes, options.authorTime),
+        });
+  const root = buildElement(
+    'FragmentsToBeHashed',
+    '',
+    [],
+    [
+      fragment(timeView, view(id)),
+      fragment(view(agentPerson)),
+      fragment(view(recordTarget)),
+      ...lineItems.map((lineItem) => fragment(withoutSpineEdits(lineItem))),
+    ],
+  );
+  return exclusiveC14nBytes(root, { hashable: true });
 }
 
 /**
@@ -116,26 +119,25 @@ export function fragmentsFromDocument(doc: Document, options: FragmentOptions = 
  * const pp = findParentPrescription(parseXml(bytes));
  * ```
  */
-export function findParentPrescription(doc: Document): Element {
-  const found: Element[] = [];
-  const all = doc.getElementsByTagName('*');
-  for (let i = 0; i < all.length; i++) {
-    const element = all.item(i);
-    if (element !== null && element.localName === 'ParentPrescription') {
-      const ns = element.namespaceURI ?? '';
-      if (ns === HL7_NAMESPACE || ns === '') {
-        found.push(element);
-      }
+export function findParentPrescription(doc: XmlDocument): XmlElement {
+  let found: XmlElement | undefined;
+  let count = 0;
+  for (const element of doc.elements) {
+    if (
+      element.localName === 'ParentPrescription' &&
+      (element.namespace === HL7_NAMESPACE || element.namespace === '')
+    ) {
+      found ??= element;
+      count++;
     }
   }
-  const [first, ...rest] = found;
-  if (first === undefined) {
+  if (found === undefined) {
     throw prescriptionError('ERR_PRESCRIPTION_NOT_FOUND');
   }
-  if (rest.length > 0) {
-    throw prescriptionError('ERR_PRESCRIPTION_AMBIGUOUS', { detail: { count: found.length } });
+  if (count > 1) {
+    throw prescriptionError('ERR_PRESCRIPTION_AMBIGUOUS', { detail: { count } });
   }
-  return first;
+  return found;
 }
 
 /**
@@ -147,48 +149,68 @@ export function findParentPrescription(doc: Document): Element {
  * const signedInfo = canonicalSignedInfoFromSignature(signature);
  * ```
  */
-export function signatureOfPrescription(doc: Document): Element {
+export function signatureOfPrescription(doc: XmlDocument): XmlElement {
   const pp = findParentPrescription(doc);
-  const ns = pp.namespaceURI ?? '';
+  const ns = pp.namespace;
   const rx = one(one(pp, ns, 'pertinentInformation1'), ns, 'pertinentPrescription');
   const signatureText = one(one(rx, ns, 'author'), ns, 'signatureText');
-  const [signature, ...rest] = children(signatureText, XMLDSIG_NAMESPACE, 'Signature');
+  const [signature, ...rest] = childElements(signatureText, XMLDSIG_NAMESPACE, 'Signature');
   if (signature === undefined || rest.length > 0) {
     throw prescriptionError('ERR_PRESCRIPTION_SIGNATURE_NOT_FOUND');
   }
   return signature;
 }
 
-/** Spine changes item status and `repeatNumber/low` after signing, so EPS hashes the item without them. */
-function withoutSpineEdits(lineItem: Element, doc: Document): Element {
-  for (const status of children(lineItem, HL7_NAMESPACE, 'pertinentInformation4')) {
-    lineItem.removeChild(status);
-  }
-  for (const repeatNumber of children(lineItem, HL7_NAMESPACE, 'repeatNumber')) {
-    const rebuilt = doc.createElementNS(HL7_NAMESPACE, repeatNumber.tagName);
-    for (const high of children(repeatNumber, HL7_NAMESPACE, 'high')) {
-      rebuilt.appendChild(high);
-    }
-    lineItem.replaceChild(rebuilt, repeatNumber);
-  }
-  return lineItem;
+/** `attributes` with `value` set to `value` (replaced in place, or added last). */
+function withValue(attributes: readonly XmlAttribute[], value: string): XmlAttribute[] {
+  const set = new XmlAttribute('value', '', 'value', '', value);
+  const index = attributes.findIndex((a) => a.name === 'value');
+  return index < 0 ? [...attributes, set] : attributes.map((a, i) => (i === index ? set : a));
 }
 
-function children(parent: Element, ns: string, localName: string): Element[] {
-  const found: Element[] = [];
-  for (let child = parent.firstChild; child !== null; child = child.nextSibling) {
-    if (child.nodeType === ELEMENT) {
-      const element = child as Element;
-      if (element.localName === localName && (element.namespaceURI ?? '') === ns) {
-        found.push(element);
+/**
+ * Spine changes item status and `repeatNumber/low` after signing, so EPS hashes the item without them: the
+ * line item's view without `pertinentInformation4`, and each `repeatNumber` rebuilt with only its `high`
+ * children and no attributes (namespaces as they are in the view).
+ */
+function withoutSpineEdits(lineItem: XmlElement): XmlElement {
+  const lineDefault = declaredDefaultNamespace(lineItem) ?? HL7_NAMESPACE;
+  const children: XmlNode[] = [];
+  for (const child of lineItem.children) {
+    if (child.type === ELEMENT && hashableNamespace(child, lineDefault) === HL7_NAMESPACE) {
+      if (child.localName === 'pertinentInformation4') {
+        continue;
+      }
+      if (child.localName === 'repeatNumber') {
+        const inner = declaredDefaultNamespace(child) ?? lineDefault;
+        const highs = child.children.filter(
+          (c): c is XmlElement =>
+            c.type === ELEMENT &&
+            c.localName === 'high' &&
+            hashableNamespace(c, inner) === HL7_NAMESPACE,
+        );
+        children.push(
+          new XmlElement(
+            child.name,
+            child.prefix,
+            child.localName,
+            HL7_NAMESPACE,
+            [],
+            child.namespaces,
+            -1,
+            highs,
+          ),
+        );
+        continue;
       }
     }
+    children.push(child);
   }
-  return found;
+  return hashableRoot(lineItem, HL7_NAMESPACE, { children });
 }
 
-function one(parent: Element, ns: string, localName: string): Element {
-  const [only, ...rest] = children(parent, ns, localName);
+function one(parent: XmlElement, ns: string, localName: string): XmlElement {
+  const [only, ...rest] = childElements(parent, ns, localName);
   if (only === undefined || rest.length > 0) {
     throw prescriptionError('ERR_PRESCRIPTION_MALFORMED', { detail: { missing: localName } });
   }

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The XML-DSig SignedInfo of an EPS prescription signature (eps-signature.md §1.4, §2.3, §2.4).
  *
@@ -12,15 +11,23 @@
  *   SignatureMethod and Reference, which has exactly one DigestMethod and DigestValue; DigestValue holds
  *   text only (CVE-2025-29775: a comment inside it must not change what is read) and strict base64;
  * - a received SignedInfo is canonicalised as EPS does: its own attributes are replaced by the xmlns
- *   of Signature, whitespace-only text is dropped, then exclusive C14N.
+ *   of Signature, then the hashable view (whitespace-only text dropped, EPS attribute values) is written
+ *   with exclusive C14N.
  */
-import { createHash } from 'node:crypto';
-
-import { DOMImplementation } from '@xmldom/xmldom';
+import { hash } from 'node:crypto';
 
 import { exclusiveC14nBytes } from './c14n.js';
 import { prescriptionError } from './errors.js';
-import { hashableCopy } from './hashable-copy.js';
+import { hashableRoot } from './hashable.js';
+import {
+  ELEMENT,
+  TEXT,
+  attributeValue,
+  declaredDefaultNamespace,
+  type XmlElement,
+} from './xml-tree.js';
+
+const UTF8 = new TextEncoder();
 
 export const XMLDSIG_NAMESPACE = 'http://www.w3.org/2000/09/xmldsig#';
 export const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
@@ -65,7 +72,8 @@ export interface SignedInfoAlgorithm {
  * ```
  */
 export function digestValue(fragmentsCanonical: Uint8Array, algorithm: SignatureAlgorithm): string {
-  return createHash(specOf(algorithm).hash).update(fragmentsCanonical).digest('base64');
+  // One-shot crypto.hash (Node ≥ 20.12) spares the Hash object of createHash for each document.
+  return hash(specOf(algorithm).hash, fragmentsCanonical, 'base64');
 }
 
 /**
@@ -91,7 +99,7 @@ export function buildSignedInfo(
     `<DigestMethod Algorithm="${spec.digestMethod}"></DigestMethod>` +
     `<DigestValue>${digestValue(fragmentsCanonical, algorithm)}</DigestValue>` +
     `</Reference></SignedInfo>`;
-  return new Uint8Array(Buffer.from(text, 'utf8'));
+  return UTF8.encode(text);
 }
 
 /**
@@ -102,7 +110,7 @@ export function buildSignedInfo(
  * const { algorithm, hash, digestValue } = parseSignedInfoAlgorithm(signatureElement);
  * ```
  */
-export function parseSignedInfoAlgorithm(signature: Element): SignedInfoAlgorithm {
+export function parseSignedInfoAlgorithm(signature: XmlElement): SignedInfoAlgorithm {
   const signedInfo = signedInfoOf(signature);
   const c14n = algorithmOf(dsigChild(signedInfo, 'CanonicalizationMethod'));
   const signatureMethod = algorithmOf(dsigChild(signedInfo, 'SignatureMethod'));
@@ -116,13 +124,13 @@ export function parseSignedInfoAlgorithm(signature: Element): SignedInfoAlgorith
     throw prescriptionError('ERR_SIGNED_INFO_ALGORITHM_UNSUPPORTED');
   }
   let text = '';
-  for (let node = digest.firstChild; node !== null; node = node.nextSibling) {
-    if (node.nodeType !== 3) {
+  for (const node of digest.children) {
+    if (node.type !== TEXT) {
       throw prescriptionError('ERR_SIGNED_INFO_MALFORMED', {
         detail: { reason: 'DigestValue content' },
       });
     }
-    text += (node as Text).data;
+    text += node.value;
   }
   const value = text.replace(/[ \t\r\n]+/g, '');
   if (
@@ -147,22 +155,18 @@ export function parseSignedInfoAlgorithm(signature: Element): SignedInfoAlgorith
  * crypto.verify(hash, received, certificate.publicKey, signatureValue);
  * ```
  */
-export function canonicalSignedInfoFromSignature(signature: Element): Uint8Array {
+export function canonicalSignedInfoFromSignature(signature: XmlElement): Uint8Array {
   const signedInfo = signedInfoOf(signature);
   const c14n = algorithmOf(dsigChild(signedInfo, 'CanonicalizationMethod'));
   if (c14n !== EXC_C14N) {
     throw prescriptionError('ERR_SIGNED_INFO_ALGORITHM_UNSUPPORTED');
   }
-  const doc = new DOMImplementation().createDocument(null, 'Detached', null);
-  const copy = hashableCopy(signedInfo, doc, {
-    // EPS: the attributes of SignedInfo := { xmlns: Signature/@xmlns }.
-    rootDefaultNamespace: signature.hasAttribute('xmlns')
-      ? (signature.getAttribute('xmlns') ?? '')
-      : '',
-    dropRootAttributes: true,
-    normaliseAttributes: true,
+  // EPS: the attributes of SignedInfo := { xmlns: Signature/@xmlns }.
+  const root = hashableRoot(signedInfo, declaredDefaultNamespace(signature) ?? '', {
+    attributes: [],
+    replaceDefault: true,
   });
-  return exclusiveC14nBytes(copy);
+  return exclusiveC14nBytes(root, { hashable: true });
 }
 
 function specOf(algorithm: SignatureAlgorithm): AlgorithmSpec {
@@ -173,31 +177,33 @@ function specOf(algorithm: SignatureAlgorithm): AlgorithmSpec {
   return ALGORITHMS[algorithm];
 }
 
-function signedInfoOf(signature: Element): Element {
-  if (signature.localName !== 'Signature' || signature.namespaceURI !== XMLDSIG_NAMESPACE) {
+function signedInfoOf(signature: XmlElement): XmlElement {
+  if (signature.localName !== 'Signature' || signature.namespace !== XMLDSIG_NAMESPACE) {
     throw prescriptionError('ERR_SIGNED_INFO_MALFORMED', { detail: { reason: 'Signature' } });
   }
   return dsigChild(signature, 'SignedInfo');
 }
 
 /** Exactly one child element `localName` in the xmldsig namespace (CVE-2025-29774: one SignedInfo). */
-function dsigChild(parent: Element, localName: string): Element {
-  const found: Element[] = [];
-  for (let child = parent.firstChild; child !== null; child = child.nextSibling) {
-    if (child.nodeType === 1) {
-      const element = child as Element;
-      if (element.localName === localName && element.namespaceURI === XMLDSIG_NAMESPACE) {
-        found.push(element);
-      }
+function dsigChild(parent: XmlElement, localName: string): XmlElement {
+  let only: XmlElement | undefined;
+  let count = 0;
+  for (const child of parent.children) {
+    if (
+      child.type === ELEMENT &&
+      child.localName === localName &&
+      child.namespace === XMLDSIG_NAMESPACE
+    ) {
+      only ??= child;
+      count++;
     }
   }
-  const [only, ...rest] = found;
-  if (only === undefined || rest.length > 0) {
+  if (only === undefined || count > 1) {
     throw prescriptionError('ERR_SIGNED_INFO_MALFORMED', { detail: { reason: localName } });
   }
   return only;
 }
 
-function algorithmOf(element: Element): string {
-  return element.getAttribute('Algorithm') ?? '';
+function algorithmOf(element: XmlElement): string {
+  return attributeValue(element, 'Algorithm') ?? '';
 }

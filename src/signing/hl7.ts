@@ -3,16 +3,16 @@
  * author/signatureText, and a check of the output document by rebuilding its digest.
  *
  * Rules (eps-signature.md §1.2–1.4, §1.7, §1.8):
- * - author/time/@value is set to the signing time in HL7 TS form (UTC `YYYYMMDDHHmmss`) BEFORE hashing,
- *   because time is the first hashed fragment;
+ * - author/time/@value is set to the signing time in HL7 TS form (UTC `YYYYMMDDHHmmss`) and that is the time
+ *   hashed, because time is the first hashed fragment;
  * - fragments and SignedInfo come from src/prescription (one implementation), RS256 unless RS1 is asked for;
  * - the Signature replaces `signatureText`'s content (a `nullFlavor="NA"` attribute or an old Signature);
- * - the rest of the document is serialised by xmldom's XMLSerializer with no reformatting;
+ * - the output is the input text with exactly those two edits spliced in at their source offsets: nothing
+ *   else is re-serialised or reformatted (declaration, quotes, references and whitespace stay as they were);
  * - the output is parsed again and its SignedInfo rebuilt from its own fragments: it must equal the signed
  *   bytes, and the RSA signature must verify; otherwise nothing is returned (ERR_SIGN_SELF_CHECK_FAILED).
  */
 import { verify, type KeyObject } from 'node:crypto';
-import { XMLSerializer } from '@xmldom/xmldom';
 import {
   findParentPrescription,
   fragmentsFromDocument,
@@ -26,43 +26,43 @@ import {
 } from '../prescription/signed-info.js';
 import { isoToHl7Timestamp } from '../prescription/timestamp.js';
 import { parseXml } from '../prescription/xml.js';
+import {
+  ELEMENT,
+  attributeValue,
+  type XmlDocument,
+  type XmlElement,
+} from '../prescription/xml-tree.js';
 import { signError } from './errors.js';
-
-type Doc = ReturnType<typeof parseXml>;
 
 /** Largest HL7 v3 document accepted for signing. */
 export const MAX_HL7_BYTES = 2 * 1024 * 1024;
 
-/** A document ready for the card: the modified DOM and the SignedInfo bytes to sign. */
+/** A document ready for the card: the parsed input, its new author/time and the SignedInfo bytes to sign. */
 export interface PreparedHl7 {
-  readonly doc: Doc;
+  readonly doc: XmlDocument;
   readonly signedInfo: Uint8Array;
   readonly prescriptionId: string | null;
   readonly authorTime: string;
 }
 
-function child(parent: Element, ns: string, name: string): Element {
-  for (let c = parent.firstChild; c !== null; c = c.nextSibling) {
-    if (
-      c.nodeType === 1 &&
-      (c as Element).localName === name &&
-      ((c as Element).namespaceURI ?? '') === ns
-    ) {
-      return c as Element;
+function child(parent: XmlElement, ns: string, name: string): XmlElement {
+  for (const c of parent.children) {
+    if (c.type === ELEMENT && c.localName === name && c.namespace === ns) {
+      return c;
     }
   }
   throw signError('ERR_SIGN_BAD_INPUT', { detail: { missing: name } });
 }
 
-function authorOf(doc: Doc): { author: Element; ns: string; rx: Element } {
+function authorOf(doc: XmlDocument): { author: XmlElement; ns: string; rx: XmlElement } {
   const pp = findParentPrescription(doc);
-  const ns = pp.namespaceURI ?? '';
+  const ns = pp.namespace;
   const rx = child(child(pp, ns, 'pertinentInformation1'), ns, 'pertinentPrescription');
   return { author: child(rx, ns, 'author'), ns, rx };
 }
 
 /**
- * Parses the document, sets author/time to `signingTime` and builds the SignedInfo to sign.
+ * Parses the document and builds the SignedInfo to sign, with author/time := `signingTime`.
  *
  * @example
  * ```ts
@@ -77,11 +77,11 @@ export function prepareHl7(
   const doc = parseXml(xml, { maxBytes: MAX_HL7_BYTES });
   const { author, ns, rx } = authorOf(doc);
   const authorTime = isoToHl7Timestamp(signingTime.toISOString());
-  child(author, ns, 'time').setAttribute('value', authorTime);
-  const signedInfo = buildSignedInfo(fragmentsFromDocument(doc), algorithm);
+  child(author, ns, 'time');
+  const signedInfo = buildSignedInfo(fragmentsFromDocument(doc, { authorTime }), algorithm);
   let prescriptionId: string | null = null;
   try {
-    const id = child(rx, ns, 'id').getAttribute('root');
+    const id = attributeValue(child(rx, ns, 'id'), 'root') ?? null;
     prescriptionId = id !== null && /^[\x20-\x7e]{1,256}$/.test(id) ? id : null;
   } catch {
     prescriptionId = null;
@@ -89,28 +89,67 @@ export function prepareHl7(
   return { doc, signedInfo, prescriptionId, authorTime };
 }
 
+interface Edit {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
 /**
- * Places the XML-DSig Signature into author/signatureText and serialises the document.
+ * Writes author/time and places the XML-DSig Signature into author/signatureText, by splicing the source.
  *
  * @example
  * ```ts
- * const out = placeSignature(prepared.doc, xmlDsigSignature(prepared.signedInfo, sigB64, certB64));
+ * const out = placeSignature(prepared, xmlDsigSignature(prepared.signedInfo, sigB64, certB64));
  * ```
  */
-export function placeSignature(doc: Doc, signatureXml: string): string {
+export function placeSignature(
+  prepared: Pick<PreparedHl7, 'doc' | 'authorTime'>,
+  signatureXml: string,
+): string {
+  const { doc, authorTime } = prepared;
   const { author, ns } = authorOf(doc);
+  const time = child(author, ns, 'time');
   const signatureText = child(author, ns, 'signatureText');
-  const sigDoc = parseXml(signatureXml);
-  const sigRoot = sigDoc.documentElement;
-  if (sigRoot === null || sigRoot.namespaceURI !== XMLDSIG_NAMESPACE) {
+  const sigRoot = parseXml(signatureXml).root;
+  if (sigRoot.namespace !== XMLDSIG_NAMESPACE || !/^\d{14}$/.test(authorTime)) {
     throw signError('ERR_SIGN_SELF_CHECK_FAILED');
   }
-  signatureText.removeAttribute('nullFlavor');
-  while (signatureText.firstChild !== null) {
-    signatureText.removeChild(signatureText.firstChild);
+  const source = doc.source;
+  const value = time.attributes.find((a) => a.name === 'value');
+  const timeEdit: Edit =
+    value === undefined
+      ? {
+          start: time.start + 1 + time.name.length,
+          end: time.start + 1 + time.name.length,
+          text: ` value="${authorTime}"`,
+        }
+      : { start: value.start, end: value.end, text: `value="${authorTime}"` };
+  // The new signatureText: its start tag as written, less nullFlavor, then the Signature, then its end tag.
+  const kept = [
+    ...signatureText.namespaces,
+    ...signatureText.attributes.filter((a) => a.name !== 'nullFlavor'),
+  ]
+    .sort((a, b) => a.start - b.start)
+    .map((a) => ` ${source.slice(a.start, a.end)}`)
+    .join('');
+  const name = signatureText.name;
+  const signatureEdit: Edit = {
+    start: signatureText.start,
+    end: signatureText.end,
+    text: `<${name}${kept}>${signatureXml}</${name}>`,
+  };
+  const edits = [timeEdit, signatureEdit].sort((a, b) => a.start - b.start);
+  let out = '';
+  let last = 0;
+  for (const edit of edits) {
+    if (edit.start < last) {
+      throw signError('ERR_SIGN_SELF_CHECK_FAILED'); // overlapping edits: time inside signatureText
+    }
+    out += source.slice(last, edit.start) + edit.text;
+    last = edit.end;
   }
-  signatureText.appendChild(doc.importNode(sigRoot, true));
-  return new XMLSerializer().serializeToString(doc as unknown as Node);
+  return out + source.slice(last);
 }
 
 /**

@@ -365,7 +365,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
         }
         const sigB64 = Buffer.from(signature).toString('base64');
         const out = placeSignature(
-          prepared.doc,
+          prepared,
           xmlDsigSignature(prepared.signedInfo, sigB64, key.certificateB64),
         );
         const ok = checkSignedHl7(out, prepared.signedInfo, algorithm, key.publicKey, signature);

@@ -13,6 +13,8 @@
  * - the signer certificate has keyUsage nonRepudiation → CHAIN_CONSTRAINTS_FAILURE;
  * - algorithm policy: SHA-1 (SignedInfo or certificate signatures) unless `allowSha1`, RSA keys below
  *   `minRsaBits` → CRYPTO_CONSTRAINTS_FAILURE.
+ * The checks that follow from the path result alone are derived once per path result (the Verifier caches
+ * path results), the others for each document.
  */
 import type { CertificateInfo } from '../cms/certificate.js';
 import type { CrlInfo } from '../cms/crl.js';
@@ -71,25 +73,16 @@ function period(id: string, title: string, t: number, from: Date | undefined, to
  */
 export function certificateChecks(input: CertificateCheckInput): Check[] {
   const { certificate: cert, path } = input;
-  const built = path.checks.some((c) => c.id === 'path.build' && c.status === 'passed');
-  const leafIsAnchor = built && path.chain.length === 1;
+  const fromPath = pathChecksOf(path);
   const t = input.at.getTime();
   const checks: Check[] = [
-    ...revocation(path, true, built, leafIsAnchor),
-    ...revocation(path, false, built, leafIsAnchor),
-    anchorRevocation(built ? path.chain : [], input.anchors, input.crls, input.at, input.now),
+    ...fromPath.revocation,
+    anchorRevocation(fromPath.built ? path.chain : [], input.anchors, input.crls, input.at, input.now),
   ];
   checks.push(period('signer.validity', 'signer certificate valid when signed', t, cert.notBefore, cert.notAfter));
   const pkup = cert.privateKeyUsagePeriod;
   checks.push(period('signer.private-key-usage-period', 'private key usage period contains the signing time', t, pkup?.notBefore, pkup?.notAfter));
-  checks.push(...path.checks.filter((c) => c.id.startsWith('path.validity[') && index(c.id) > 0).map((c) => withMessage(c, EPS_MESSAGES.expired)));
-  for (const c of path.checks) {
-    if (c.id === 'path.build' || c.id.startsWith('path.issuer-ca[')) {
-      checks.push(withMessage(c, EPS_MESSAGES.notTrusted));
-    } else if (c.id.startsWith('path.signature[')) {
-      checks.push(c.status === 'failed' && c.subIndication === 'SIG_CRYPTO_FAILURE' ? { ...c, subIndication: 'CERTIFICATE_CHAIN_GENERAL_FAILURE', message: EPS_MESSAGES.notTrusted } : withMessage(c, EPS_MESSAGES.notTrusted));
-    }
-  }
+  checks.push(...fromPath.validityAndTrust);
   checks.push(
     cert.keyUsage?.nonRepudiation === true
       ? { id: 'signer.key-usage', title: 'signer key usage nonRepudiation', status: 'passed' }
@@ -106,6 +99,45 @@ export function certificateChecks(input: CertificateCheckInput): Check[] {
           ? { ...policy, status: 'failed', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: OWN_MESSAGES.rsaSize }
           : { ...policy, status: 'passed' },
   );
-  checks.push(...path.checks.filter((c) => c.id.startsWith('path.crypto[')));
+  checks.push(...fromPath.crypto);
   return checks;
+}
+
+interface PathChecks {
+  readonly built: boolean;
+  /** Checks 6 and 7 from the path (leaf, then CAs). */
+  readonly revocation: readonly Check[];
+  /** The CAs' validity (check 8), then the path's trust checks (9). */
+  readonly validityAndTrust: readonly Check[];
+  readonly crypto: readonly Check[];
+}
+
+const pathChecks = new WeakMap<PathResult, PathChecks>();
+
+/** The report checks that depend on the path result alone, derived once per (cached) path result. */
+function pathChecksOf(path: PathResult): PathChecks {
+  const known = pathChecks.get(path);
+  if (known !== undefined) {
+    return known;
+  }
+  const built = path.checks.some((c) => c.id === 'path.build' && c.status === 'passed');
+  const leafIsAnchor = built && path.chain.length === 1;
+  const validityAndTrust: Check[] = path.checks
+    .filter((c) => c.id.startsWith('path.validity[') && index(c.id) > 0)
+    .map((c) => withMessage(c, EPS_MESSAGES.expired));
+  for (const c of path.checks) {
+    if (c.id === 'path.build' || c.id.startsWith('path.issuer-ca[')) {
+      validityAndTrust.push(withMessage(c, EPS_MESSAGES.notTrusted));
+    } else if (c.id.startsWith('path.signature[')) {
+      validityAndTrust.push(c.status === 'failed' && c.subIndication === 'SIG_CRYPTO_FAILURE' ? { ...c, subIndication: 'CERTIFICATE_CHAIN_GENERAL_FAILURE', message: EPS_MESSAGES.notTrusted } : withMessage(c, EPS_MESSAGES.notTrusted));
+    }
+  }
+  const derived: PathChecks = {
+    built,
+    revocation: [...revocation(path, true, built, leafIsAnchor), ...revocation(path, false, built, leafIsAnchor)],
+    validityAndTrust,
+    crypto: path.checks.filter((c) => c.id.startsWith('path.crypto[')),
+  };
+  pathChecks.set(path, derived);
+  return derived;
 }

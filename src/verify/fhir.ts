@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * Verification of a FHIR signature (eps-signature.md §1.7): a Bundle ($process-message), a Provenance or a
  * bare Signature datatype. Rules:
@@ -14,15 +13,16 @@ import type { VerificationReport } from '../cms/report.js';
 import { XMLDSIG_NAMESPACE } from '../prescription/signed-info.js';
 import { isoToHl7Timestamp } from '../prescription/timestamp.js';
 import { parseXml } from '../prescription/xml.js';
+import type { XmlDocument } from '../prescription/xml-tree.js';
 import type { TrustContext } from './context.js';
 import { OWN_MESSAGES } from './messages.js';
+import { isBase64 } from './signature-format.js';
 import { readPrescription } from './prescription.js';
 import { isoTime } from './signing-time.js';
 import { formatFailure, verifyXmlSignature } from './xml-signature.js';
 
 export const FHIR_FORMAT = 'FHIR-XMLDSig';
 const MAX_SIGNATURE_BYTES = 1024 * 1024;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -78,17 +78,17 @@ export async function verifyFhirSignature(ctx: TrustContext, bytes: Uint8Array, 
   }
   const sig = findFhirSignature(root);
   const data = typeof sig?.data === 'string' ? sig.data.replace(/[ \t\r\n]+/g, '') : undefined;
-  if (sig === undefined || data === undefined || data === '' || !BASE64.test(data) || data.length > (MAX_SIGNATURE_BYTES * 4) / 3) {
+  if (sig === undefined || data === undefined || data === '' || !isBase64(data) || data.length > (MAX_SIGNATURE_BYTES * 4) / 3) {
     return formatFailure(FHIR_FORMAT);
   }
-  let doc: Document;
+  let doc: XmlDocument;
   try {
     doc = parseXml(Buffer.from(data, 'base64'), { maxBytes: MAX_SIGNATURE_BYTES, maxDepth: 32 });
   } catch {
     return formatFailure(FHIR_FORMAT);
   }
-  const signature = doc.documentElement;
-  if (signature === null || signature.localName !== 'Signature' || signature.namespaceURI !== XMLDSIG_NAMESPACE) {
+  const signature = doc.root;
+  if (signature.localName !== 'Signature' || signature.namespace !== XMLDSIG_NAMESPACE) {
     return formatFailure(FHIR_FORMAT);
   }
   const when = typeof sig.when === 'string' ? sig.when : undefined;

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * Verification of an HL7 v3 ParentPrescription (or a message holding exactly one). Rules, in order:
  * - size ≤ `maxBytes` (default 10 MiB), checked before decoding → FORMAT_FAILURE;
@@ -11,6 +10,7 @@
 import type { VerificationReport } from '../cms/report.js';
 import { findParentPrescription, fragmentsFromDocument, signatureOfPrescription } from '../prescription/fragments.js';
 import { parseXml } from '../prescription/xml.js';
+import { ELEMENT, attributeValue, type XmlDocument, type XmlElement } from '../prescription/xml-tree.js';
 import type { TrustContext } from './context.js';
 import { OWN_MESSAGES } from './messages.js';
 import { hl7Time } from './signing-time.js';
@@ -19,8 +19,8 @@ import { formatFailure, verifyXmlSignature } from './xml-signature.js';
 export const HL7_FORMAT = 'HL7v3-XMLDSig';
 
 /** Parses and locates the prescription's parts; `undefined` when the document is not one. */
-export function readPrescription(bytes: Uint8Array, maxBytes: number, authorTime?: string): { doc: Document; signature: Element | undefined; fragments: Uint8Array; signingTime: Date | undefined } | undefined {
-  let doc: Document;
+export function readPrescription(bytes: Uint8Array, maxBytes: number, authorTime?: string): { doc: XmlDocument; signature: XmlElement | undefined; fragments: Uint8Array; signingTime: Date | undefined } | undefined {
+  let doc: XmlDocument;
   try {
     doc = parseXml(bytes, { maxBytes, maxDepth: 256 });
   } catch {
@@ -30,7 +30,7 @@ export function readPrescription(bytes: Uint8Array, maxBytes: number, authorTime
     const pp = findParentPrescription(doc);
     const timeValue = authorTimeOf(pp);
     const fragments = fragmentsFromDocument(doc, authorTime === undefined ? {} : { authorTime });
-    let signature: Element | undefined;
+    let signature: XmlElement | undefined;
     try {
       signature = signatureOfPrescription(doc);
     } catch {
@@ -42,18 +42,19 @@ export function readPrescription(bytes: Uint8Array, maxBytes: number, authorTime
   }
 }
 
-function child(parent: Element | undefined, localName: string): Element | undefined {
-  for (let n = parent?.firstChild ?? null; n !== null; n = n.nextSibling) {
-    if (n.nodeType === 1 && (n as Element).localName === localName) {
-      return n as Element;
+/** The first child element named `localName`, in any namespace. */
+function child(parent: XmlElement | undefined, localName: string): XmlElement | undefined {
+  for (const n of parent?.children ?? []) {
+    if (n.type === ELEMENT && n.localName === localName) {
+      return n;
     }
   }
   return undefined;
 }
 
-function authorTimeOf(pp: Element): string | undefined {
+function authorTimeOf(pp: XmlElement): string | undefined {
   const time = child(child(child(child(pp, 'pertinentInformation1'), 'pertinentPrescription'), 'author'), 'time');
-  return time?.getAttribute('value') ?? undefined;
+  return time === undefined ? undefined : attributeValue(time, 'value');
 }
 
 /**

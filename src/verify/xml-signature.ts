@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The one check sequence for an EPS XML-DSig signature, shared by HL7 v3 and FHIR (eps-signature.md §2.2 order):
  * format (1–3), signing time, signature value (4), digest (5), then certificates (6–9), key usage and policy.
@@ -9,7 +8,9 @@
  * - the signer is the certificate's CN; its UID is the CN's digits before the first `_`.
  */
 import type { CertificateInfo } from '../cms/certificate.js';
-import { buildReport, chainEntry, type Check, type VerificationReport } from '../cms/report.js';
+import type { PathResult } from '../cms/path.js';
+import { buildReport, chainEntry, type ChainEntry, type Check, type VerificationReport } from '../cms/report.js';
+import type { XmlDocument, XmlElement } from '../prescription/xml-tree.js';
 import { certificateChecks } from './certificate-checks.js';
 import type { TrustContext } from './context.js';
 import { checkDigest } from './digest.js';
@@ -19,12 +20,24 @@ import { checkSignatureValue } from './signature-value.js';
 
 export interface XmlSignatureInput {
   readonly format: string;
-  readonly doc: Document;
-  readonly signature: Element;
+  readonly doc: XmlDocument;
+  readonly signature: XmlElement;
   /** Canonical fragments of the prescription; undefined for a signature on its own. */
   readonly fragments: Uint8Array | undefined;
   readonly signingTime: Date | undefined;
   readonly at?: Date;
+}
+
+const chains = new WeakMap<PathResult, ChainEntry[]>();
+
+/** The report's chain for a path result (the Verifier caches path results, so this is computed once each). */
+function chainOf(path: PathResult): ChainEntry[] {
+  let chain = chains.get(path);
+  if (chain === undefined) {
+    chain = path.chain.map(chainEntry);
+    chains.set(path, chain);
+  }
+  return chain;
 }
 
 /** The report's signer facts. */
@@ -77,7 +90,7 @@ export async function verifyXmlSignature(ctx: TrustContext, input: XmlSignatureI
   return buildReport({
     format: input.format,
     checks,
-    chain: path.chain.map(chainEntry),
+    chain: chainOf(path),
     signer,
     ...(input.signingTime === undefined ? {} : { signingTime: input.signingTime }),
   });

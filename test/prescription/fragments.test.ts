@@ -79,6 +79,43 @@ describe('§1.2 line-item edits and §1.3 serialisation', () => {
     );
   });
 
+  test('the line-item edits apply in the hashed namespace: the same in a document without any namespace', () => {
+    const item =
+      '<pertinentLineItem classCode="SBADM">\n  <id root="L"/>\n  <repeatNumber value="x"><low value="1"/>\n <high value="6"/><!-- c --></repeatNumber>' +
+      '<pertinentInformation4><pertinentItemStatus/></pertinentInformation4></pertinentLineItem>';
+    const rx = RX_OK.replace(/<pertinentLineItem>.*<\/pertinentLineItem>/, item);
+    const expected =
+      '<Fragment><pertinentLineItem xmlns="urn:hl7-org:v3" classCode="SBADM"><id root="L"></id><repeatNumber><high value="6"></high></repeatNumber></pertinentLineItem></Fragment>';
+    expect(utf8(buildFragmentsToBeHashed(prescription(rx)))).toContain(expected);
+    expect(
+      utf8(buildFragmentsToBeHashed(prescription(rx).replace(` xmlns="${HL7}"`, ''))),
+    ).toContain(expected);
+  });
+
+  test('a line item whose children are in another namespace keeps them (only HL7 status and repeatNumber go)', () => {
+    const item =
+      '<pertinentLineItem><x:repeatNumber xmlns:x="urn:x"><low/></x:repeatNumber>' +
+      '<pertinentInformation4 xmlns="urn:y"/></pertinentLineItem>';
+    const rx = RX_OK.replace(/<pertinentLineItem>.*<\/pertinentLineItem>/, item);
+    expect(utf8(buildFragmentsToBeHashed(prescription(rx)))).toContain(
+      '<pertinentLineItem xmlns="urn:hl7-org:v3"><x:repeatNumber xmlns:x="urn:x"><low></low></x:repeatNumber><pertinentInformation4 xmlns="urn:y"></pertinentInformation4></pertinentLineItem>',
+    );
+  });
+
+  test('start tags: attributes in any order, quoting or spacing, references and line breaks give one canonical form', () => {
+    const variants = [
+      '<id extension="E&amp;1" root="A"/>',
+      '<id root="A" extension="E&amp;1"/>',
+      "<id  root = 'A'\n extension='E&#38;1' />",
+      '<id root="A" extension="E&amp;1"></id>',
+    ];
+    const outs = variants.map((id) =>
+      utf8(buildFragmentsToBeHashed(prescription(RX_OK.replace('<id root="A"/>', id)))),
+    );
+    expect(new Set(outs).size).toBe(1);
+    expect(outs[0]).toContain('<id xmlns="urn:hl7-org:v3" extension="E&amp;1" root="A"></id>');
+  });
+
   test('whitespace-only text is dropped, other text kept verbatim (xsl:strip-space)', () => {
     const rx = RX_OK.replace(
       '<AgentPerson/>',

@@ -185,9 +185,14 @@ class WorkerTokenPort implements TokenPort {
   /**
    * Queues a request; the requests of one event-loop turn go to the worker in one message at the check phase
    * (every wake-up of another thread costs CPU on both sides; concurrent HTTP requests arrive in one poll
-   * phase). A lone request waits only for the end of the current phase.
+   * phase). A request with nothing else outstanding goes at once.
    */
   #post(request: Request): void {
+    if (this.#outbox.length === 0 && this.#pending.size === 1) {
+      // Nothing else outstanding: a lone caller should not wait for the check phase.
+      this.#worker.postMessage({ kind: 'requests', requests: [request] } satisfies RequestBatch);
+      return;
+    }
     this.#outbox.push(request);
     if (this.#outbox.length === 1) {
       setImmediate(() => {

@@ -4,7 +4,8 @@
  * Rules it enforces (STYLE 31): `redirect: 'manual'`, a timeout on every call (AbortSignal.timeout), an exact
  * status check, typed errors for unreachable/slow/garbage answers, an injectable fetch. Retries with backoff
  * only where a repeat is harmless: authactivate (a fresh challenge), role selection and logout (idempotent);
- * never authvalidate (a challenge is answered once).
+ * never authvalidate (a challenge is answered once). A reply is read up to {@link MAX_REPLY} bytes and no
+ * further: a peer that announces or streams more is refused without being buffered.
  */
 import { buildActivateRequest, buildLogoutRequest, buildValidateRequest, gpParamMap, parseGpObject, type ClientIdentity, type GpParam } from './wire/gpobject.js';
 import { authError } from './errors.js';
@@ -22,7 +23,35 @@ export interface SsbClientOptions {
   readonly userAgent?: string;
 }
 
+/** Largest reply body read, in bytes (real replies are a few KiB). */
 const MAX_REPLY = 2 * 1024 * 1024;
+
+/**
+ * The body as text (UTF-8, as `Response.text()`), or `undefined` once it is over `maxBytes`: the stream is
+ * cancelled there, so a hostile or broken peer cannot make us buffer more than that.
+ */
+async function boundedText(res: Response, maxBytes: number): Promise<string | undefined> {
+  if (Number(res.headers.get('content-length') ?? '0') > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (res.body === null) {
+    return '';
+  }
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let size = 0;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    size += r.value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    text += decoder.decode(r.value, { stream: true });
+  }
+  return text + decoder.decode();
+}
 
 export class SsbClient {
   readonly #o: Required<Omit<SsbClientOptions, 'fetch'>> & { fetch: Fetch };
@@ -67,13 +96,13 @@ export class SsbClient {
         detail: { path: path.split('?')[0], status: res.status },
       });
     }
-    let text: string;
+    let text: string | undefined;
     try {
-      text = await res.text();
+      text = await boundedText(res, MAX_REPLY);
     } catch (cause) {
       throw authError('ERR_AUTHSERVER_NOT_AVAILABLE', { cause });
     }
-    if (text.length > MAX_REPLY) {
+    if (text === undefined) {
       throw authError('ERR_AUTHDATA_SYNTAX_ERROR', { detail: { reason: 'reply too large' } });
     }
     return text;

@@ -28,7 +28,7 @@ export function malformed(reason: string, offset: number): Error {
 }
 
 /** NameStartChar without ':' for a code point (BMP or supplementary). */
-export function isNameStart(c: number): boolean {
+function isNameStart(c: number): boolean {
   if (c < 0x80) {
     return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
   }
@@ -49,7 +49,7 @@ export function isNameStart(c: number): boolean {
 }
 
 /** NameChar without ':' for a code point. */
-export function isNameChar(c: number): boolean {
+function isNameChar(c: number): boolean {
   return (
     isNameStart(c) ||
     (c >= 0x30 && c <= 0x39) ||
@@ -62,7 +62,7 @@ export function isNameChar(c: number): boolean {
 }
 
 /** §2.2 Char, for a code point produced by a character reference. */
-export function isXmlChar(c: number): boolean {
+function isXmlChar(c: number): boolean {
   return (
     c === 0x9 ||
     c === 0xa ||

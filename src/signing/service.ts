@@ -107,6 +107,14 @@ export interface SigningService {
 }
 
 const PRINTABLE_ID = /^[\x20-\x7e]{1,256}$/;
+
+/**
+ * `value` if the audit record can hold it (printable ASCII, 1..`max`: record.ts), else undefined. The UID and
+ * role come from the Spine broker's reply (untrusted): one the record cannot hold must not fail every append.
+ */
+function storable(value: string | null | undefined, max: number): string | undefined {
+  return typeof value === 'string' && value.length <= max && PRINTABLE_ID.test(value) ? value : undefined;
+}
 const PATH_CACHE_MS = 60_000;
 
 function codeOf(err: unknown): string {
@@ -176,8 +184,8 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     kind: 'sign',
     client: PRINTABLE_ID.test(caller.client) ? caller.client : 'unknown',
     cardSerial: key?.cardSerial ?? null,
-    uid: caller.uid ?? key?.uid ?? null,
-    role: caller.role ?? null,
+    uid: storable(caller.uid, 64) ?? key?.uid ?? null,
+    role: storable(caller.role, 128) ?? null,
     certSerial: key?.certificate.serialHex ?? null,
     algorithm: x.algorithm,
     payloadSha256: [...x.sha],

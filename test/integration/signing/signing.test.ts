@@ -474,6 +474,23 @@ describe('policy refusals (§6 "Key and certificate")', () => {
   });
 });
 
+describe('audit record fields from the Spine session (broker reply, untrusted)', () => {
+  test('a UID or role the audit record cannot hold does not fail the signature: card UID, no role', async () => {
+    const cms = await service('prescriber').signCms(enc.encode('odd session'), {
+      client: 'test',
+      pin: prescriber.pin,
+      uid: '5'.repeat(65),
+      role: 'r\u00f4le',
+    });
+    expect(cms.length).toBeGreaterThan(100);
+    expect(records().at(-1)).toMatchObject({
+      outcome: 'signed',
+      uid: prescriber.uid,
+      role: null,
+    });
+  });
+});
+
 describe('PIN policy', () => {
   test("'per-signature' needs the PIN on every call; 'session' reuses the login", async () => {
     const per = service('prescriber', { pinPolicy: 'per-signature' });

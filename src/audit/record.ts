@@ -260,11 +260,6 @@ export function sealRecord(
   chain: Omit<ChainFields, 'hash'>,
 ): { record: AuditRecord; line: string } {
   const unsealed = { ...entry, seq: chain.seq, time: chain.time, prev: chain.prev };
-  if (Object.hasOwn(unsealed, 'hash')) {
-    // Not an entry the shape allows; sealed the general way all the same.
-    const record: AuditRecord = { ...unsealed, hash: recordHash(unsealed) };
-    return { record, line: `${canonicalJson(record)}\n` };
-  }
   const fields: Readonly<Record<string, unknown>> = unsealed;
   // One canonical pass (a batch of 250 EPS items seals 250 records): the sorted members of the record without
   // `hash` give the hash, and the line is the same members with `hash` at its sorted place (RFC 8785

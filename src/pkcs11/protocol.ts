@@ -2,14 +2,8 @@
  * Messages between the service (worker-port.ts) and the PKCS#11 worker thread (worker.ts).
  * Plain structured-clone data only.
  */
-import type {
-  CardCertificate,
-  CardEvent,
-  LoginState,
-  SignRequest,
-  SlotInfo,
-  TokenSelector,
-} from './types.js';
+import type { TokenPort } from './port.js';
+import type { CardEvent } from './types.js';
 
 export interface WorkerInit {
   readonly modulePath: string;
@@ -19,16 +13,13 @@ export interface WorkerInit {
   readonly sessions: number;
 }
 
-export interface Ops {
-  listSlots: { args: []; result: SlotInfo[] };
-  login: { args: [TokenSelector, string]; result: void };
-  logout: { args: [TokenSelector]; result: void };
-  loginState: { args: [TokenSelector]; result: LoginState };
-  certificates: { args: [TokenSelector]; result: CardCertificate[] };
-  sign: { args: [TokenSelector, SignRequest]; result: Uint8Array };
-  poll: { args: []; result: void };
-  shutdown: { args: []; result: void };
-}
+/** The port's calls that cross to the worker: every {@link TokenPort} method but the local ones. */
+type PortOp = Exclude<keyof TokenPort, 'subscribe' | 'close'>;
+
+/** Each request's arguments and result, read off {@link TokenPort}; `shutdown` is the worker's end of `close`. */
+export type Ops = {
+  [K in PortOp]: { args: Parameters<TokenPort[K]>; result: Awaited<ReturnType<TokenPort[K]>> };
+} & { shutdown: { args: []; result: void } };
 
 export type OpName = keyof Ops;
 

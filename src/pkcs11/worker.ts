@@ -90,7 +90,6 @@ const barriers: { [K in Exclude<OpName, 'sign' | 'shutdown'>]: (...args: never[]
   logout: (sel: never) => driver.logout(sel),
   loginState: (sel: never) => driver.loginState(sel),
   certificates: (sel: never) => driver.certificates(sel),
-  poll: () => pollNow(),
 };
 
 port.on('message', (batch: RequestBatch) => {

@@ -33,7 +33,7 @@ import {
   type EpsItem,
   type ProvenanceEntry,
 } from './eps.js';
-import { signError } from './errors.js';
+import { SIGN_ERRORS, signError } from './errors.js';
 import { checkSignedHl7, placeSignature, prepareHl7 } from './hl7.js';
 import { checkCertificateUsage, checkSigningPolicy, type SigningTrust } from './policy.js';
 
@@ -107,6 +107,14 @@ export interface SigningService {
 }
 
 const PRINTABLE_ID = /^[\x20-\x7e]{1,256}$/;
+
+/**
+ * `value` if the audit record can hold it (printable ASCII, 1..`max`: record.ts), else undefined. The UID and
+ * role come from the Spine broker's reply (untrusted): one the record cannot hold must not fail every append.
+ */
+function storable(value: string | null | undefined, max: number): string | undefined {
+  return typeof value === 'string' && value.length <= max && PRINTABLE_ID.test(value) ? value : undefined;
+}
 const PATH_CACHE_MS = 60_000;
 
 function codeOf(err: unknown): string {
@@ -123,16 +131,17 @@ function outcomeOf(code: string): SignOutcome {
     : 'refused';
 }
 
+/** Per-item messages of `failed_signatures`: the table's, except where an item is not the whole request. */
+const ITEM_MESSAGES: Readonly<Record<string, string>> = {
+  ERR_SIGN_BAD_PAYLOAD: SIGN_ERRORS.ERR_SIGN_BAD_PAYLOAD.message,
+  ERR_SIGN_ALGORITHM_UNSUPPORTED: SIGN_ERRORS.ERR_SIGN_ALGORITHM_UNSUPPORTED.message,
+  ERR_SIGN_CARD_REMOVED: SIGN_ERRORS.ERR_SIGN_CARD_REMOVED.message,
+  ERR_SIGN_SELF_CHECK_FAILED: SIGN_ERRORS.ERR_SIGN_SELF_CHECK_FAILED.message,
+  ERR_SIGN_BAD_INPUT: 'the item is not valid',
+};
+
 function messageOf(code: string): string {
-  const messages: Record<string, string> = {
-    ERR_SIGN_BAD_PAYLOAD: 'the payload is not a valid base64 SignedInfo',
-    ERR_SIGN_ALGORITHM_UNSUPPORTED: 'the signature algorithm is not supported',
-    ERR_SIGN_CARD_REMOVED: 'the card was removed during signing',
-    ERR_SIGN_SELF_CHECK_FAILED:
-      'the signature made by the card does not verify with the certificate',
-    ERR_SIGN_BAD_INPUT: 'the item is not valid',
-  };
-  return messages[code] ?? 'the item could not be signed';
+  return ITEM_MESSAGES[code] ?? 'the item could not be signed';
 }
 
 /**
@@ -175,8 +184,8 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     kind: 'sign',
     client: PRINTABLE_ID.test(caller.client) ? caller.client : 'unknown',
     cardSerial: key?.cardSerial ?? null,
-    uid: caller.uid ?? key?.uid ?? null,
-    role: caller.role ?? null,
+    uid: storable(caller.uid, 64) ?? key?.uid ?? null,
+    role: storable(caller.role, 128) ?? null,
     certSerial: key?.certificate.serialHex ?? null,
     algorithm: x.algorithm,
     payloadSha256: [...x.sha],
@@ -336,7 +345,8 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
             : 'ERR_SIGN_CARD_FAILED',
         );
       }
-      const signedInfo = decodeEpsPayload(digest, parseEpsAlgorithm(request.algorithm));
+      // Signed, so the batch has already decoded and checked it strictly (decodeEpsPayload).
+      const signedInfo = Buffer.from(digest, 'base64');
       const signatureXml = xmlDsigSignature(signedInfo, sig.signature, res.certificate);
       return {
         signature: sig.signature,

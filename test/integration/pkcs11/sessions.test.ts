@@ -25,6 +25,21 @@ const request = (i: number): SignRequest => ({
   data: enc.encode(`doc ${i}`),
 });
 
+/** Every call settled with a signature that verifies over `request(i)` (the i-th call's data). */
+function expectAllSigned(settled: PromiseSettledResult<Uint8Array>[]): void {
+  settled.forEach((s, i) => {
+    expect(s.status).toBe('fulfilled');
+    expect(
+      verify(
+        'sha256',
+        request(i).data,
+        signKey(),
+        s.status === 'fulfilled' ? s.value : new Uint8Array(),
+      ),
+    ).toBe(true);
+  });
+}
+
 async function withPort<T>(sessions: number, fn: (port: TokenPort) => Promise<T>): Promise<T> {
   const port = await openTokenPort({ modulePath: softhsmModule(), pollIntervalMs: 0, sessions });
   try {
@@ -91,17 +106,7 @@ describe('barriers: login, logout and reads never run beside a signature', () =>
       const settledBefore = await Promise.allSettled(before);
       await logout;
       const settledAfter = await Promise.allSettled(after);
-      settledBefore.forEach((s, i) => {
-        expect(s.status).toBe('fulfilled');
-        expect(
-          verify(
-            'sha256',
-            request(i).data,
-            signKey(),
-            s.status === 'fulfilled' ? s.value : new Uint8Array(),
-          ),
-        ).toBe(true);
-      });
+      expectAllSigned(settledBefore);
       for (const s of settledAfter) {
         expect(s).toMatchObject({
           status: 'rejected',
@@ -173,17 +178,7 @@ describe('barriers: login, logout and reads never run beside a signature', () =>
     const closing = port.close();
     const settled = await Promise.allSettled(inflight);
     await closing;
-    settled.forEach((s, i) => {
-      expect(s.status).toBe('fulfilled');
-      expect(
-        verify(
-          'sha256',
-          request(i).data,
-          signKey(),
-          s.status === 'fulfilled' ? s.value : new Uint8Array(),
-        ),
-      ).toBe(true);
-    });
+    expectAllSigned(settled);
     await expect(port.sign(sel, request(0))).rejects.toMatchObject({ code: 'ERR_PKCS11_SHUTDOWN' });
   });
 });

@@ -72,6 +72,23 @@ function service(
   return s;
 }
 
+/** openssl verifies the i-th signature (base64) over the i-th SignedInfo with the prescriber's signing key. */
+function expectOpensslVerifies(
+  signatures: readonly { signature: string }[],
+  signedInfos: readonly Uint8Array[],
+): void {
+  signatures.forEach((s, i) => {
+    expect(
+      opensslVerify(
+        signPem,
+        signedInfos[i] ?? new Uint8Array(),
+        Buffer.from(s.signature, 'base64'),
+        'sha256',
+      ),
+    ).toBe(true);
+  });
+}
+
 function records(): AuditRecord[] {
   return readFileSync(auditPath, 'utf8')
     .split('\n')
@@ -106,16 +123,7 @@ describe('§1.5/§3.2 EPS digest batch (signPrescription shape)', () => {
     expect(res.certificate).toBe(
       b64(pemBlocks(readFileSync(signPem, 'latin1'), ['CERTIFICATE'])[0] ?? new Uint8Array()),
     );
-    res.signatures.forEach((s, i) => {
-      expect(
-        opensslVerify(
-          signPem,
-          infos[i] ?? new Uint8Array(),
-          Buffer.from(s.signature, 'base64'),
-          'sha256',
-        ),
-      ).toBe(true);
-    });
+    expectOpensslVerifies(res.signatures, infos);
     // Audit record exists for each before the answer (the append resolved before return).
     const signed = records().filter((r) => r.kind === 'sign' && r.outcome === 'signed');
     expect(signed.map((r) => (r.kind === 'sign' ? r.documentIds[0] : ''))).toEqual(
@@ -466,6 +474,23 @@ describe('policy refusals (§6 "Key and certificate")', () => {
   });
 });
 
+describe('audit record fields from the Spine session (broker reply, untrusted)', () => {
+  test('a UID or role the audit record cannot hold does not fail the signature: card UID, no role', async () => {
+    const cms = await service('prescriber').signCms(enc.encode('odd session'), {
+      client: 'test',
+      pin: prescriber.pin,
+      uid: '5'.repeat(65),
+      role: 'r\u00f4le',
+    });
+    expect(cms.length).toBeGreaterThan(100);
+    expect(records().at(-1)).toMatchObject({
+      outcome: 'signed',
+      uid: prescriber.uid,
+      role: null,
+    });
+  });
+});
+
 describe('PIN policy', () => {
   test("'per-signature' needs the PIN on every call; 'session' reuses the login", async () => {
     const per = service('prescriber', { pinPolicy: 'per-signature' });
@@ -487,13 +512,7 @@ describe('PIN policy', () => {
 describe('card removed mid-batch (FaultPort)', () => {
   test('no signature after the removal; the remaining items fail; the audit log records both', async () => {
     const fault = new FaultPort(port);
-    const svc = createSigningService({
-      port: fault,
-      token: { label: 'prescriber' },
-      pinPolicy: 'session',
-      audit,
-    });
-    services.push(svc);
+    const svc = service('prescriber', { port: fault });
     const infos = Array.from({ length: 6 }, (_, i) => signedInfoFor(`rm${i}`, 'RS256'));
     const payloads = infos.map((si, i) => ({ id: `rm-${i}`, payload: b64(si) }));
     await svc.signEpsBatch(
@@ -508,16 +527,7 @@ describe('card removed mid-batch (FaultPort)', () => {
       ['rm-4', 'ERR_SIGN_CARD_REMOVED'],
       ['rm-5', 'ERR_SIGN_CARD_REMOVED'],
     ]);
-    res.signatures.forEach((s, i) =>
-      expect(
-        opensslVerify(
-          signPem,
-          infos[i] ?? new Uint8Array(),
-          Buffer.from(s.signature, 'base64'),
-          'sha256',
-        ),
-      ).toBe(true),
-    );
+    expectOpensslVerifies(res.signatures, infos);
     const last6 = records().slice(-6);
     expect(
       last6.map((r) => (r.kind === 'sign' ? [r.documentIds[0], r.outcome, r.errorCode] : [])),
@@ -556,13 +566,7 @@ describe('card removed mid-batch (FaultPort)', () => {
       close: () => Promise.resolve(),
     };
     const fault = new FaultPort(spying);
-    const svc = createSigningService({
-      port: fault,
-      token: { label: 'prescriber' },
-      pinPolicy: 'session',
-      audit,
-    });
-    services.push(svc);
+    const svc = service('prescriber', { port: fault });
     const payloads = infos.map((si, i) => ({ id: `sl-${i}`, payload: b64(si) }));
     await svc.signEpsBatch(
       { payloads: payloads.slice(0, 1), algorithm: 'RS256' },

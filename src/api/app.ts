@@ -8,7 +8,7 @@
  */
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
-import { ServiceError } from '../errors.js';
+import { fromTable, type ServiceError } from '../errors.js';
 import { API_ERRORS } from './errors.js';
 import { errorResponse } from './error-registry.js';
 
@@ -26,7 +26,7 @@ export interface AppOptions {
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
 
 export function apiError(code: keyof typeof API_ERRORS, detail?: Record<string, unknown>): ServiceError {
-  return new ServiceError(code, API_ERRORS[code].message, detail ? { detail } : {});
+  return fromTable(API_ERRORS, code, detail ? { detail } : {});
 }
 
 const hostGuard: RequestHandler = (req, _res, next) => {
@@ -44,6 +44,18 @@ function originGuard(allowed: readonly string[]): RequestHandler {
     const self = `http://${req.headers.host ?? ''}`;
     next(origin === self || allowed.includes(origin) ? undefined : apiError('ERR_FORBIDDEN_ORIGIN'));
   };
+}
+
+/**
+ * Our code for a 4xx from express's own stack (http-errors: body-parser's too-large, unparsable, unsupported
+ * charset or encoding, undecompressable or truncated body): all of them are the client's fault, never a 500.
+ */
+function fromHttpError(err: unknown): ServiceError | undefined {
+  const { status, expose } = err as { status?: unknown; expose?: unknown };
+  if (expose !== true || typeof status !== 'number' || status < 400 || status > 499) {
+    return undefined;
+  }
+  return apiError(status === 413 ? 'ERR_BODY_TOO_LARGE' : 'ERR_BAD_REQUEST');
 }
 
 /**
@@ -84,14 +96,7 @@ export function createApp(o: AppOptions): express.Express {
   }
   app.use((_req, _res, next) => next(apiError('ERR_NOT_FOUND')));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
-    let e = err;
-    const type = (err as { type?: unknown }).type;
-    if (type === 'entity.too.large') {
-      e = apiError('ERR_BODY_TOO_LARGE');
-    } else if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
-      e = apiError('ERR_BAD_REQUEST');
-    }
-    const { status, body } = errorResponse(e);
+    const { status, body } = errorResponse(fromHttpError(err) ?? err);
     if (status >= 500) {
       // Only names and codes: a library error's own fields (body-parser's `body`, say) may carry input.
       const code = (err as { code?: unknown }).code;

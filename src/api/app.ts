@@ -85,12 +85,12 @@ export function createApp(o: AppOptions): express.Express {
     });
     next();
   });
-  const defaultJson = express.json({ limit: o.jsonLimit ?? '1mb', strict: true });
-  const largeJson = (o.jsonLimits ?? []).map((l) => ({ prefix: l.prefix, parse: express.json({ limit: l.limit, strict: true }) }));
-  app.use((req, res, next) => {
-    const large = largeJson.find((l) => req.path.startsWith(l.prefix));
-    (large ? large.parse : defaultJson)(req, res, next);
-  });
+  // Mounted by path like the routes, so the larger limit applies under the prefix only; a body one parser
+  // has read is skipped by the next.
+  for (const l of o.jsonLimits ?? []) {
+    app.use(l.prefix, express.json({ limit: l.limit, strict: true }));
+  }
+  app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true }));
   for (const r of o.routers) {
     app.use(r);
   }

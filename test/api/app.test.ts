@@ -1,4 +1,4 @@
-// The HTTP shell (createApp): express's own 4xx errors.
+// The HTTP shell (createApp): body limits by path, express's own 4xx errors.
 import { Writable } from 'node:stream';
 import { Router } from 'express';
 import request from 'supertest';
@@ -28,6 +28,15 @@ function echoApp(): { app: ReturnType<typeof createApp>; lines: string[] } {
 const body = { text: 'x'.repeat(4096) };
 
 describe('createApp', () => {
+  test('the larger JSON limit holds under its path prefix only, not for any path that starts with the same letters', async () => {
+    const { app } = echoApp();
+    expect((await request(app).post('/big/echo').send(body)).body).toEqual({ keys: ['text'] });
+    expect((await request(app).post('/echo').send(body)).body.code).toBe('ERR_BODY_TOO_LARGE');
+    const near = await request(app).post('/bigger').send(body);
+    expect(near.status).toBe(413);
+    expect(near.body.code).toBe('ERR_BODY_TOO_LARGE');
+  });
+
   test('a body that does not decompress (Content-Encoding: gzip on plain JSON) is a 400, not a 500', async () => {
     const { app, lines } = echoApp();
     for (const encoding of ['gzip', 'deflate', 'br']) {

@@ -71,8 +71,7 @@ export function createApp(o: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(hostGuard);
-  app.use(originGuard(o.allowedOrigins ?? []));
+  // First, so that a refused Host or Origin (a DNS-rebinding attempt) is logged and gets the headers too.
   app.use((req, res, next) => {
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
@@ -85,6 +84,8 @@ export function createApp(o: AppOptions): express.Express {
     });
     next();
   });
+  app.use(hostGuard);
+  app.use(originGuard(o.allowedOrigins ?? []));
   // Mounted by path like the routes, so the larger limit applies under the prefix only; a body one parser
   // has read is skipped by the next.
   for (const l of o.jsonLimits ?? []) {

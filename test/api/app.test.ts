@@ -1,4 +1,4 @@
-// The HTTP shell (createApp): body limits by path, express's own 4xx errors.
+// The HTTP shell (createApp): body limits by path, express's own 4xx errors, the request log line.
 import { Writable } from 'node:stream';
 import { Router } from 'express';
 import request from 'supertest';
@@ -49,5 +49,14 @@ describe('createApp', () => {
       expect(res.body).toEqual({ code: 'ERR_BAD_REQUEST', message: 'the request is not valid' });
     }
     expect(lines.join('')).not.toContain('request failed');
+  });
+
+  test('a refused Host is logged like any request, and its answer carries the same headers', async () => {
+    const { app, lines } = echoApp();
+    const res = await request(app).post('/echo').set('host', 'evil.example').send({});
+    expect(res.status).toBe(403);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; status?: number; path?: string });
+    expect(logged).toContainEqual(expect.objectContaining({ msg: 'request', path: '/echo', status: 403 }));
   });
 });

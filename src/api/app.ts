@@ -8,7 +8,7 @@
  */
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
-import { ServiceError } from '../errors.js';
+import { fromTable, type ServiceError } from '../errors.js';
 import { API_ERRORS } from './errors.js';
 import { errorResponse } from './error-registry.js';
 
@@ -26,7 +26,7 @@ export interface AppOptions {
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
 
 export function apiError(code: keyof typeof API_ERRORS, detail?: Record<string, unknown>): ServiceError {
-  return new ServiceError(code, API_ERRORS[code].message, detail ? { detail } : {});
+  return fromTable(API_ERRORS, code, detail ? { detail } : {});
 }
 
 const hostGuard: RequestHandler = (req, _res, next) => {
@@ -47,6 +47,18 @@ function originGuard(allowed: readonly string[]): RequestHandler {
 }
 
 /**
+ * Our code for a 4xx from express's own stack (http-errors: body-parser's too-large, unparsable, unsupported
+ * charset or encoding, undecompressable or truncated body): all of them are the client's fault, never a 500.
+ */
+function fromHttpError(err: unknown): ServiceError | undefined {
+  const { status, expose } = err as { status?: unknown; expose?: unknown };
+  if (expose !== true || typeof status !== 'number' || status < 400 || status > 499) {
+    return undefined;
+  }
+  return apiError(status === 413 ? 'ERR_BODY_TOO_LARGE' : 'ERR_BAD_REQUEST');
+}
+
+/**
  * Builds the app.
  *
  * @example
@@ -59,8 +71,7 @@ export function createApp(o: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(hostGuard);
-  app.use(originGuard(o.allowedOrigins ?? []));
+  // First, so that a refused Host or Origin (a DNS-rebinding attempt) is logged and gets the headers too.
   app.use((req, res, next) => {
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
@@ -73,25 +84,20 @@ export function createApp(o: AppOptions): express.Express {
     });
     next();
   });
-  const defaultJson = express.json({ limit: o.jsonLimit ?? '1mb', strict: true });
-  const largeJson = (o.jsonLimits ?? []).map((l) => ({ prefix: l.prefix, parse: express.json({ limit: l.limit, strict: true }) }));
-  app.use((req, res, next) => {
-    const large = largeJson.find((l) => req.path.startsWith(l.prefix));
-    (large ? large.parse : defaultJson)(req, res, next);
-  });
+  app.use(hostGuard);
+  app.use(originGuard(o.allowedOrigins ?? []));
+  // Mounted by path like the routes, so the larger limit applies under the prefix only; a body one parser
+  // has read is skipped by the next.
+  for (const l of o.jsonLimits ?? []) {
+    app.use(l.prefix, express.json({ limit: l.limit, strict: true }));
+  }
+  app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true }));
   for (const r of o.routers) {
     app.use(r);
   }
   app.use((_req, _res, next) => next(apiError('ERR_NOT_FOUND')));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
-    let e = err;
-    const type = (err as { type?: unknown }).type;
-    if (type === 'entity.too.large') {
-      e = apiError('ERR_BODY_TOO_LARGE');
-    } else if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
-      e = apiError('ERR_BAD_REQUEST');
-    }
-    const { status, body } = errorResponse(e);
+    const { status, body } = errorResponse(fromHttpError(err) ?? err);
     if (status >= 500) {
       // Only names and codes: a library error's own fields (body-parser's `body`, say) may carry input.
       const code = (err as { code?: unknown }).code;

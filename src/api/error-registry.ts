@@ -7,7 +7,7 @@ import { AUDIT_ERRORS } from '../audit/errors.js';
 import { AUTH_ERRORS, TICKET_API } from '../auth/errors.js';
 import { WIRE_ERRORS } from '../auth/wire/errors.js';
 import { CMS_ERRORS } from '../cms/errors.js';
-import { isServiceError, type ErrorSpec } from '../errors.js';
+import { isServiceError, type ErrorSpec, type ServiceError } from '../errors.js';
 import { PKCS11_ERRORS } from '../pkcs11/index.js';
 import { PRESCRIPTION_ERRORS } from '../prescription/errors.js';
 import { SIGN_ERRORS } from '../signing/errors.js';
@@ -35,21 +35,16 @@ export interface ErrorBody {
 
 /** The response status and body for any error. Never includes a cause, a stack or input. */
 export function errorResponse(err: unknown): { status: number; body: ErrorBody } {
-  if (isServiceError(err)) {
-    const spec = ERROR_REGISTRY[err.code];
-    if (spec && spec.status < 500) {
-      const ticketApi = TICKET_API[err.code];
-      const issues = (err.detail?.issues as ErrorBody['issues']) ?? undefined;
-      return {
-        status: spec.status,
-        body: { code: err.code, message: spec.message, ...(ticketApi ? { ticketApi } : {}), ...(issues ? { issues } : {}) },
-      };
-    }
-    if (spec) {
-      // 5xx with a known code: the code and fixed message are safe to show (no detail).
-      const ticketApi = TICKET_API[err.code];
-      return { status: spec.status === 500 ? 500 : spec.status, body: { code: err.code, message: spec.message, ...(ticketApi ? { ticketApi } : {}) } };
-    }
+  const spec = isServiceError(err) ? ERROR_REGISTRY[err.code] : undefined;
+  if (spec === undefined) {
+    return { status: 500, body: { code: 'ERR_INTERNAL', message: 'internal error' } };
   }
-  return { status: 500, body: { code: 'ERR_INTERNAL', message: 'internal error' } };
+  const { code, detail } = err as ServiceError;
+  // A known 5xx shows its code and fixed message only; a 4xx may add the field issues (paths, no input).
+  const issues = spec.status < 500 ? (detail?.issues as ErrorBody['issues']) : undefined;
+  const ticketApi = TICKET_API[code];
+  return {
+    status: spec.status,
+    body: { code, message: spec.message, ...(ticketApi ? { ticketApi } : {}), ...(issues ? { issues } : {}) },
+  };
 }

@@ -15,6 +15,7 @@ import { loadCrlDir, trustFromCertificates } from '../spine-sim/trust.js';
 import { loadUsersFile } from '../spine-sim/users.js';
 import { featureRouters } from './routes.js';
 import { reportError, type Io } from './output.js';
+import { untilStopped } from './signals.js';
 
 /** softhsm/cards.json of this installation (where the demo card's PIN is): the nearest one above this file. */
 function cardsJson(): string {
@@ -38,13 +39,6 @@ Needs SOFTHSM2_CONF from \`node softhsm/setup.mjs\` (npm run demo does all of it
 in at once with its fixture PIN and prints the session.
 `;
 
-
-function waitForSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-}
 
 async function start(config: Config, listenPort?: number): Promise<AgentServer> {
   const logger = createLogger({ level: config.logLevel });
@@ -84,7 +78,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     };
     const server = await start(config, values.port === undefined ? undefined : Number(values.port));
     io.out(`rxsign agent listening on ${server.url} (Spine Security Broker: ${config.ssbUrl})`);
-    await waitForSignal();
+    await untilStopped();
     await server.close();
     return 0;
   } catch (err) {
@@ -149,7 +143,7 @@ Ctrl-C stops the agent and the simulator.`);
         io.out(`logged in: ${status.name ?? ''} (${status.uid ?? ''}), role ${status.selectedRole?.id ?? 'not selected'}`);
       }
     }
-    await waitForSignal();
+    await untilStopped();
     await server.close();
     await sim.close();
     return 0;

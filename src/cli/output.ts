@@ -11,18 +11,14 @@ export const processIo: Io = {
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
 };
 
-/** Prints one line for an error (never a stack trace) and returns the exit status. */
+/**
+ * Prints one line for an error (never a stack trace) and returns the exit status. isServiceError takes any
+ * Error with an ERR_ code, so a ConfigError and node's parseArgs errors (ERR_PARSE_ARGS_*) land in the first
+ * branch too.
+ */
 export function reportError(io: Io, err: unknown, context?: string): number {
   if (isServiceError(err)) {
     io.err(`rxsign: ${err.message}${context ? ` (${context})` : ''} [${err.code}]`);
-    return 2;
-  }
-  if (err instanceof Error && (err as { code?: unknown }).code === 'ERR_CONFIG_INVALID') {
-    io.err(`rxsign: ${err.message}`);
-    return 2;
-  }
-  if (err instanceof Error && String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-    io.err(`rxsign: ${err.message} (see --help)`);
     return 2;
   }
   io.err(`rxsign: unexpected error: ${err instanceof Error ? err.message : String(err)}`);

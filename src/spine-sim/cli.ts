@@ -5,6 +5,7 @@
  * or when `io.signal` aborts (tests).
  */
 import { parseArgs } from 'node:util';
+import { untilStopped } from '../cli/signals.js';
 import { createLogger } from '../log.js';
 import { isServiceError } from '../errors.js';
 import { startSpineSim } from './server.js';
@@ -98,19 +99,7 @@ export async function runSpineSim(
     return fail(typeof code === 'string' ? `cannot start (${code})` : 'cannot start');
   }
   io.stdout.write(`spine-sim listening on ${server.url}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (io.signal?.aborted === true) {
-      stop();
-    }
-    io.signal?.addEventListener('abort', stop, { once: true });
-  });
+  await untilStopped(io.signal);
   await server.close();
   return 0;
 }

@@ -76,11 +76,10 @@ function caller(
   roleProvider: SignRouterDeps['roleProvider'],
   pin: string | undefined,
 ): SignCaller {
-  const origin = req.headers.origin;
+  const origin = Printable.safeParse(req.headers.origin);
   const role = roleProvider();
   return {
-    client:
-      typeof origin === 'string' && /^[\x20-\x7e]{1,256}$/.test(origin) ? origin : 'local-api',
+    client: origin.success ? origin.data : 'local-api',
     ...(pin !== undefined ? { pin } : {}),
     uid: role?.uid ?? null,
     role: role?.roleId ?? null,

@@ -1,0 +1,62 @@
+// The HTTP shell (createApp): body limits by path, express's own 4xx errors, the request log line.
+import { Writable } from 'node:stream';
+import { Router } from 'express';
+import request from 'supertest';
+import { describe, expect, test } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import { createLogger } from '../../src/log.js';
+
+function echoApp(): { app: ReturnType<typeof createApp>; lines: string[] } {
+  const lines: string[] = [];
+  const logger = createLogger(
+    { level: 'trace' },
+    new Writable({
+      write(chunk: Buffer, _e, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    }),
+  );
+  const r = Router();
+  r.post(['/echo', '/big/echo'], (req, res) => {
+    res.json({ keys: Object.keys(req.body as object) });
+  });
+  const app = createApp({ logger, routers: [r], jsonLimit: '1kb', jsonLimits: [{ prefix: '/big', limit: '64kb' }] });
+  return { app, lines };
+}
+
+const body = { text: 'x'.repeat(4096) };
+
+describe('createApp', () => {
+  test('the larger JSON limit holds under its path prefix only, not for any path that starts with the same letters', async () => {
+    const { app } = echoApp();
+    expect((await request(app).post('/big/echo').send(body)).body).toEqual({ keys: ['text'] });
+    expect((await request(app).post('/echo').send(body)).body.code).toBe('ERR_BODY_TOO_LARGE');
+    const near = await request(app).post('/bigger').send(body);
+    expect(near.status).toBe(413);
+    expect(near.body.code).toBe('ERR_BODY_TOO_LARGE');
+  });
+
+  test('a body that does not decompress (Content-Encoding: gzip on plain JSON) is a 400, not a 500', async () => {
+    const { app, lines } = echoApp();
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const res = await request(app)
+        .post('/echo')
+        .set('content-type', 'application/json')
+        .set('content-encoding', encoding)
+        .send('{"pin":"12345678"}');
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ code: 'ERR_BAD_REQUEST', message: 'the request is not valid' });
+    }
+    expect(lines.join('')).not.toContain('request failed');
+  });
+
+  test('a refused Host is logged like any request, and its answer carries the same headers', async () => {
+    const { app, lines } = echoApp();
+    const res = await request(app).post('/echo').set('host', 'evil.example').send({});
+    expect(res.status).toBe(403);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; status?: number; path?: string });
+    expect(logged).toContainEqual(expect.objectContaining({ msg: 'request', path: '/echo', status: 403 }));
+  });
+});

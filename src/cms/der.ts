@@ -11,7 +11,12 @@ export function decodeWhole(bytes: Uint8Array): asn1js.AsnType | undefined {
   if (bytes.length === 0) {
     return undefined;
   }
-  const res = asn1js.fromBER(bytes);
+  let res: ReturnType<typeof asn1js.fromBER>;
+  try {
+    res = asn1js.fromBER(bytes);
+  } catch {
+    return undefined; // asn1js throws (not offset -1) for some malformed contents, e.g. a GeneralizedTime
+  }
   if (res.offset === -1 || res.offset !== bytes.length) {
     return undefined;
   }

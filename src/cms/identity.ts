@@ -8,12 +8,10 @@
  *   sha256) and issuerSerial (issuer as a directoryName GeneralName, serial);
  * - only RSA signer certificates are accepted (the card signs RSA PKCS#1 v1.5).
  */
-import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { OID } from './algorithms.js';
-import { parseCertificate, type CertificateInfo } from './certificate.js';
-import { bytesOf, decodeWhole, derSetOf, tlv } from './der.js';
+import { certificateInternals, parseCertificate, type CertificateInfo } from './certificate.js';
+import { bytesOf, derSetOf, tlv } from './der.js';
 import { cmsError } from './errors.js';
 
 declare const brand: unique symbol;
@@ -78,28 +76,15 @@ export function createSigningIdentity(
   if (certificate.publicKey.algorithm !== 'RSA' || certificate.publicKey.bits < 1024) {
     throw cmsError('ERR_CMS_BAD_INPUT');
   }
-  const asn = decodeWhole(certificate.der);
-  if (asn === undefined) {
-    throw cmsError('ERR_CERT_MALFORMED');
-  }
-  const cert = new pkijs.Certificate({ schema: asn });
-  const sid = bytesOf(
-    new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: cert.serialNumber })
-      .toSchema()
-      .toBER(),
-  );
-  const issuerSerial = bytesOf(
-    new pkijs.IssuerSerial({
-      issuer: new pkijs.GeneralNames({
-        names: [new pkijs.GeneralName({ type: 4, value: cert.issuer })],
-      }),
-      serialNumber: cert.serialNumber,
-    })
-      .toSchema()
-      .toBER(),
-  );
-  const certHash = createHash('sha256').update(certificate.der).digest();
-  const essCertIdV2 = tlv(0x30, tlv(0x04, certHash), issuerSerial);
+  // The issuer Name and serial as parsed by parseCertificate (no second parse of the certificate).
+  const { issuerDer, serialContent, fingerprint } = certificateInternals(certificate);
+  const serial = tlv(0x02, serialContent);
+  // RFC 5652 §10.2.4 IssuerAndSerialNumber ::= SEQUENCE { issuer Name, serialNumber INTEGER }.
+  const sid = tlv(0x30, issuerDer, serial);
+  // RFC 5035 §5.4.1 IssuerSerial ::= SEQUENCE { GeneralNames (directoryName [4] EXPLICIT Name), serial }.
+  const issuerSerial = tlv(0x30, tlv(0x30, tlv(0xa4, issuerDer)), serial);
+  // The fingerprint is the SHA-256 of the certificate DER.
+  const essCertIdV2 = tlv(0x30, tlv(0x04, Buffer.from(fingerprint, 'hex')), issuerSerial);
   const signingCertificateV2 = attributeDer(
     OID.signingCertificateV2,
     tlv(0x30, tlv(0x30, essCertIdV2)),

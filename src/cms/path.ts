@@ -13,7 +13,9 @@
  *   `allowSha1` → otherwise CRYPTO_CONSTRAINTS_FAILURE (the anchor's self-signature is not checked);
  * - each non-anchor certificate is valid at `at` → otherwise NOT_YET_VALID / EXPIRED (anchors are trusted as
  *   configured, RFC 5280 §6.1.1 (d));
- * - revocation of the leaf (its issuer's CRL) and of each sub-CA (the anchor's ARL): see revocation.ts;
+ * - revocation of the leaf (its issuer's CRL) and of each sub-CA (the anchor's ARL): see revocation.ts; the CRL
+ *   distribution-point URLs of a certificate are fetched only when its issuer's signature on it verifies (the
+ *   URLs of a forged certificate would make the verifier request any address, a timeout each);
  * - the outcome is the first failed check, else the first indeterminate one (report.ts `conclude`).
  */
 import { signatureHash, verifySignature, type SignatureOutcome } from './algorithms.js';
@@ -236,7 +238,9 @@ export async function validateCertificatePath(
     const cert = chain[i];
     const issuer = chain[i + 1];
     if (cert !== undefined && issuer !== undefined) {
-      checks.push(...(await revocationCheck(cert, issuer, i, ctx)));
+      // A certificate the issuer did not sign is the document's word: its CRL URLs are not fetched.
+      const own = signedBy(cert, issuer) === 'valid' ? ctx : { ...ctx, fetchCrl: undefined };
+      checks.push(...(await revocationCheck(cert, issuer, i, own)));
     }
   }
   return finish(chain, checks);

@@ -6,7 +6,8 @@
  *   that issuer's key are used; a matching CRL with a bad signature is reported and ignored;
  * - a CRL whose nextUpdate is before `now` is stale and not used (RFC 5280 §6.3.3 (a)(2));
  * - CRLs come first from the caller's list, then from the certificate's CRL distribution point URLs through the
- *   injected `fetchCrl` (timeouts and caching are the caller's); a fetch or parse error means "unavailable";
+ *   injected `fetchCrl` (timeouts and caching are the caller's; a buffer it returns is parsed once, so it must
+ *   not change afterwards); a fetch or parse error means "unavailable";
  * - the EPS reason/date rule of crl.ts decides revoked/not revoked at the signing time;
  * - 'require' (default): no usable CRL → indeterminate TRY_LATER (fail closed); 'if-available' → warning;
  *   'off' → skipped.
@@ -31,19 +32,42 @@ export interface RevocationContext {
   readonly fetchCrl: ((url: string) => Promise<Uint8Array | undefined>) | undefined;
 }
 
+/**
+ * Parse outcomes by fetched buffer: a caching fetcher (src/verify crl-fetch.ts) hands out the same buffer for
+ * every document until it downloads again, and parseCrl's own cache would hash all of a large CRL per document
+ * to find its entry. The fetcher's buffers are its own and are not changed after they are returned.
+ */
+const fetchedCrls = new WeakMap<Uint8Array, CrlInfo | 'malformed'>();
+
+function parseFetched(bytes: Uint8Array): CrlInfo | undefined {
+  let crl = fetchedCrls.get(bytes);
+  if (crl === undefined) {
+    try {
+      crl = parseCrl(bytes);
+    } catch {
+      crl = 'malformed';
+    }
+    fetchedCrls.set(bytes, crl);
+  }
+  return crl === 'malformed' ? undefined : crl;
+}
+
 async function fetched(cert: CertificateInfo, ctx: RevocationContext): Promise<CrlInfo[]> {
   const out: CrlInfo[] = [];
   if (ctx.fetchCrl === undefined) {
     return out;
   }
   for (const url of cert.crlDistributionUrls) {
+    // A fetch error or a malformed CRL is "unavailable": the caller's policy below decides what that means.
+    let bytes: Uint8Array | undefined;
     try {
-      const bytes = await ctx.fetchCrl(url);
-      if (bytes !== undefined) {
-        out.push(parseCrl(bytes));
-      }
+      bytes = await ctx.fetchCrl(url);
     } catch {
-      // Unavailable: the caller's policy below decides what a missing CRL means.
+      bytes = undefined;
+    }
+    const crl = bytes === undefined ? undefined : parseFetched(bytes);
+    if (crl !== undefined) {
+      out.push(crl);
     }
   }
   return out;

@@ -14,15 +14,24 @@ export type HttpGet = (url: string, signal: AbortSignal) => Promise<Uint8Array |
 
 const defaultGet: HttpGet = async (url, signal) => {
   const res = await fetch(url, { signal, redirect: 'error' });
-  if (!res.ok) {
-    return undefined;
-  }
   const length = Number(res.headers.get('content-length') ?? '0');
-  if (length > MAX_CRL_BYTES) {
+  if (!res.ok || res.body === null || length > MAX_CRL_BYTES) {
+    await res.body?.cancel();
     return undefined;
   }
-  const body = new Uint8Array(await res.arrayBuffer());
-  return body.length > MAX_CRL_BYTES ? undefined : body;
+  // Counted while read: a body without content-length (chunked) stops at the limit, not at the timeout.
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    size += r.value.length;
+    if (size > MAX_CRL_BYTES) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(r.value);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
 };
 
 /**

@@ -10,7 +10,7 @@ import type { RevocationPolicy } from '../cms/path.js';
 
 export type { RevocationPolicy };
 
-/** Fetches a CRL by URL; `undefined` when unavailable. */
+/** Fetches a CRL by URL; `undefined` when unavailable. A returned buffer is parsed once: do not change it afterwards. */
 export type CrlFetch = (url: string) => Promise<Uint8Array | undefined>;
 
 export interface VerifierOptions {

@@ -25,12 +25,17 @@ function certificatesOf(bytes: Uint8Array): CertificateInfo[] {
   return [parseCertificate(bytes)];
 }
 
-async function files(dir: string): Promise<string[]> {
+/** The regular files of `dir`; an entry that cannot be stat'ed (a dangling symlink) goes to `rejected`. */
+async function files(dir: string, rejected: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const name of (await readdir(dir)).sort()) {
+    const path = join(dir, name);
     // stat follows symlinks (c_rehash-style folders).
-    if ((await stat(join(dir, name))).isFile()) {
-      out.push(join(dir, name));
+    const st = await stat(path).catch(() => undefined);
+    if (st === undefined) {
+      rejected.push(path);
+    } else if (st.isFile()) {
+      out.push(path);
     }
   }
   return out;
@@ -46,7 +51,7 @@ async function files(dir: string): Promise<string[]> {
 export async function loadTrustStore(o: { trustDirs?: readonly string[]; crlDirs?: readonly string[] }): Promise<TrustStore> {
   const store: TrustStore = { anchors: [], intermediates: [], crls: [], rejected: [] };
   for (const dir of o.trustDirs ?? []) {
-    for (const f of await files(dir)) {
+    for (const f of await files(dir, store.rejected)) {
       try {
         for (const c of certificatesOf(await readFile(f))) {
           (c.subject === c.issuer ? store.anchors : store.intermediates).push(c);
@@ -57,7 +62,7 @@ export async function loadTrustStore(o: { trustDirs?: readonly string[]; crlDirs
     }
   }
   for (const dir of o.crlDirs ?? []) {
-    for (const f of await files(dir)) {
+    for (const f of await files(dir, store.rejected)) {
       try {
         store.crls.push(parseCrl(await readFile(f)));
       } catch {

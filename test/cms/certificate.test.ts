@@ -58,6 +58,8 @@ describe('RFC 5280 §4.1 certificate fields', () => {
       cert.der.subarray(0, 100),
       Buffer.concat([cert.der, Buffer.from([0])]),
       Buffer.from('not a cert'),
+      // SEQUENCE { GeneralizedTime "ABC" }: asn1js throws a plain Error for it instead of failing the decode.
+      Uint8Array.of(0x30, 0x05, 0x18, 0x03, 0x41, 0x42, 0x43),
     ]) {
       expect(() => parseCertificate(bad)).toThrow(
         expect.objectContaining({

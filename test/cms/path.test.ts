@@ -83,6 +83,19 @@ describe('RFC 5280 §6 path validation', () => {
     });
   });
 
+  test('a certificate its issuer did not sign: its CRL distribution points are not fetched', async () => {
+    const der = Uint8Array.from(card('multi-role').der);
+    der[der.length - 10] = (der[der.length - 10] ?? 0) ^ 0x01;
+    const seen: string[] = [];
+    const r = await validateCertificatePath(parseCertificate(der), {
+      ...base(),
+      crls: [],
+      fetchCrl: async (url) => (seen.push(url), undefined),
+    });
+    expect(r).toMatchObject({ status: 'invalid', subIndication: 'SIG_CRYPTO_FAILURE' });
+    expect(seen.some((u) => u.endsWith('sign-ca.crl'))).toBe(false);
+  });
+
   test('an issuer that is not a CA → CHAIN_CONSTRAINTS_FAILURE', async () => {
     const ca = new TempCa('sign-ca');
     const ee = ca.issue('555000000400_Not_A_Ca', { ku: 'nonRepudiation, keyCertSign' });

@@ -226,7 +226,8 @@ export async function runSign(argv: string[], io: Io): Promise<number> {
     }
     return 0;
   } catch (err) {
-    return reportError(io, err) === 0 ? 0 : 2;
+    reportError(io, err);
+    return 2; // every failure of a signing command exits 2, expected or not
   } finally {
     service?.close();
     await audit?.close().catch(() => undefined);

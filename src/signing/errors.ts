@@ -16,6 +16,7 @@ export type SignErrorCode =
   | 'ERR_SIGN_PKUP_OUTSIDE'
   | 'ERR_SIGN_CERT_REVOKED'
   | 'ERR_SIGN_CERT_UNTRUSTED'
+  | 'ERR_SIGN_TRUST_UNREADABLE'
   | 'ERR_SIGN_ALGORITHM_UNSUPPORTED'
   | 'ERR_SIGN_BAD_PAYLOAD'
   | 'ERR_SIGN_BAD_INPUT'
@@ -69,6 +70,11 @@ export const SIGN_ERRORS: ErrorTable<SignErrorCode> = {
     status: 409,
     message: 'the signing certificate does not validate against the configured trust anchors',
     fix: 'Check --trust/--crl (trust anchors, intermediates and fresh CRLs) and the certificate chain.',
+  },
+  ERR_SIGN_TRUST_UNREADABLE: {
+    status: 500,
+    message: 'a file in the signing trust or CRL folder is not a readable certificate or CRL',
+    fix: 'Remove or replace the files named in the error detail (dangling links, junk, damaged PEM/DER): the signing policy will not run with part of its trust or revocation data missing.',
   },
   ERR_SIGN_ALGORITHM_UNSUPPORTED: {
     status: 400,

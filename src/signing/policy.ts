@@ -9,11 +9,11 @@
  *   REVOKED → ERR_SIGN_CERT_REVOKED, anything else not valid → ERR_SIGN_CERT_UNTRUSTED;
  * - the checks run before any card operation.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parseCertificate, pemBlocks, type CertificateInfo } from '../cms/certificate.js';
-import { parseCrl, type CrlInfo } from '../cms/crl.js';
+import { readFile } from 'node:fs/promises';
+import type { CertificateInfo } from '../cms/certificate.js';
+import type { CrlInfo } from '../cms/crl.js';
 import { validateCertificatePath, type RevocationPolicy } from '../cms/path.js';
+import { certificatesOf, loadTrustStore } from '../cms/trust-store.js';
 import { signError } from './errors.js';
 
 /** Trust configuration for the revocation/path check. */
@@ -92,22 +92,10 @@ export async function checkSigningPolicy(
   });
 }
 
-async function filesOf(dir: string): Promise<Uint8Array[]> {
-  const names = (await readdir(dir)).sort();
-  return Promise.all(names.map(async (n) => new Uint8Array(await readFile(join(dir, n)))));
-}
-
-function certsOf(bytes: Uint8Array): CertificateInfo[] {
-  const text = Buffer.from(bytes).toString('latin1');
-  if (text.includes('-----BEGIN')) {
-    return pemBlocks(text, ['CERTIFICATE']).map((d) => parseCertificate(d));
-  }
-  return [parseCertificate(bytes)];
-}
-
 /**
- * Loads trust from folders: every certificate in `trustDir` (self-signed → anchor, else intermediate), every
- * certificate in `chainFiles`, and every CRL/ARL (DER or PEM) in `crlDir`.
+ * Loads trust from folders with the shared loader (src/cms/trust-store.ts): every certificate in `trustDir`
+ * (self-signed CA → anchor, else intermediate), every certificate in `chainFiles`, and every CRL/ARL (DER or
+ * PEM) in `crlDir`. Any file that cannot be read fails the load (ERR_SIGN_TRUST_UNREADABLE, naming the files).
  *
  * @example
  * ```ts
@@ -120,24 +108,24 @@ export async function loadSigningTrust(o: {
   chainFiles?: readonly string[];
   allowLegacy?: boolean;
 }): Promise<SigningTrust> {
-  const anchors: CertificateInfo[] = [];
-  const intermediates: CertificateInfo[] = [];
-  const crls: CrlInfo[] = [];
-  const place = (c: CertificateInfo): void => {
-    (c.subject === c.issuer && c.isCA ? anchors : intermediates).push(c);
-  };
-  if (o.trustDir !== undefined) {
-    for (const f of await filesOf(o.trustDir)) {
-      certsOf(f).forEach(place);
-    }
+  const store = await loadTrustStore({
+    trustDirs: o.trustDir !== undefined ? [o.trustDir] : [],
+    crlDirs: o.crlDir !== undefined ? [o.crlDir] : [],
+  });
+  // Fail closed: a CRL or CA that cannot be read must not silently drop out of the signing policy.
+  if (store.rejected.length > 0) {
+    throw signError('ERR_SIGN_TRUST_UNREADABLE', { detail: { files: store.rejected } });
   }
+  // Only a self-issued CA certificate anchors signing trust; any other self-issued one is just an intermediate.
+  const anchors = store.anchors.filter((c) => c.isCA);
+  const intermediates = [...store.anchors.filter((c) => !c.isCA), ...store.intermediates];
   for (const file of o.chainFiles ?? []) {
-    certsOf(new Uint8Array(await readFile(file))).forEach((c) => intermediates.push(c));
+    intermediates.push(...certificatesOf(new Uint8Array(await readFile(file))));
   }
-  if (o.crlDir !== undefined) {
-    for (const f of await filesOf(o.crlDir)) {
-      crls.push(parseCrl(f));
-    }
-  }
-  return { anchors, intermediates, crls, ...(o.allowLegacy === true ? { allowLegacy: true } : {}) };
+  return {
+    anchors,
+    intermediates,
+    crls: store.crls,
+    ...(o.allowLegacy === true ? { allowLegacy: true } : {}),
+  };
 }

@@ -4,7 +4,7 @@
  */
 export { createVerifier, detectKind, verifyDocument, Verifier, type DocumentKind } from './verifier.js';
 export { crlFetcher, type HttpGet } from './crl-fetch.js';
-export { loadTrustStore, type TrustStore } from './trust-store.js';
+export { loadTrustStore, type TrustStore } from '../cms/trust-store.js';
 export { EPS_MESSAGES } from './messages.js';
 export type { CrlFetch, RevocationPolicy, VerifierOptions, VerifyCallOptions } from './options.js';
 export type { Check, ChainEntry, Indication, SubIndication, VerificationReport } from '../cms/report.js';

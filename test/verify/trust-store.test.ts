@@ -1,4 +1,4 @@
-// loadTrustStore (src/verify/trust-store.ts): a trust folder with junk in it loads what it can and names the rest.
+// loadTrustStore (src/cms/trust-store.ts): a trust folder with junk in it loads what it can and names the rest.
 import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -3,12 +3,15 @@
  * - a trust folder holds certificates (PEM, one or more blocks, or DER); self-issued ones (subject = issuer)
  *   are trust anchors, the others intermediates (untrusted until a path verifies);
  * - a CRL folder holds CRLs/ARLs (DER or PEM); their signatures are checked when used, not here;
- * - unreadable files are reported by name in `rejected` (never their content) and otherwise ignored.
+ * - unreadable files are reported by name in `rejected` (never their content) and otherwise ignored; a
+ *   caller that must fail closed (the signing policy) refuses a store with any rejected file.
+ *
+ * One loader for verification (src/verify) and the signing policy (src/signing).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseCertificate, pemBlocks, type CertificateInfo } from '../cms/certificate.js';
-import { parseCrl, type CrlInfo } from '../cms/crl.js';
+import { parseCertificate, pemBlocks, type CertificateInfo } from './certificate.js';
+import { parseCrl, type CrlInfo } from './crl.js';
 
 export interface TrustStore {
   readonly anchors: CertificateInfo[];
@@ -17,7 +20,8 @@ export interface TrustStore {
   readonly rejected: string[];
 }
 
-function certificatesOf(bytes: Uint8Array): CertificateInfo[] {
+/** The certificates of one file: PEM (one or more CERTIFICATE blocks) or a single DER certificate. */
+export function certificatesOf(bytes: Uint8Array): CertificateInfo[] {
   const text = Buffer.from(bytes).toString('latin1');
   if (text.includes('-----BEGIN')) {
     return pemBlocks(text, ['CERTIFICATE']).map((der) => parseCertificate(der));

@@ -17,7 +17,9 @@ export interface BenchCard {
 /** Makes (or reuses) the SoftHSM cards under .rxsign/bench and returns the prescriber card. */
 export function benchCard(): BenchCard {
   const dir = join(projectRoot, '.rxsign', 'bench-softhsm');
-  const conf = execFileSync(process.execPath, [join(projectRoot, 'softhsm', 'setup.mjs'), dir]).toString().trim();
+  const conf = execFileSync(process.execPath, [join(projectRoot, 'softhsm', 'setup.mjs'), dir])
+    .toString()
+    .trim();
   process.env.SOFTHSM2_CONF = conf;
   const made = JSON.parse(readFileSync(join(dir, 'cards.json'), 'utf8')) as {
     module: string;
@@ -35,7 +37,11 @@ export function benchCard(): BenchCard {
 }
 
 /** Runs `op` for about `ms` milliseconds with `concurrency` callers; returns operations per second. */
-export async function rate(op: () => Promise<unknown>, ms: number, concurrency = 1): Promise<number> {
+export async function rate(
+  op: () => Promise<unknown>,
+  ms: number,
+  concurrency = 1,
+): Promise<number> {
   let count = 0;
   const end = performance.now() + ms;
   const start = performance.now();

@@ -21,7 +21,11 @@ const raw = rawRate(card, ms);
 const rawParallel = await rawParallelRate(card, ms, DEFAULT_SESSIONS);
 const ossl = opensslRsa2048(Math.max(1, Math.round(ms / 1000)));
 const rows: Row[] = [
-  { section: 'baseline', name: 'raw C_Sign (graphene, in-process, SHA256_RSA_PKCS)', perSecond: raw },
+  {
+    section: 'baseline',
+    name: 'raw C_Sign (graphene, in-process, SHA256_RSA_PKCS)',
+    perSecond: raw,
+  },
   {
     section: 'baseline',
     name: `raw C_Sign, ${DEFAULT_SESSIONS} sessions in parallel (pkcs11js async)`,
@@ -29,7 +33,13 @@ const rows: Row[] = [
     baseline: 'raw C_Sign',
     ratio: rawParallel / raw,
   },
-  { section: 'baseline', name: 'openssl speed rsa2048 sign', perSecond: ossl.sign, baseline: 'raw C_Sign', ratio: ossl.sign / raw },
+  {
+    section: 'baseline',
+    name: 'openssl speed rsa2048 sign',
+    perSecond: ossl.sign,
+    baseline: 'raw C_Sign',
+    ratio: ossl.sign / raw,
+  },
   { section: 'baseline', name: 'openssl speed rsa2048 verify', perSecond: ossl.verify },
 ];
 const wanted = (name: string): boolean => values.only === undefined || values.only === name;

@@ -78,7 +78,12 @@ export async function signingSection(input: SectionInput): Promise<Row[]> {
     });
     const check = (status: number, answer: Buffer): void => {
       const parsed = JSON.parse(answer.toString('utf8')) as { format?: unknown; cms?: unknown };
-      if (status !== 200 || parsed.format !== 'der' || typeof parsed.cms !== 'string' || parsed.cms === '') {
+      if (
+        status !== 200 ||
+        parsed.format !== 'der' ||
+        typeof parsed.cms !== 'string' ||
+        parsed.cms === ''
+      ) {
         throw new Error(`bench: CMS route answered ${status}`);
       }
     };

@@ -9,7 +9,9 @@ import { openTokenPort } from '../src/pkcs11/index.js';
 import { CKF_OS_LOCKING_OK } from '../src/pkcs11/constants.js';
 import { rate, rateSync, type BenchCard, type Row } from './common.js';
 
-const DATA = new TextEncoder().encode('<SignedInfo xmlns="http://www.w3.org/2000/09/xmldsig#">bench</SignedInfo>');
+const DATA = new TextEncoder().encode(
+  '<SignedInfo xmlns="http://www.w3.org/2000/09/xmldsig#">bench</SignedInfo>',
+);
 
 function benchSlot(mod: graphene.Module, card: BenchCard): graphene.Slot {
   const slots = mod.getSlots(true);
@@ -30,7 +32,10 @@ export function rawRate(card: BenchCard, ms: number): number {
     const slot = benchSlot(mod, card);
     const session = slot.open(graphene.SessionFlag.SERIAL_SESSION);
     session.login(card.pin);
-    const key = session.find({ class: graphene.ObjectClass.PRIVATE_KEY, id: Buffer.from('02', 'hex') }).items(0).toType<graphene.PrivateKey>();
+    const key = session
+      .find({ class: graphene.ObjectClass.PRIVATE_KEY, id: Buffer.from('02', 'hex') })
+      .items(0)
+      .toType<graphene.PrivateKey>();
     const buf = Buffer.from(DATA);
     const r = rateSync(() => {
       session.createSign('SHA256_RSA_PKCS', key).once(buf);
@@ -59,7 +64,9 @@ export async function rawParallelRate(card: BenchCard, ms: number, n: number): P
   mod.initialize({ flags: CKF_OS_LOCKING_OK });
   try {
     const slot = benchSlot(mod, card);
-    const sessions = Array.from({ length: n }, () => slot.open(graphene.SessionFlag.SERIAL_SESSION));
+    const sessions = Array.from({ length: n }, () =>
+      slot.open(graphene.SessionFlag.SERIAL_SESSION),
+    );
     const [first] = sessions;
     if (!first) {
       throw new Error('bench: no session');
@@ -69,7 +76,9 @@ export async function rawParallelRate(card: BenchCard, ms: number, n: number): P
     const mechanism = graphene.Mechanism.create('SHA256_RSA_PKCS');
     const lanes = sessions.map((session) => ({
       session,
-      key: session.find({ class: graphene.ObjectClass.PRIVATE_KEY, id: Buffer.from('02', 'hex') }).items(0),
+      key: session
+        .find({ class: graphene.ObjectClass.PRIVATE_KEY, id: Buffer.from('02', 'hex') })
+        .items(0),
     }));
     const buf = Buffer.from(DATA);
     // Each caller owns one session (one operation per session at a time), and every caller has finished before
@@ -82,7 +91,9 @@ export async function rawParallelRate(card: BenchCard, ms: number, n: number): P
         while (performance.now() < end) {
           lib.C_SignInit(lane.session.handle, mechanism, lane.key.handle);
           await new Promise<void>((resolve, reject) => {
-            lib.C_Sign(lane.session.handle, buf, Buffer.alloc(1024), (err) => (err ? reject(err) : resolve()));
+            lib.C_Sign(lane.session.handle, buf, Buffer.alloc(1024), (err) =>
+              err ? reject(err) : resolve(),
+            );
           });
           count += 1;
         }
@@ -116,9 +127,32 @@ export async function tokenLayer(card: BenchCard, raw: number, ms: number): Prom
     lag.disable();
     const p99 = lag.percentile(99) / 1e6;
     return [
-      { section: 'token layer', name: 'layer sign, 1 caller', perSecond: one, baseline: 'raw C_Sign', ratio: one / raw, target: '>= 0.9', pass: one / raw >= 0.9 },
-      { section: 'token layer', name: 'layer sign, 4 callers', perSecond: four, baseline: 'raw C_Sign', ratio: four / raw, target: '>= 0.9', pass: four / raw >= 0.9 },
-      { section: 'token layer', name: 'event-loop lag p99 while signing', perSecond: Number.NaN, extra: `${p99.toFixed(2)} ms`, target: '<= 5 ms', pass: p99 <= 5 },
+      {
+        section: 'token layer',
+        name: 'layer sign, 1 caller',
+        perSecond: one,
+        baseline: 'raw C_Sign',
+        ratio: one / raw,
+        target: '>= 0.9',
+        pass: one / raw >= 0.9,
+      },
+      {
+        section: 'token layer',
+        name: 'layer sign, 4 callers',
+        perSecond: four,
+        baseline: 'raw C_Sign',
+        ratio: four / raw,
+        target: '>= 0.9',
+        pass: four / raw >= 0.9,
+      },
+      {
+        section: 'token layer',
+        name: 'event-loop lag p99 while signing',
+        perSecond: Number.NaN,
+        extra: `${p99.toFixed(2)} ms`,
+        target: '<= 5 ms',
+        pass: p99 <= 5,
+      },
     ];
   } finally {
     await port.close();

@@ -8,5 +8,7 @@ echo "test: typecheck"
 npx tsc -p tsconfig.json --noEmit
 echo "test: lint"
 npx eslint . --max-warnings=0
+echo "test: format"
+npx prettier --check . --log-level=warn
 echo "test: vitest"
 npx vitest run "$@"

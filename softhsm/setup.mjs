@@ -83,7 +83,9 @@ function findSoftHsmModule() {
   ];
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
-    process.stderr.write('softhsm2 is not installed (libsofthsm2.so not found); apt-get install softhsm2\n');
+    process.stderr.write(
+      'softhsm2 is not installed (libsofthsm2.so not found); apt-get install softhsm2\n',
+    );
     process.exit(2);
   }
   return found;
@@ -143,22 +145,48 @@ authorityKeyIdentifier = keyid:always
 
 function randomSerial() {
   // Positive, 8 bytes, leading nibble non-zero: like the Entrust serials on real cards.
-  const b = createHash('sha256').update(String(Math.random()) + String(process.hrtime.bigint())).digest();
+  const b = createHash('sha256')
+    .update(String(Math.random()) + String(process.hrtime.bigint()))
+    .digest();
   b[0] = (b[0] & 0x3f) | 0x10;
   return b.subarray(0, 8).toString('hex').toUpperCase() + '\n';
 }
 
 function genKey(path, bits) {
-  run('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${bits}`, '-out', path]);
+  run('openssl', [
+    'genpkey',
+    '-algorithm',
+    'RSA',
+    '-pkeyopt',
+    `rsa_keygen_bits:${bits}`,
+    '-out',
+    path,
+  ]);
 }
 
 function issue({ ca, subject, keyPath, extFile, from, to, md = 'sha256', out, selfSign = false }) {
   const csr = `${out}.csr`;
   run('openssl', ['req', '-new', '-key', keyPath, '-subj', subject, '-out', csr]);
   const args = [
-    'ca', '-batch', '-config', caConfig.cache[ca], '-in', csr, '-out', out, '-notext',
-    '-md', md, '-startdate', gt(from), '-enddate', gt(to), '-extfile', extFile,
-    '-preserveDN', '-multivalue-rdn',
+    'ca',
+    '-batch',
+    '-config',
+    caConfig.cache[ca],
+    '-in',
+    csr,
+    '-out',
+    out,
+    '-notext',
+    '-md',
+    md,
+    '-startdate',
+    gt(from),
+    '-enddate',
+    gt(to),
+    '-extfile',
+    extFile,
+    '-preserveDN',
+    '-multivalue-rdn',
   ];
   if (selfSign) {
     args.push('-selfsign', '-keyfile', keyPath);
@@ -237,7 +265,16 @@ function token(args) {
   return run('softhsm2-util', args).toString();
 }
 function p11(label, pin, args) {
-  return run('pkcs11-tool', ['--module', modulePath, '--token-label', label, '--login', '--pin', pin, ...args]);
+  return run('pkcs11-tool', [
+    '--module',
+    modulePath,
+    '--token-label',
+    label,
+    '--login',
+    '--pin',
+    pin,
+    ...args,
+  ]);
 }
 
 const cardsOut = [];
@@ -262,7 +299,16 @@ for (const card of spec.cards) {
   }
   const cdir = join(dir, 'cards', card.label);
   mkdirSync(cdir, { recursive: true });
-  token(['--init-token', '--free', '--label', card.label, '--so-pin', card.soPin, '--pin', card.pin]);
+  token([
+    '--init-token',
+    '--free',
+    '--label',
+    card.label,
+    '--so-pin',
+    card.soPin,
+    '--pin',
+    card.pin,
+  ]);
 
   const kinds = profile === 'auth-only' ? ['auth'] : ['auth', 'sign'];
   for (const kind of kinds) {
@@ -290,14 +336,29 @@ for (const card of spec.cards) {
     run('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', key, '-out', p8]);
     const label = kind === 'auth' ? `${card.uid} authentication` : `${card.uid} signing`;
     token(['--import', p8, '--token', card.label, '--label', label, '--id', id, '--pin', card.pin]);
-    p11(card.label, card.pin, ['--write-object', certDer, '--type', 'cert', '--id', id, '--label', label]);
+    p11(card.label, card.pin, [
+      '--write-object',
+      certDer,
+      '--type',
+      'cert',
+      '--id',
+      id,
+      '--label',
+      label,
+    ]);
     // The private key stays on the card only; the PEM copy exists for the PKI's own bookkeeping during setup.
     rmSync(p8);
     rmSync(key);
     if (profile === 'revoked') {
       run('openssl', [
-        'ca', '-batch', '-config', caConfig.cache[kind === 'auth' ? 'auth-ca' : 'sign-ca'],
-        '-revoke', certPem, '-crl_reason', 'keyCompromise',
+        'ca',
+        '-batch',
+        '-config',
+        caConfig.cache[kind === 'auth' ? 'auth-ca' : 'sign-ca'],
+        '-revoke',
+        certPem,
+        '-crl_reason',
+        'keyCompromise',
       ]);
     }
   }
@@ -327,21 +388,45 @@ function serialFor(showSlots, label) {
     ca: 'retired-ca',
     subject: '/O=nhs/OU=People/CN=555000000099_Signer_Retired',
     keyPath: key,
-    extFile: ext('retired-signer', userExt({ kind: 'sign', pkupFrom: now - DAY, pkupTo: now + 365 * DAY })),
+    extFile: ext(
+      'retired-signer',
+      userExt({ kind: 'sign', pkupFrom: now - DAY, pkupTo: now + 365 * DAY }),
+    ),
     from: now - DAY,
     to: now + 365 * DAY,
     out: join(pki, 'retired-signer.pem'),
   });
   run('openssl', [
-    'ca', '-batch', '-config', caConfig.cache.root, '-revoke', join(pki, 'retired-ca.pem'),
-    '-crl_reason', 'cACompromise',
+    'ca',
+    '-batch',
+    '-config',
+    caConfig.cache.root,
+    '-revoke',
+    join(pki, 'retired-ca.pem'),
+    '-crl_reason',
+    'cACompromise',
   ]);
 }
 
 // CRLs (DER, as CAs publish them) for each sub-CA, and the root's ARL.
-for (const [name, file] of [['auth-ca', 'auth-ca.crl'], ['sign-ca', 'sign-ca.crl'], ['retired-ca', 'retired-ca.crl'], ['root', 'root.arl']]) {
+for (const [name, file] of [
+  ['auth-ca', 'auth-ca.crl'],
+  ['sign-ca', 'sign-ca.crl'],
+  ['retired-ca', 'retired-ca.crl'],
+  ['root', 'root.arl'],
+]) {
   const pem = join(pki, 'db', `${name}.crl.pem`);
-  run('openssl', ['ca', '-batch', '-config', caConfig.cache[name], '-gencrl', '-crlexts', 'crl_ext', '-out', pem]);
+  run('openssl', [
+    'ca',
+    '-batch',
+    '-config',
+    caConfig.cache[name],
+    '-gencrl',
+    '-crlexts',
+    'crl_ext',
+    '-out',
+    pem,
+  ]);
   run('openssl', ['crl', '-in', pem, '-outform', 'DER', '-out', join(pki, 'crl', file)]);
 }
 // CA keys are not needed after setup, except where tests sign CRLs or certificates of their own: keep them
@@ -353,10 +438,16 @@ for (const c of caDefs) {
 
 const users = spec.cards.map((c) => ({ uid: c.uid, name: c.name, roles: c.roles }));
 writeFileSync(join(dir, 'users.json'), JSON.stringify(users, null, 2) + '\n');
-writeFileSync(join(dir, 'cards.json'), JSON.stringify({ module: modulePath, cards: cardsOut }, null, 2) + '\n');
+writeFileSync(
+  join(dir, 'cards.json'),
+  JSON.stringify({ module: modulePath, cards: cardsOut }, null, 2) + '\n',
+);
 writeFileSync(stampFile, stamp);
 // Point the configuration at the final folder, then move the folder into place (unless a concurrent run won).
-writeFileSync(conf, readFileSync(conf, 'utf8').replace(join(dir, 'tokens'), join(finalDir, 'tokens')));
+writeFileSync(
+  conf,
+  readFileSync(conf, 'utf8').replace(join(dir, 'tokens'), join(finalDir, 'tokens')),
+);
 if (upToDate()) {
   rmSync(dir, { recursive: true, force: true });
 } else {

@@ -56,7 +56,9 @@ const EnvSchema = z.object({
   RXSIGN_PIN_POLICY: z.enum(['session', 'per-signature']).optional(),
   RXSIGN_SIGN_WITHOUT_ROLE: z.enum(['true', 'false']).optional(),
   RXSIGN_AUDIT_LOG: z.string().min(1).optional(),
-  RXSIGN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  RXSIGN_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .optional(),
   XDG_STATE_HOME: z.string().optional(),
   SOFTHSM2_CONF: z.string().optional(),
   RXSIGN_TRUST_DIR: z.string().min(1).optional(),
@@ -159,7 +161,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 /** The PIN for non-interactive use (CI, scripts). Never taken from argv. */
-export function readPinFromEnv(env: Record<string, string | undefined> = process.env): string | undefined {
+export function readPinFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
   const pin = env.RXSIGN_PIN;
   return pin === undefined || pin === '' ? undefined : pin;
 }

@@ -46,7 +46,8 @@ export function isServiceError(value: unknown): value is ServiceError {
   if (value instanceof ServiceError) {
     return true;
   }
-  const code: unknown = value instanceof Error ? (value as unknown as { code?: unknown }).code : undefined;
+  const code: unknown =
+    value instanceof Error ? (value as unknown as { code?: unknown }).code : undefined;
   return typeof code === 'string' && code.startsWith('ERR_');
 }
 

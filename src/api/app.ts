@@ -25,7 +25,10 @@ export interface AppOptions {
 
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
 
-export function apiError(code: keyof typeof API_ERRORS, detail?: Record<string, unknown>): ServiceError {
+export function apiError(
+  code: keyof typeof API_ERRORS,
+  detail?: Record<string, unknown>,
+): ServiceError {
   return fromTable(API_ERRORS, code, detail ? { detail } : {});
 }
 
@@ -42,7 +45,9 @@ function originGuard(allowed: readonly string[]): RequestHandler {
       return;
     }
     const self = `http://${req.headers.host ?? ''}`;
-    next(origin === self || allowed.includes(origin) ? undefined : apiError('ERR_FORBIDDEN_ORIGIN'));
+    next(
+      origin === self || allowed.includes(origin) ? undefined : apiError('ERR_FORBIDDEN_ORIGIN'),
+    );
   };
 }
 
@@ -78,7 +83,12 @@ export function createApp(o: AppOptions): express.Express {
     const started = performance.now();
     res.on('finish', () => {
       o.logger.info(
-        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - started) },
+        {
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
         'request',
       );
     });
@@ -102,7 +112,11 @@ export function createApp(o: AppOptions): express.Express {
       // Only names and codes: a library error's own fields (body-parser's `body`, say) may carry input.
       const code = (err as { code?: unknown }).code;
       o.logger.error(
-        { code: body.code, errorName: err instanceof Error ? err.name : typeof err, ...(typeof code === 'string' ? { cause: code } : {}) },
+        {
+          code: body.code,
+          errorName: err instanceof Error ? err.name : typeof err,
+          ...(typeof code === 'string' ? { cause: code } : {}),
+        },
         'request failed',
       );
     }

@@ -45,6 +45,11 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody }
   const ticketApi = TICKET_API[code];
   return {
     status: spec.status,
-    body: { code, message: spec.message, ...(ticketApi ? { ticketApi } : {}), ...(issues ? { issues } : {}) },
+    body: {
+      code,
+      message: spec.message,
+      ...(ticketApi ? { ticketApi } : {}),
+      ...(issues ? { issues } : {}),
+    },
   };
 }

@@ -24,7 +24,9 @@ export function renderErrorsDoc(): string {
     }
     const t = TICKET_API[code];
     const meaning = `${spec.message}${t ? ` (Ticket API ${t.name} ${t.value})` : ''}`;
-    lines.push(`| \`${code}\` | ${spec.status} | ${meaning.replace(/\|/g, '\\|')} | ${spec.fix.replace(/\|/g, '\\|')} |`);
+    lines.push(
+      `| \`${code}\` | ${spec.status} | ${meaning.replace(/\|/g, '\\|')} | ${spec.fix.replace(/\|/g, '\\|')} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -37,5 +37,9 @@ export const API_ERRORS: ErrorTable<ApiErrorCode> = {
     message: 'the Host header is not a loopback name',
     fix: 'Call the agent as http://127.0.0.1:<port> or http://localhost:<port>.',
   },
-  ERR_INTERNAL: { status: 500, message: 'internal error', fix: 'See the agent log; report it with the time of the request.' },
+  ERR_INTERNAL: {
+    status: 500,
+    message: 'internal error',
+    fix: 'See the agent log; report it with the time of the request.',
+  },
 };

@@ -28,7 +28,10 @@ export interface StartAgentOptions {
   readonly fetch?: Fetch;
   readonly now?: () => number;
   /** Extra routers (signing, verification), built with the agent and port. */
-  readonly routers?: (deps: { agent: Agent; port: TokenPort }) => Promise<{ routers: Router[]; close: () => Promise<void> }>;
+  readonly routers?: (deps: {
+    agent: Agent;
+    port: TokenPort;
+  }) => Promise<{ routers: Router[]; close: () => Promise<void> }>;
   /** Listen port (overrides config.port; 0 = any free port). */
   readonly listenPort?: number;
 }
@@ -52,7 +55,11 @@ export async function startAgentServer(o: StartAgentOptions): Promise<AgentServe
       mechanisms: o.config.mechanisms,
       sessions: o.config.signSessions,
     }));
-  const ssb = new SsbClient({ baseUrl: o.config.ssbUrl, timeoutMs: o.config.ssbTimeoutMs, ...(o.fetch ? { fetch: o.fetch } : {}) });
+  const ssb = new SsbClient({
+    baseUrl: o.config.ssbUrl,
+    timeoutMs: o.config.ssbTimeoutMs,
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+  });
   const agent = new Agent({
     port,
     ssb,
@@ -62,7 +69,9 @@ export async function startAgentServer(o: StartAgentOptions): Promise<AgentServe
     ...(o.now ? { now: o.now } : {}),
   });
   await agent.start();
-  const extra = o.routers ? await o.routers({ agent, port }) : { routers: [], close: async () => undefined };
+  const extra = o.routers
+    ? await o.routers({ agent, port })
+    : { routers: [], close: async () => undefined };
   const app = createApp({
     logger: o.logger,
     routers: [pageRouter(), ticketRouter(agent), ...extra.routers],

@@ -6,7 +6,9 @@ export function parseBody<S extends z.ZodType>(schema: S, value: unknown): z.inf
   const r = schema.safeParse(value ?? {});
   if (!r.success) {
     throw apiError('ERR_BAD_REQUEST', {
-      issues: r.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
+      issues: r.error.issues
+        .slice(0, 10)
+        .map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
     });
   }
   return r.data;

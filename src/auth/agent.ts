@@ -84,7 +84,9 @@ export class Agent {
   async start(): Promise<void> {
     this.#unsubscribe = this.#o.port.subscribe((e) => this.#onCardEvent(e));
     const slots = await this.#o.port.listSlots();
-    const token = slots.map((s) => s.token).find((t) => t && t.flags.tokenInitialized && this.#wanted(t));
+    const token = slots
+      .map((s) => s.token)
+      .find((t) => t && t.flags.tokenInitialized && this.#wanted(t));
     if (token) {
       this.#card = { label: token.label, serial: token.serial };
     }
@@ -106,12 +108,21 @@ export class Agent {
       this.#o.logger.info({ card: this.#card.label }, 'card inserted');
       return;
     }
-    if ((e.type === 'removed' || e.type === 'logged-out') && this.#card?.serial === e.token.serial) {
-      this.#o.logger.info({ card: e.token.label, event: e.type }, 'card removed: ending the session');
+    if (
+      (e.type === 'removed' || e.type === 'logged-out') &&
+      this.#card?.serial === e.token.serial
+    ) {
+      this.#o.logger.info(
+        { card: e.token.label, event: e.type },
+        'card removed: ending the session',
+      );
       if (e.type === 'removed') {
         this.#card = undefined;
       }
-      void this.#end('card removed', new ServiceError('ERR_PKCS11_CARD_REMOVED', 'the card was removed'));
+      void this.#end(
+        'card removed',
+        new ServiceError('ERR_PKCS11_CARD_REMOVED', 'the card was removed'),
+      );
     }
   }
 
@@ -282,9 +293,15 @@ export class Agent {
 
   async #brokerLogout(s: Session): Promise<void> {
     try {
-      await this.#o.ssb.logout({ ...s.identity, ticket: s.ticket, uid: s.uid }, this.#o.removalLogoutTimeoutMs ?? 800);
+      await this.#o.ssb.logout(
+        { ...s.identity, ticket: s.ticket, uid: s.uid },
+        this.#o.removalLogoutTimeoutMs ?? 800,
+      );
     } catch (err) {
-      this.#o.logger.warn({ code: isServiceError(err) ? err.code : 'unknown' }, 'broker logout failed; the session will expire there');
+      this.#o.logger.warn(
+        { code: isServiceError(err) ? err.code : 'unknown' },
+        'broker logout failed; the session will expire there',
+      );
     }
   }
 

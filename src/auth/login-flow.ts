@@ -44,8 +44,14 @@ export interface LoginContext {
 /** A fresh client identity for one login (§1.2: 10-char session id, 8-char device id). */
 export function newClientIdentity(): ClientIdentity {
   const alnum = (n: number) =>
-    [...randomBytes(n)].map((b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[b % 62]).join('');
-  return { logSessionId: alnum(10), deviceId: randomBytes(4).toString('hex'), clientIp: '127.0.0.1' };
+    [...randomBytes(n)]
+      .map((b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[b % 62])
+      .join('');
+  return {
+    logSessionId: alnum(10),
+    deviceId: randomBytes(4).toString('hex'),
+    clientIp: '127.0.0.1',
+  };
 }
 
 function checkAborted(signal: AbortSignal): void {
@@ -84,7 +90,11 @@ export async function runLogin(ctx: LoginContext): Promise<LoginResult> {
     identity,
     hash: ctx.hash,
     signer: (data, hash) =>
-      ctx.port.sign(ctx.token, { keyId: auth.id, mechanism: hash === 'SHA-1' ? 'SHA1_RSA_PKCS' : 'SHA256_RSA_PKCS', data }),
+      ctx.port.sign(ctx.token, {
+        keyId: auth.id,
+        mechanism: hash === 'SHA-1' ? 'SHA1_RSA_PKCS' : 'SHA256_RSA_PKCS',
+        data,
+      }),
   });
   checkAborted(ctx.signal);
 

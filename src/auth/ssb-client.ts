@@ -7,7 +7,15 @@
  * never authvalidate (a challenge is answered once). A reply is read up to {@link MAX_REPLY} bytes and no
  * further: a peer that announces or streams more is refused without being buffered.
  */
-import { buildActivateRequest, buildLogoutRequest, buildValidateRequest, gpParamMap, parseGpObject, type ClientIdentity, type GpParam } from './wire/gpobject.js';
+import {
+  buildActivateRequest,
+  buildLogoutRequest,
+  buildValidateRequest,
+  gpParamMap,
+  parseGpObject,
+  type ClientIdentity,
+  type GpParam,
+} from './wire/gpobject.js';
 import { authError } from './errors.js';
 import { isServiceError } from '../errors.js';
 
@@ -79,22 +87,31 @@ export class SsbClient {
         method: init.method,
         redirect: 'manual',
         signal,
-        headers: { 'user-agent': this.#o.userAgent, ...(init.body ? { 'content-type': 'text/xml' } : {}) },
+        headers: {
+          'user-agent': this.#o.userAgent,
+          ...(init.body ? { 'content-type': 'text/xml' } : {}),
+        },
         ...(init.body ? { body: init.body } : {}),
       });
     } catch (cause) {
       if (init.signal?.aborted) {
         throw authError('ERR_USER_ABORT', { cause });
       }
-      throw authError('ERR_AUTHSERVER_NOT_AVAILABLE', { cause, detail: { path: path.split('?')[0] } });
+      throw authError('ERR_AUTHSERVER_NOT_AVAILABLE', {
+        cause,
+        detail: { path: path.split('?')[0] },
+      });
     }
     // A refused login may come with a 4xx status and a gpOBJECT body naming the reason (docs/spine-sim.md).
     const refusal = init.gpObjectOn4xx === true && res.status >= 400 && res.status < 500;
     if (res.status !== 200 && !refusal) {
       await res.body?.cancel().catch(() => undefined);
-      throw authError(res.status >= 500 ? 'ERR_AUTHSERVER_NOT_AVAILABLE' : 'ERR_AUTHDATA_SYNTAX_ERROR', {
-        detail: { path: path.split('?')[0], status: res.status },
-      });
+      throw authError(
+        res.status >= 500 ? 'ERR_AUTHSERVER_NOT_AVAILABLE' : 'ERR_AUTHDATA_SYNTAX_ERROR',
+        {
+          detail: { path: path.split('?')[0], status: res.status },
+        },
+      );
     }
     let text: string | undefined;
     try {
@@ -131,21 +148,33 @@ export class SsbClient {
   }
 
   /** Step A (§1.2): a challenge and the server's signature over it. */
-  activate(id: ClientIdentity, signal?: AbortSignal): Promise<{ challenge: string; signature: string }> {
+  activate(
+    id: ClientIdentity,
+    signal?: AbortSignal,
+  ): Promise<{ challenge: string; signature: string }> {
     return this.#retrying(async () => {
-      const text = await this.#request('/login/authactivate', { method: 'POST', body: buildActivateRequest(id), ...(signal ? { signal } : {}) });
+      const text = await this.#request('/login/authactivate', {
+        method: 'POST',
+        body: buildActivateRequest(id),
+        ...(signal ? { signal } : {}),
+      });
       const m = gpParamMap(this.#gp(text));
       const challenge = m.get('challenge');
       const signature = m.get('signature');
       if (!challenge || !signature) {
-        throw authError('ERR_AUTHDATA_SYNTAX_ERROR', { detail: { reason: 'no challenge in reply' } });
+        throw authError('ERR_AUTHDATA_SYNTAX_ERROR', {
+          detail: { reason: 'no challenge in reply' },
+        });
       }
       return { challenge, signature };
     }, signal);
   }
 
   /** Step B (§1.4): the card-signed response; the reply's parameters (sso_ticket absent on rejection). */
-  async validate(fields: Parameters<typeof buildValidateRequest>[0], signal?: AbortSignal): Promise<GpParam[]> {
+  async validate(
+    fields: Parameters<typeof buildValidateRequest>[0],
+    signal?: AbortSignal,
+  ): Promise<GpParam[]> {
     const text = await this.#request('/login/authvalidate', {
       method: 'POST',
       body: buildValidateRequest(fields),
@@ -158,8 +187,16 @@ export class SsbClient {
   /** Step C (§1.5): role selection. */
   selectRole(ticket: string, roleId: string): Promise<void> {
     return this.#retrying(async () => {
-      const q = new URLSearchParams({ token: ticket, selectedRoleUid: roleId, ssbMode: '0', fallbackStatus: '0', gacVersion: 'GACv10. 0. 0. 1' });
-      const text = await this.#request(`/saml/RoleSelectionGP.jsp?${q.toString()}`, { method: 'GET' });
+      const q = new URLSearchParams({
+        token: ticket,
+        selectedRoleUid: roleId,
+        ssbMode: '0',
+        fallbackStatus: '0',
+        gacVersion: 'GACv10. 0. 0. 1',
+      });
+      const text = await this.#request(`/saml/RoleSelectionGP.jsp?${q.toString()}`, {
+        method: 'GET',
+      });
       if (!/<STATUS>\s*OK\s*<\/STATUS>/i.test(text)) {
         throw authError('ERR_ROLE_UNKNOWN');
       }
@@ -167,10 +204,17 @@ export class SsbClient {
   }
 
   /** §1.6: destroys the session at the broker. */
-  logout(fields: ClientIdentity & { ticket: string; uid: string }, timeoutMs?: number): Promise<void> {
-    const client = timeoutMs === undefined ? this : new SsbClient({ ...this.#o, timeoutMs, retries: 0 });
+  logout(
+    fields: ClientIdentity & { ticket: string; uid: string },
+    timeoutMs?: number,
+  ): Promise<void> {
+    const client =
+      timeoutMs === undefined ? this : new SsbClient({ ...this.#o, timeoutMs, retries: 0 });
     return client.#retrying(async () => {
-      await client.#request('/login/authlogout', { method: 'POST', body: buildLogoutRequest(fields) });
+      await client.#request('/login/authlogout', {
+        method: 'POST',
+        body: buildLogoutRequest(fields),
+      });
     });
   }
 }

@@ -39,11 +39,13 @@ Needs SOFTHSM2_CONF from \`node softhsm/setup.mjs\` (npm run demo does all of it
 in at once with its fixture PIN and prints the session.
 `;
 
-
 async function start(config: Config, listenPort?: number): Promise<AgentServer> {
   const logger = createLogger({ level: config.logLevel });
   if (config.moduleIsDevDefault) {
-    logger.warn({ module: config.modulePath }, 'RXSIGN_MODULE is not set: using the SoftHSM2 module (a development default)');
+    logger.warn(
+      { module: config.modulePath },
+      'RXSIGN_MODULE is not set: using the SoftHSM2 module (a development default)',
+    );
   }
   return startAgentServer({
     config,
@@ -103,7 +105,9 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     }
     const base = loadConfig();
     if (!base.softhsmConf) {
-      io.err('rxsign: SOFTHSM2_CONF is not set: run `npm run demo` (or export SOFTHSM2_CONF=$(node softhsm/setup.mjs))');
+      io.err(
+        'rxsign: SOFTHSM2_CONF is not set: run `npm run demo` (or export SOFTHSM2_CONF=$(node softhsm/setup.mjs))',
+      );
       return 2;
     }
     const dir = dirname(base.softhsmConf);
@@ -140,7 +144,9 @@ Ctrl-C stops the agent and the simulator.`);
       const pin = cards.cards.find((c) => c.label === config.tokenLabel)?.pin;
       if (pin) {
         const status = await server.agent.login(pin);
-        io.out(`logged in: ${status.name ?? ''} (${status.uid ?? ''}), role ${status.selectedRole?.id ?? 'not selected'}`);
+        io.out(
+          `logged in: ${status.name ?? ''} (${status.uid ?? ''}), role ${status.selectedRole?.id ?? 'not selected'}`,
+        );
       }
     }
     await untilStopped();

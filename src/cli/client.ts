@@ -33,7 +33,12 @@ interface Failure {
   ticketApi?: { name: string; value: string };
 }
 
-async function call(io: Io, base: string, path: string, body?: unknown): Promise<{ ok: true; value: unknown } | { ok: false; code: number }> {
+async function call(
+  io: Io,
+  base: string,
+  path: string,
+  body?: unknown,
+): Promise<{ ok: true; value: unknown } | { ok: false; code: number }> {
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, {
@@ -43,19 +48,27 @@ async function call(io: Io, base: string, path: string, body?: unknown): Promise
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch {
-    io.err(`rxsign: the agent is not running at ${base} (start it with rxsign serve, or npm run demo)`);
+    io.err(
+      `rxsign: the agent is not running at ${base} (start it with rxsign serve, or npm run demo)`,
+    );
     return { ok: false, code: 2 };
   }
   const value = (await res.json().catch(() => ({}))) as unknown;
   if (!res.ok) {
     const f = value as Failure;
-    io.err(`rxsign: ${f.message ?? 'request failed'} [${f.code ?? res.status}${f.ticketApi ? ` / ${f.ticketApi.name} ${f.ticketApi.value}` : ''}]`);
+    io.err(
+      `rxsign: ${f.message ?? 'request failed'} [${f.code ?? res.status}${f.ticketApi ? ` / ${f.ticketApi.name} ${f.ticketApi.value}` : ''}]`,
+    );
     return { ok: false, code: 1 };
   }
   return { ok: true, value };
 }
 
-export async function runClient(command: 'login' | 'ticket' | 'logout' | 'status', argv: string[], io: Io): Promise<number> {
+export async function runClient(
+  command: 'login' | 'ticket' | 'logout' | 'status',
+  argv: string[],
+  io: Io,
+): Promise<number> {
   try {
     const { values } = parseArgs({
       args: argv,
@@ -75,14 +88,19 @@ export async function runClient(command: 'login' | 'ticket' | 'logout' | 'status
       return 0;
     }
     const config = loadConfig();
-    const base = values.agent ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+    const base =
+      values.agent ??
+      `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
     if (command === 'login') {
       const pin = await readPin();
       if (!pin) {
         io.err('rxsign: no PIN: set RXSIGN_PIN or run on a terminal to be prompted');
         return 2;
       }
-      const r = await call(io, base, '/api/v1/login', { pin, ...(values.role ? { roleId: values.role } : {}) });
+      const r = await call(io, base, '/api/v1/login', {
+        pin,
+        ...(values.role ? { roleId: values.role } : {}),
+      });
       if (!r.ok) {
         return r.code;
       }
@@ -95,8 +113,17 @@ export async function runClient(command: 'login' | 'ticket' | 'logout' | 'status
         io.err('rxsign: --wait takes a number of seconds');
         return 2;
       }
-      const path = values.new ? '/ticket-api/getNewTicket' : values['no-auth'] ? '/ticket-api/getTicketNoAuth' : '/ticket-api/getTicket';
-      const r = await call(io, base, path, values['no-auth'] ? {} : { timeoutMs: Math.round(wait * 1000) });
+      const path = values.new
+        ? '/ticket-api/getNewTicket'
+        : values['no-auth']
+          ? '/ticket-api/getTicketNoAuth'
+          : '/ticket-api/getTicket';
+      const r = await call(
+        io,
+        base,
+        path,
+        values['no-auth'] ? {} : { timeoutMs: Math.round(wait * 1000) },
+      );
       if (!r.ok) {
         return r.code;
       }
@@ -147,7 +174,9 @@ function printStatus(io: Io, value: unknown, asJson: boolean): void {
     io.out(`user:  ${s.name ?? ''} (${s.uid})`);
   }
   for (const r of s.roles) {
-    io.out(`${r.id === s.selectedRole?.id ? '* ' : '  '}role ${r.id}  ${r.orgName} — ${r.jobRole[2] ?? ''}`);
+    io.out(
+      `${r.id === s.selectedRole?.id ? '* ' : '  '}role ${r.id}  ${r.orgName} — ${r.jobRole[2] ?? ''}`,
+    );
   }
   if (s.timeLeftSeconds !== undefined) {
     io.out(`session time left: ${Math.round(s.timeLeftSeconds / 60)} min`);

@@ -29,19 +29,25 @@ const commands: Record<string, () => Promise<Command>> = {
   sign: async () => (await import('./sign.js')).runSign,
   serve: async () => (await import('./agent.js')).runServe,
   demo: async () => (await import('./agent.js')).runDemo,
-  login: async () => (argv, io) => import('./client.js').then((m) => m.runClient('login', argv, io)),
-  ticket: async () => (argv, io) => import('./client.js').then((m) => m.runClient('ticket', argv, io)),
-  logout: async () => (argv, io) => import('./client.js').then((m) => m.runClient('logout', argv, io)),
-  status: async () => (argv, io) => import('./client.js').then((m) => m.runClient('status', argv, io)),
+  login: async () => (argv, io) =>
+    import('./client.js').then((m) => m.runClient('login', argv, io)),
+  ticket: async () => (argv, io) =>
+    import('./client.js').then((m) => m.runClient('ticket', argv, io)),
+  logout: async () => (argv, io) =>
+    import('./client.js').then((m) => m.runClient('logout', argv, io)),
+  status: async () => (argv, io) =>
+    import('./client.js').then((m) => m.runClient('status', argv, io)),
   'spine-sim': async () => async (argv) => (await import('../spine-sim/cli.js')).runSpineSim(argv),
   audit: async () => async (argv, io) => {
     const [sub, ...rest] = argv;
     if (sub !== 'verify') {
-      io.err("rxsign: usage: rxsign audit verify [--log PATH] [--json]");
+      io.err('rxsign: usage: rxsign audit verify [--log PATH] [--json]');
       return 2;
     }
     const { runAuditVerify } = await import('../audit/index.js');
-    return runAuditVerify(rest, { defaultPath: (await import('../config.js')).loadConfig().auditLogPath });
+    return runAuditVerify(rest, {
+      defaultPath: (await import('../config.js')).loadConfig().auditLogPath,
+    });
   },
 };
 

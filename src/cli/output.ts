@@ -26,5 +26,11 @@ export function reportError(io: Io, err: unknown, context?: string): number {
 }
 
 export function json(io: Io, value: unknown): void {
-  io.out(JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2));
+  io.out(
+    JSON.stringify(
+      value,
+      (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v),
+      2,
+    ),
+  );
 }

@@ -21,16 +21,28 @@ export interface RouteDeps {
 }
 
 /** Verification always; signing with the configured card (or the card present at start), audited. */
-export async function featureRouters(deps: RouteDeps): Promise<{ routers: Router[]; close: () => Promise<void> }> {
+export async function featureRouters(
+  deps: RouteDeps,
+): Promise<{ routers: Router[]; close: () => Promise<void> }> {
   const trust = await loadTrustStore({
     trustDirs: deps.config.trustDir ? [deps.config.trustDir] : [],
     crlDirs: deps.config.crlDir ? [deps.config.crlDir] : [],
   });
-  const verifier = createVerifier({ anchors: trust.anchors, intermediates: trust.intermediates, crls: trust.crls });
+  const verifier = createVerifier({
+    anchors: trust.anchors,
+    intermediates: trust.intermediates,
+    crls: trust.crls,
+  });
   const routers: Router[] = [verifyRouter(verifier)];
-  const card = deps.config.tokenLabel ? { label: deps.config.tokenLabel } : deps.agent.card ? { serial: deps.agent.card.serial } : undefined;
+  const card = deps.config.tokenLabel
+    ? { label: deps.config.tokenLabel }
+    : deps.agent.card
+      ? { serial: deps.agent.card.serial }
+      : undefined;
   if (!card) {
-    deps.logger.warn('no card configured (RXSIGN_TOKEN) or present at start: the signing routes are off');
+    deps.logger.warn(
+      'no card configured (RXSIGN_TOKEN) or present at start: the signing routes are off',
+    );
     return { routers, close: async () => undefined };
   }
   const audit = await openAuditLog(deps.config.auditLogPath);
@@ -50,7 +62,9 @@ export async function featureRouters(deps: RouteDeps): Promise<{ routers: Router
       signWithoutRole: deps.config.signWithoutRole,
       roleProvider: () => {
         const s = deps.agent.status();
-        return s.uid ? { uid: s.uid, ...(s.selectedRole ? { roleId: s.selectedRole.id } : {}) } : undefined;
+        return s.uid
+          ? { uid: s.uid, ...(s.selectedRole ? { roleId: s.selectedRole.id } : {}) }
+          : undefined;
       },
     }),
   );

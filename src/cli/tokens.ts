@@ -114,7 +114,11 @@ export async function runTokens(argv: string[], io: Io): Promise<number> {
     const views: TokenView[] = [];
     try {
       for (const s of await port.listSlots()) {
-        const view: TokenView = { slotId: s.slotId, description: s.description, tokenPresent: s.tokenPresent };
+        const view: TokenView = {
+          slotId: s.slotId,
+          description: s.description,
+          tokenPresent: s.tokenPresent,
+        };
         if (s.token && s.token.flags.tokenInitialized) {
           let certificates: CertificateView[] = [];
           let error: string | undefined;
@@ -158,11 +162,17 @@ export function renderTokens(modulePath: string, views: TokenView[]): string {
   lines.push(`${views.length} slot(s), ${withTokens.length} initialised token(s)`);
   for (const v of views) {
     if (!v.token) {
-      lines.push('', `slot ${v.slotId}: ${v.tokenPresent ? 'uninitialised token' : 'no token'} (${v.description})`);
+      lines.push(
+        '',
+        `slot ${v.slotId}: ${v.tokenPresent ? 'uninitialised token' : 'no token'} (${v.description})`,
+      );
       continue;
     }
     const t = v.token;
-    lines.push('', `token "${t.label}"  serial ${t.serial}  (${t.manufacturer} ${t.model}, slot ${v.slotId})`);
+    lines.push(
+      '',
+      `token "${t.label}"  serial ${t.serial}  (${t.manufacturer} ${t.model}, slot ${v.slotId})`,
+    );
     lines.push(`  flags: ${t.flags.join(', ') || '-'}`);
     if (t.error) {
       lines.push(`  certificates: ${t.error}`);

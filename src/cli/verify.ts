@@ -5,7 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createVerifier, loadTrustStore, type RevocationPolicy, type VerificationReport } from '../verify/index.js';
+import {
+  createVerifier,
+  loadTrustStore,
+  type RevocationPolicy,
+  type VerificationReport,
+} from '../verify/index.js';
 import { json, reportError, type Io } from './output.js';
 
 export const VERIFY_HELP = `Usage: rxsign verify FILE… [options]
@@ -34,11 +39,27 @@ function usage(io: Io, message: string): number {
 }
 
 function render(file: string, r: VerificationReport): string {
-  const word = r.indication === 'TOTAL_PASSED' ? 'PASSED' : r.indication === 'TOTAL_FAILED' ? 'FAILED' : 'INDETERMINATE';
-  const first = r.checks.find((c) => c.status === 'failed') ?? r.checks.find((c) => c.status === 'indeterminate');
-  const head = [`${file}: ${word}`, r.subIndication, first?.message].filter((x) => x !== undefined).join(' — ');
-  const who = r.signer === undefined ? [] : [`  signer: ${r.signer.name}${r.signer.uid === undefined ? '' : ` (UID ${r.signer.uid})`}${r.signingTime === undefined ? '' : `, signed ${r.signingTime}`}`];
-  const lines = r.checks.map((c) => `  [${c.status}] ${c.title}${c.message === undefined ? '' : `: ${c.message}`}`);
+  const word =
+    r.indication === 'TOTAL_PASSED'
+      ? 'PASSED'
+      : r.indication === 'TOTAL_FAILED'
+        ? 'FAILED'
+        : 'INDETERMINATE';
+  const first =
+    r.checks.find((c) => c.status === 'failed') ??
+    r.checks.find((c) => c.status === 'indeterminate');
+  const head = [`${file}: ${word}`, r.subIndication, first?.message]
+    .filter((x) => x !== undefined)
+    .join(' — ');
+  const who =
+    r.signer === undefined
+      ? []
+      : [
+          `  signer: ${r.signer.name}${r.signer.uid === undefined ? '' : ` (UID ${r.signer.uid})`}${r.signingTime === undefined ? '' : `, signed ${r.signingTime}`}`,
+        ];
+  const lines = r.checks.map(
+    (c) => `  [${c.status}] ${c.title}${c.message === undefined ? '' : `: ${c.message}`}`,
+  );
   return [head, ...who, ...lines].join('\n');
 }
 
@@ -83,8 +104,12 @@ export async function runVerify(argv: string[], io: Io): Promise<number> {
     return usage(io, '--at must be an ISO 8601 time');
   }
   try {
-    const store = await loadTrustStore({ trustDirs: values.trust ?? [], crlDirs: values.crl ?? [] });
-    const content = values.content === undefined ? undefined : new Uint8Array(await readFile(values.content));
+    const store = await loadTrustStore({
+      trustDirs: values.trust ?? [],
+      crlDirs: values.crl ?? [],
+    });
+    const content =
+      values.content === undefined ? undefined : new Uint8Array(await readFile(values.content));
     const verifier = createVerifier({
       anchors: store.anchors,
       intermediates: store.intermediates,
@@ -94,9 +119,14 @@ export async function runVerify(argv: string[], io: Io): Promise<number> {
     });
     const reports: { file: string; report: VerificationReport }[] = [];
     for (const file of files) {
-      const bytes = new Uint8Array(await readFile(file).catch((err: unknown) => {
-        throw Object.assign(new Error(`cannot read ${file}`), { code: 'ERR_VERIFY_READ', cause: err });
-      }));
+      const bytes = new Uint8Array(
+        await readFile(file).catch((err: unknown) => {
+          throw Object.assign(new Error(`cannot read ${file}`), {
+            code: 'ERR_VERIFY_READ',
+            cause: err,
+          });
+        }),
+      );
       const report = await verifier.verifyDocument(bytes, {
         ...(at === undefined ? {} : { at }),
         ...(content === undefined ? {} : { detachedContent: content }),
@@ -115,7 +145,11 @@ export async function runVerify(argv: string[], io: Io): Promise<number> {
       io.err(`rxsign: ${err.message}`);
       return 2;
     }
-    if (err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && /^E[A-Z]+$/.test(String((err as { code?: unknown }).code))) {
+    if (
+      err instanceof Error &&
+      typeof (err as { code?: unknown }).code === 'string' &&
+      /^E[A-Z]+$/.test(String((err as { code?: unknown }).code))
+    ) {
       io.err(`rxsign: cannot read a trust, CRL or content file or folder`);
       return 2;
     }

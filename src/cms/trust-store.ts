@@ -52,7 +52,10 @@ async function files(dir: string, rejected: string[]): Promise<string[]> {
  * const verifier = createVerifier({ ...store });
  * ```
  */
-export async function loadTrustStore(o: { trustDirs?: readonly string[]; crlDirs?: readonly string[] }): Promise<TrustStore> {
+export async function loadTrustStore(o: {
+  trustDirs?: readonly string[];
+  crlDirs?: readonly string[];
+}): Promise<TrustStore> {
   const store: TrustStore = { anchors: [], intermediates: [], crls: [], rejected: [] };
   for (const dir of o.trustDirs ?? []) {
     for (const f of await files(dir, store.rejected)) {

@@ -23,6 +23,8 @@ export function digestInfo(
 ): Uint8Array {
   const digest = options.prehashed
     ? Buffer.from(data)
-    : createHash(hash === 'SHA-256' ? 'sha256' : 'sha1').update(data).digest();
+    : createHash(hash === 'SHA-256' ? 'sha256' : 'sha1')
+        .update(data)
+        .digest();
   return new Uint8Array(Buffer.concat([PREFIX[hash], digest]));
 }

@@ -128,13 +128,18 @@ export class Pkcs11Driver {
   /** Loads and initialises the module. */
   load(): void {
     if (!existsSync(this.#opts.modulePath)) {
-      throw pkcs11Error('ERR_PKCS11_MODULE_NOT_FOUND', { detail: { module: this.#opts.modulePath } });
+      throw pkcs11Error('ERR_PKCS11_MODULE_NOT_FOUND', {
+        detail: { module: this.#opts.modulePath },
+      });
     }
     try {
       this.#module = graphene.Module.load(this.#opts.modulePath);
       this.#module.initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
     } catch (cause) {
-      throw pkcs11Error('ERR_PKCS11_MODULE_LOAD_FAILED', { cause, detail: { module: this.#opts.modulePath } });
+      throw pkcs11Error('ERR_PKCS11_MODULE_LOAD_FAILED', {
+        cause,
+        detail: { module: this.#opts.modulePath },
+      });
     }
     this.#known = this.#presentTokens();
   }
@@ -384,7 +389,11 @@ export class Pkcs11Driver {
         const found = o.session.find({ class: cls });
         const set = new Set<string>();
         for (let i = 0; i < found.length; i++) {
-          set.add(Buffer.from(found.items(i).getAttribute({ id: null }).id ?? Buffer.alloc(0)).toString('hex'));
+          set.add(
+            Buffer.from(found.items(i).getAttribute({ id: null }).id ?? Buffer.alloc(0)).toString(
+              'hex',
+            ),
+          );
         }
         return set;
       };
@@ -426,7 +435,9 @@ export class Pkcs11Driver {
    */
   trySign(sel: TokenSelector, req: SignRequest, preferPool: boolean, done: SignDone): boolean {
     if (!this.#mechanisms.has(req.mechanism)) {
-      throw pkcs11Error('ERR_PKCS11_MECHANISM_NOT_ALLOWED', { detail: { mechanism: req.mechanism } });
+      throw pkcs11Error('ERR_PKCS11_MECHANISM_NOT_ALLOWED', {
+        detail: { mechanism: req.mechanism },
+      });
     }
     let mechanism: Pkcs11Mechanism;
     try {

@@ -94,7 +94,11 @@ export function keyUsageOf(der: Uint8Array): string[] {
   for (const ext of children(der, exts)) {
     const parts = children(der, ext);
     const oid = parts[0];
-    if (!oid || oid.tag !== 0x06 || !Buffer.from(der.subarray(oid.start, oid.end)).equals(OID_KEY_USAGE)) {
+    if (
+      !oid ||
+      oid.tag !== 0x06 ||
+      !Buffer.from(der.subarray(oid.start, oid.end)).equals(OID_KEY_USAGE)
+    ) {
       continue;
     }
     const value = parts[parts.length - 1];

@@ -48,7 +48,12 @@ export interface WireError {
 
 export type Response =
   | { readonly kind: 'response'; readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly kind: 'response'; readonly id: number; readonly ok: false; readonly error: WireError };
+  | {
+      readonly kind: 'response';
+      readonly id: number;
+      readonly ok: false;
+      readonly error: WireError;
+    };
 
 export type WorkerMessage =
   | Response

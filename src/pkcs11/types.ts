@@ -58,9 +58,14 @@ export interface CardCertificate {
  * Signing mechanisms by PKCS#11 name without the `CKM_` prefix. `RSA_PKCS` signs a caller-built DigestInfo
  * (pre-hashed input). Only the three defaults are allowed unless configuration adds more.
  */
-export type SignMechanism = 'SHA256_RSA_PKCS' | 'SHA1_RSA_PKCS' | 'RSA_PKCS' | (string & { readonly __mech?: never });
+export type SignMechanism =
+  'SHA256_RSA_PKCS' | 'SHA1_RSA_PKCS' | 'RSA_PKCS' | (string & { readonly __mech?: never });
 
-export const DEFAULT_MECHANISMS: readonly string[] = ['SHA256_RSA_PKCS', 'SHA1_RSA_PKCS', 'RSA_PKCS'];
+export const DEFAULT_MECHANISMS: readonly string[] = [
+  'SHA256_RSA_PKCS',
+  'SHA1_RSA_PKCS',
+  'RSA_PKCS',
+];
 
 export interface SignRequest {
   readonly keyId: string;

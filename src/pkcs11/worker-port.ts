@@ -9,7 +9,15 @@ import { Worker } from 'node:worker_threads';
 import { ServiceError } from '../errors.js';
 import { PKCS11_ERRORS, pkcs11Error, type Pkcs11ErrorCode } from './errors.js';
 import type { TokenPort } from './port.js';
-import type { OpName, Ops, Request, RequestBatch, WireError, WorkerInit, WorkerMessage } from './protocol.js';
+import type {
+  OpName,
+  Ops,
+  Request,
+  RequestBatch,
+  WireError,
+  WorkerInit,
+  WorkerMessage,
+} from './protocol.js';
 import {
   DEFAULT_MECHANISMS,
   type CardCertificate,
@@ -86,7 +94,10 @@ export async function openTokenPort(options: WorkerPortOptions): Promise<TokenPo
   }
   const file = workerPath();
   if (!existsSync(file)) {
-    throw new ServiceError('ERR_PKCS11_INTERNAL', 'the PKCS#11 worker is not built (run npm run build)');
+    throw new ServiceError(
+      'ERR_PKCS11_INTERNAL',
+      'the PKCS#11 worker is not built (run npm run build)',
+    );
   }
   const init: WorkerInit = {
     modulePath: options.modulePath,
@@ -94,7 +105,10 @@ export async function openTokenPort(options: WorkerPortOptions): Promise<TokenPo
     pollIntervalMs: options.pollIntervalMs ?? 500,
     sessions: Math.min(8, Math.max(1, Math.floor(options.sessions ?? DEFAULT_SESSIONS))),
   };
-  const port = new WorkerTokenPort(new Worker(file, { workerData: init }), options.callTimeoutMs ?? 30_000);
+  const port = new WorkerTokenPort(
+    new Worker(file, { workerData: init }),
+    options.callTimeoutMs ?? 30_000,
+  );
   await port.ready;
   return port;
 }
@@ -148,7 +162,11 @@ class WorkerTokenPort implements TokenPort {
         }
       });
       worker.on('error', (cause) => {
-        reject(new ServiceError('ERR_PKCS11_INTERNAL', PKCS11_ERRORS.ERR_PKCS11_INTERNAL.message, { cause }));
+        reject(
+          new ServiceError('ERR_PKCS11_INTERNAL', PKCS11_ERRORS.ERR_PKCS11_INTERNAL.message, {
+            cause,
+          }),
+        );
       });
       worker.on('exit', () => {
         this.#state = 'closed';
@@ -166,7 +184,11 @@ class WorkerTokenPort implements TokenPort {
     }
   }
 
-  #call<K extends OpName>(op: K, args: Ops[K]['args'], timeoutMs = this.#timeoutMs): Promise<Ops[K]['result']> {
+  #call<K extends OpName>(
+    op: K,
+    args: Ops[K]['args'],
+    timeoutMs = this.#timeoutMs,
+  ): Promise<Ops[K]['result']> {
     if (this.#state !== 'open' && op !== 'shutdown') {
       return Promise.reject(pkcs11Error('ERR_PKCS11_SHUTDOWN'));
     }
@@ -226,7 +248,10 @@ class WorkerTokenPort implements TokenPort {
   sign(token: TokenSelector, request: SignRequest): Promise<Uint8Array> {
     // Copy the caller's bytes before handing them to another thread (the caller may reuse its buffer).
     const data = new Uint8Array(request.data);
-    return this.#call('sign', [token, { keyId: request.keyId, mechanism: request.mechanism, data }]);
+    return this.#call('sign', [
+      token,
+      { keyId: request.keyId, mechanism: request.mechanism, data },
+    ]);
   }
 
   subscribe(listener: (event: CardEvent) => void): () => void {

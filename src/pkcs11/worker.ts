@@ -9,7 +9,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ServiceError } from '../errors.js';
 import { Pkcs11Driver } from './driver.js';
 import { ckrName, mapPkcs11Error } from './errors.js';
-import type { OpName, Request, RequestBatch, WireError, WorkerInit, WorkerMessage } from './protocol.js';
+import type {
+  OpName,
+  Request,
+  RequestBatch,
+  WireError,
+  WorkerInit,
+  WorkerMessage,
+} from './protocol.js';
 import { Scheduler, type Reply } from './scheduler.js';
 import type { SignRequest, TokenSelector } from './types.js';
 

@@ -113,7 +113,9 @@ const PRINTABLE_ID = /^[\x20-\x7e]{1,256}$/;
  * role come from the Spine broker's reply (untrusted): one the record cannot hold must not fail every append.
  */
 function storable(value: string | null | undefined, max: number): string | undefined {
-  return typeof value === 'string' && value.length <= max && PRINTABLE_ID.test(value) ? value : undefined;
+  return typeof value === 'string' && value.length <= max && PRINTABLE_ID.test(value)
+    ? value
+    : undefined;
 }
 const PATH_CACHE_MS = 60_000;
 

@@ -22,7 +22,9 @@ function properties(ctx: SimContext, s: SimSession): [string, string][] {
   return [
     ['uid', s.user.uid],
     ['cn', s.user.name],
-    ...(s.selectedRoleUid === undefined ? [] : ([['ssbSessionRoleUid', s.selectedRoleUid]] as [string, string][])),
+    ...(s.selectedRoleUid === undefined
+      ? []
+      : ([['ssbSessionRoleUid', s.selectedRoleUid]] as [string, string][])),
     ['ssbMode', s.ssbMode],
     ['max_idle_time', String(ctx.sessions.limits.maxIdleMinutes)],
     ['max_session_time', String(ctx.sessions.limits.maxSessionMinutes)],
@@ -30,7 +32,11 @@ function properties(ctx: SimContext, s: SimSession): [string, string][] {
 }
 
 function attr(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
 function sessionXml(ctx: SimContext, s: SimSession): string {
@@ -65,14 +71,23 @@ function parsePll(text: string): PllRequest[] | undefined {
   const out: PllRequest[] = [];
   for (const m of text.matchAll(/<Request\b[^>]*>([\s\S]*?)<\/Request>/g)) {
     const inner = unwrap(m[1] ?? '');
-    const reqid = /<SessionRequest\b[^>]*\breqid\s*=\s*["']([^"']{0,32})["']/.exec(inner)?.[1] ?? '0';
+    const reqid =
+      /<SessionRequest\b[^>]*\breqid\s*=\s*["']([^"']{0,32})["']/.exec(inner)?.[1] ?? '0';
     const get = /<GetSession\b([^>]*)>\s*<SessionID>([^<]{1,512})<\/SessionID>/.exec(inner);
-    const destroy = /<DestroySession\b[^>]*>\s*<SessionID>([^<]{1,512})<\/SessionID>(?:\s*<DestroySessionID>([^<]{1,512})<\/DestroySessionID>)?/.exec(inner);
+    const destroy =
+      /<DestroySession\b[^>]*>\s*<SessionID>([^<]{1,512})<\/SessionID>(?:\s*<DestroySessionID>([^<]{1,512})<\/DestroySessionID>)?/.exec(
+        inner,
+      );
     if (get) {
       const reset = /\breset\s*=\s*["']true["']/.test(get[1] ?? '');
       out.push({ reqid, op: 'GetSession', reset, target: decodeEntities((get[2] ?? '').trim()) });
     } else if (destroy) {
-      out.push({ reqid, op: 'DestroySession', reset: false, target: decodeEntities((destroy[2] ?? destroy[1] ?? '').trim()) });
+      out.push({
+        reqid,
+        op: 'DestroySession',
+        reset: false,
+        target: decodeEntities((destroy[2] ?? destroy[1] ?? '').trim()),
+      });
     } else {
       return undefined;
     }
@@ -136,11 +151,17 @@ export function mountAm(router: Router, ctx: SimContext): void {
         const s = liveSession(ctx, req.path, r.target, r.reset);
         body = s === undefined ? '<Exception>Invalid session ID.</Exception>' : sessionXml(ctx, s);
       } else {
-        body = ctx.sessions.destroy(r.target) ? '<OK></OK>' : '<Exception>Invalid session ID.</Exception>';
+        body = ctx.sessions.destroy(r.target)
+          ? '<OK></OK>'
+          : '<Exception>Invalid session ID.</Exception>';
       }
       const inner = `<SessionResponse vers="1.0" reqid="${attr(r.reqid)}"><${r.op}>${body}</${r.op}></SessionResponse>`;
       return `<Response><![CDATA[${inner}]]></Response>`;
     });
-    sendXml(res, 200, `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><ResponseSet vers="1.0" svcid="Session" reqid="0">${responses.join('')}</ResponseSet>`);
+    sendXml(
+      res,
+      200,
+      `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><ResponseSet vers="1.0" svcid="Session" reqid="0">${responses.join('')}</ResponseSet>`,
+    );
   });
 }

@@ -125,7 +125,8 @@ export function createSpineSimApp(options: SpineSimOptions): SpineSimApp {
     sendText(res, 404, 'Not Found\n');
   });
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
-    const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
+    const status =
+      typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
     if (res.headersSent) {
       res.end();
       return;

@@ -49,7 +49,14 @@ export async function runSpineSim(
     io.stderr.write(`rxsign spine-sim: ${message}\n`);
     return 2;
   };
-  let values: { port?: string; host?: string; users?: string; trust?: string; crl?: string; help?: boolean };
+  let values: {
+    port?: string;
+    host?: string;
+    users?: string;
+    trust?: string;
+    crl?: string;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,

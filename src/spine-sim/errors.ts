@@ -72,8 +72,13 @@ export type LoginRejectionCode =
   | 'INTERNAL_ERROR';
 
 /** The gpOBJECT rejection codes: HTTP status and the fixed `error_description`. */
-export const LOGIN_REJECTIONS: Readonly<Record<LoginRejectionCode, { status: number; description: string }>> = {
-  MALFORMED_REQUEST: { status: 400, description: 'The request is not a valid gpOBJECT for this service.' },
+export const LOGIN_REJECTIONS: Readonly<
+  Record<LoginRejectionCode, { status: number; description: string }>
+> = {
+  MALFORMED_REQUEST: {
+    status: 400,
+    description: 'The request is not a valid gpOBJECT for this service.',
+  },
   REQUEST_TOO_LARGE: { status: 413, description: 'The request body is too large.' },
   BAD_CHALLENGE: { status: 403, description: 'The challenge was not issued by this server.' },
   STALE_CHALLENGE: { status: 403, description: 'The challenge has expired; request a new one.' },
@@ -83,7 +88,10 @@ export const LOGIN_REJECTIONS: Readonly<Record<LoginRejectionCode, { status: num
   CERT_EXPIRED: { status: 403, description: 'The certificate has expired.' },
   CERT_NOT_YET_VALID: { status: 403, description: 'The certificate is not yet valid.' },
   CERT_REVOKED: { status: 403, description: 'The certificate has been revoked.' },
-  CERT_KEY_USAGE: { status: 403, description: 'The certificate is not an authentication certificate.' },
+  CERT_KEY_USAGE: {
+    status: 403,
+    description: 'The certificate is not an authentication certificate.',
+  },
   UID_MISMATCH: { status: 403, description: 'The certificate does not belong to this user.' },
   UNKNOWN_USER: { status: 403, description: 'The user is not known.' },
   INTERNAL_ERROR: { status: 500, description: 'The server failed to process the request.' },

@@ -12,14 +12,23 @@
  */
 import { z } from 'zod';
 
-export const FAULT_KINDS = ['5xx', 'hang', 'reject-signature', 'zero-roles', 'expire-session'] as const;
+export const FAULT_KINDS = [
+  '5xx',
+  'hang',
+  'reject-signature',
+  'zero-roles',
+  'expire-session',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const faultSchema = z
   .object({
     kind: z.enum(FAULT_KINDS),
     count: z.number().int().min(1).max(1_000_000).default(1),
-    endpoints: z.array(z.string().regex(/^\/[A-Za-z0-9/._-]{0,200}$/)).max(50).optional(),
+    endpoints: z
+      .array(z.string().regex(/^\/[A-Za-z0-9/._-]{0,200}$/))
+      .max(50)
+      .optional(),
   })
   .strict();
 
@@ -47,7 +56,11 @@ export class FaultQueue {
   /** Adds a fault (validated); returns the pending list. */
   add(spec: FaultSpec): Fault[] {
     const f = faultSchema.parse(spec);
-    this.#faults.push({ kind: f.kind, remaining: f.count, ...(f.endpoints ? { endpoints: f.endpoints } : {}) });
+    this.#faults.push({
+      kind: f.kind,
+      remaining: f.count,
+      ...(f.endpoints ? { endpoints: f.endpoints } : {}),
+    });
     return this.list();
   }
 
@@ -62,7 +75,10 @@ export class FaultQueue {
   /** Consumes one use of the first pending fault of `kinds` that applies to `path`. */
   take(path: string, kinds: readonly FaultKind[]): FaultKind | undefined {
     const i = this.#faults.findIndex(
-      (f) => kinds.includes(f.kind) && APPLIES[f.kind](path) && (f.endpoints === undefined || f.endpoints.includes(path)),
+      (f) =>
+        kinds.includes(f.kind) &&
+        APPLIES[f.kind](path) &&
+        (f.endpoints === undefined || f.endpoints.includes(path)),
     );
     const f = this.#faults[i];
     if (f === undefined) {

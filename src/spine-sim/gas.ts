@@ -53,7 +53,11 @@ export function reject(
   service: string,
   logSessionId: string,
 ): void {
-  sendXml(res, LOGIN_REJECTIONS[code].status, rejectReply({ base: baseUrl(ctx, req), logSessionId, service, code }));
+  sendXml(
+    res,
+    LOGIN_REJECTIONS[code].status,
+    rejectReply({ base: baseUrl(ctx, req), logSessionId, service, code }),
+  );
 }
 
 /**
@@ -74,7 +78,16 @@ export function mountGas(router: Router, ctx: SimContext): void {
     }
     const issued = createChallenge(ctx.serverKey, ctx.now());
     ctx.logger.info({ event: 'authactivate', logSessionId }, 'challenge issued');
-    sendXml(res, 200, activateReply({ base: baseUrl(ctx, req), logSessionId, challenge: issued.challenge, signature: issued.signature }));
+    sendXml(
+      res,
+      200,
+      activateReply({
+        base: baseUrl(ctx, req),
+        logSessionId,
+        challenge: issued.challenge,
+        signature: issued.signature,
+      }),
+    );
   });
 
   router.post('/login/authvalidate', async (req, res) => {
@@ -93,15 +106,32 @@ export function mountGas(router: Router, ctx: SimContext): void {
       const roles = fault === 'zero-roles' ? [] : user.roles;
       const session = ctx.sessions.create(user, roles, clientIp(req));
       ctx.logger.info(
-        { event: 'authvalidate', uid: user.uid, roles: roles.length, session: ticketFingerprint(session.ticket) },
+        {
+          event: 'authvalidate',
+          uid: user.uid,
+          roles: roles.length,
+          session: ticketFingerprint(session.ticket),
+        },
         'login accepted',
       );
-      sendXml(res, 200, validateReply({ base: baseUrl(ctx, req), logSessionId, session, limits: ctx.sessions.limits }));
+      sendXml(
+        res,
+        200,
+        validateReply({
+          base: baseUrl(ctx, req),
+          logSessionId,
+          session,
+          limits: ctx.sessions.limits,
+        }),
+      );
     } catch (err) {
       if (!(err instanceof LoginRejected)) {
         throw err;
       }
-      ctx.logger.info({ event: 'authvalidate', code: err.code, reason: err.message }, 'login refused');
+      ctx.logger.info(
+        { event: 'authvalidate', code: err.code, reason: err.message },
+        'login refused',
+      );
       reject(ctx, req, res, err.code, 'AUTHENTICATION', logSessionId);
     }
   });

@@ -28,7 +28,10 @@ export class LoginRejected extends Error {
   readonly code: LoginRejectionCode;
 
   constructor(code: LoginRejectionCode, options: { cause?: unknown; detail?: string } = {}) {
-    super(options.detail ?? code, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options.detail ?? code,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'LoginRejected';
     this.code = code;
   }
@@ -62,7 +65,10 @@ const PATH_REFUSAL: Readonly<Record<string, LoginRejectionCode>> = {
  * const user = await checkLogin(gpParamMap(parseGpObject(body), { onDuplicate: 'throw' }), ctx);
  * ```
  */
-export async function checkLogin(params: ReadonlyMap<string, string>, ctx: SimContext): Promise<SimUser> {
+export async function checkLogin(
+  params: ReadonlyMap<string, string>,
+  ctx: SimContext,
+): Promise<SimUser> {
   const challenge = required(params, 'challenge');
   const signature = required(params, 'signature');
   const uid = required(params, 'uid');
@@ -75,9 +81,15 @@ export async function checkLogin(params: ReadonlyMap<string, string>, ctx: SimCo
   const now = ctx.now();
   let expected: Uint8Array;
   try {
-    expected = verifyChallenge(ctx.serverKey, challenge, signature, { now, maxAgeMs: ctx.challengeMaxAgeMs }).bytes;
+    expected = verifyChallenge(ctx.serverKey, challenge, signature, {
+      now,
+      maxAgeMs: ctx.challengeMaxAgeMs,
+    }).bytes;
   } catch (err) {
-    throw new LoginRejected(codeOf(err) === 'ERR_WIRE_CHALLENGE_STALE' ? 'STALE_CHALLENGE' : 'BAD_CHALLENGE', { cause: err });
+    throw new LoginRejected(
+      codeOf(err) === 'ERR_WIRE_CHALLENGE_STALE' ? 'STALE_CHALLENGE' : 'BAD_CHALLENGE',
+      { cause: err },
+    );
   }
 
   let der: Uint8Array;
@@ -93,7 +105,10 @@ export async function checkLogin(params: ReadonlyMap<string, string>, ctx: SimCo
   } catch (err) {
     const code = codeOf(err);
     const bad = code === 'ERR_CMS_SIGNATURE_INVALID' || code === 'ERR_CMS_UNSUPPORTED_ALGORITHM';
-    throw new LoginRejected(bad ? 'BAD_SIGNATURE' : 'MALFORMED_REQUEST', { cause: err, detail: code });
+    throw new LoginRejected(bad ? 'BAD_SIGNATURE' : 'MALFORMED_REQUEST', {
+      cause: err,
+      detail: code,
+    });
   }
   if (!constantEquals(verified.content, expected)) {
     throw new LoginRejected('CHALLENGE_MISMATCH');

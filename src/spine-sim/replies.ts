@@ -41,7 +41,12 @@ export function sendText(res: Response, status: number, body: string): void {
  * activateReply({ base, logSessionId, challenge, signature });
  * ```
  */
-export function activateReply(a: { base: string; logSessionId: string; challenge: string; signature: string }): string {
+export function activateReply(a: {
+  base: string;
+  logSessionId: string;
+  challenge: string;
+  signature: string;
+}): string {
   return buildGpObject(
     [
       { name: 'gas_version', value: '5.2.7' },
@@ -71,7 +76,12 @@ export function activateReply(a: { base: string; logSessionId: string; challenge
  * validateReply({ base, logSessionId, session, limits });
  * ```
  */
-export function validateReply(a: { base: string; logSessionId: string; session: SimSession; limits: SessionLimits }): string {
+export function validateReply(a: {
+  base: string;
+  logSessionId: string;
+  session: SimSession;
+  limits: SessionLimits;
+}): string {
   const roles: GpParamInput[] = a.session.roles.map((r, i) => ({
     name: `nhsjobrole${i}`,
     attributes: { id: r.id, orgcode: r.orgCode },
@@ -109,7 +119,12 @@ export function validateReply(a: { base: string; logSessionId: string; session: 
  * rejectReply({ base, logSessionId: '', service: 'AUTHENTICATION', code: 'UNKNOWN_USER' });
  * ```
  */
-export function rejectReply(a: { base: string; logSessionId: string; service: string; code: LoginRejectionCode }): string {
+export function rejectReply(a: {
+  base: string;
+  logSessionId: string;
+  service: string;
+  code: LoginRejectionCode;
+}): string {
   return buildGpObject(
     [
       { name: 'log_session_id', value: a.logSessionId },

@@ -20,7 +20,10 @@ export interface SessionLimits {
   readonly maxIdleMinutes: number;
 }
 
-export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessionMinutes: 600, maxIdleMinutes: 600 };
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  maxSessionMinutes: 600,
+  maxIdleMinutes: 600,
+};
 
 export interface SimSession {
   readonly ticket: string;
@@ -80,7 +83,15 @@ export class SessionStore {
 
   create(user: SimUser, roles: readonly SimRole[], clientIp: string): SimSession {
     const now = this.#now();
-    const s: SimSession = { ticket: newTicket(), user, roles, createdAt: now, lastAccess: now, ssbMode: '0', clientIp };
+    const s: SimSession = {
+      ticket: newTicket(),
+      user,
+      roles,
+      createdAt: now,
+      lastAccess: now,
+      ssbMode: '0',
+      clientIp,
+    };
     this.#sessions.set(s.ticket, s);
     return s;
   }

@@ -29,7 +29,12 @@ function queryString(req: Request, name: string): string | undefined {
  * const s = liveSession(ctx, req.path, ticket, true);
  * ```
  */
-export function liveSession(ctx: SimContext, path: string, ticket: string, touch: boolean): SimSession | undefined {
+export function liveSession(
+  ctx: SimContext,
+  path: string,
+  ticket: string,
+  touch: boolean,
+): SimSession | undefined {
   if (ctx.faults.take(path, ['expire-session']) !== undefined) {
     ctx.sessions.destroy(ticket);
   }
@@ -86,7 +91,9 @@ export function mountSsb(router: Router, ctx: SimContext): void {
         cn: session.user.name,
         ssbSessionRoleUid: session.selectedRoleUid,
         ssbMode: session.ssbMode,
-        ...(session.user.nhsOcsPrCode === undefined ? {} : { nhsOcsPrCode: session.user.nhsOcsPrCode }),
+        ...(session.user.nhsOcsPrCode === undefined
+          ? {}
+          : { nhsOcsPrCode: session.user.nhsOcsPrCode }),
         roles: session.roles.map((r) => ({
           uniqueIdentifier: r.id,
           nhsIdCode: r.orgCode,
@@ -101,7 +108,12 @@ export function mountSsb(router: Router, ctx: SimContext): void {
           workGroupCodes: r.workGroupCodes ?? [],
         })),
       },
-      { ticket: token, issueInstant: now, authenticationInstant: session.createdAt, recipient: clientIp(req) },
+      {
+        ticket: token,
+        issueInstant: now,
+        authenticationInstant: session.createdAt,
+        recipient: clientIp(req),
+      },
     );
     sendXml(res, 200, xml);
   });

@@ -33,7 +33,11 @@ function isSelfIssued(c: CertificateInfo): boolean {
   if (c.subject !== c.issuer) {
     return false;
   }
-  return c.subjectKeyId === undefined || c.authorityKeyId === undefined || c.subjectKeyId === c.authorityKeyId;
+  return (
+    c.subjectKeyId === undefined ||
+    c.authorityKeyId === undefined ||
+    c.subjectKeyId === c.authorityKeyId
+  );
 }
 
 /**
@@ -65,7 +69,9 @@ export function loadTrustDir(dir: string): TrustStore {
     for (const path of files(dir)) {
       const bytes = readFileSync(path);
       const text = bytes.toString('latin1');
-      const ders = /-----BEGIN /.test(text) ? pemBlocks(text, ['CERTIFICATE']) : [new Uint8Array(bytes)];
+      const ders = /-----BEGIN /.test(text)
+        ? pemBlocks(text, ['CERTIFICATE'])
+        : [new Uint8Array(bytes)];
       for (const der of ders) {
         certs.push(parseCertificate(der));
       }

@@ -95,12 +95,18 @@ export function parseUsers(json: unknown): SimUser[] {
   const roleIds = new Set<string>();
   users.forEach((u, i) => {
     if (uids.has(u.uid)) {
-      throw new ServiceError('ERR_SPINE_SIM_USERS_INVALID', `${SPINE_SIM_ERRORS.ERR_SPINE_SIM_USERS_INVALID.message}: [${i}].uid: duplicate`);
+      throw new ServiceError(
+        'ERR_SPINE_SIM_USERS_INVALID',
+        `${SPINE_SIM_ERRORS.ERR_SPINE_SIM_USERS_INVALID.message}: [${i}].uid: duplicate`,
+      );
     }
     uids.add(u.uid);
     u.roles.forEach((r, j) => {
       if (roleIds.has(r.id)) {
-        throw new ServiceError('ERR_SPINE_SIM_USERS_INVALID', `${SPINE_SIM_ERRORS.ERR_SPINE_SIM_USERS_INVALID.message}: [${i}].roles[${j}].id: duplicate`);
+        throw new ServiceError(
+          'ERR_SPINE_SIM_USERS_INVALID',
+          `${SPINE_SIM_ERRORS.ERR_SPINE_SIM_USERS_INVALID.message}: [${i}].roles[${j}].id: duplicate`,
+        );
       }
       roleIds.add(r.id);
     });

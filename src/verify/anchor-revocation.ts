@@ -8,7 +8,12 @@
  * - no usable ARL → `skipped` (the anchor stays trusted as configured).
  */
 import type { CertificateInfo } from '../cms/certificate.js';
-import { crlMatchesIssuer, revocationStatus, verifyCrlSignature, type CrlInfo } from '../cms/crl.js';
+import {
+  crlMatchesIssuer,
+  revocationStatus,
+  verifyCrlSignature,
+  type CrlInfo,
+} from '../cms/crl.js';
 import type { Check } from '../cms/report.js';
 import { EPS_MESSAGES } from './messages.js';
 
@@ -18,7 +23,13 @@ import { EPS_MESSAGES } from './messages.js';
  * checks.push(anchorRevocation(path.chain, anchors, crls, signingTime, new Date()));
  * ```
  */
-export function anchorRevocation(chain: readonly CertificateInfo[], anchors: readonly CertificateInfo[], crls: readonly CrlInfo[], at: Date, now: Date): Check {
+export function anchorRevocation(
+  chain: readonly CertificateInfo[],
+  anchors: readonly CertificateInfo[],
+  crls: readonly CrlInfo[],
+  at: Date,
+  now: Date,
+): Check {
   const id = 'eps.ca-revoked';
   const title = 'CA certificate not on the ARL';
   const top = chain[chain.length - 1];
@@ -28,7 +39,9 @@ export function anchorRevocation(chain: readonly CertificateInfo[], anchors: rea
   const usable = crls.filter(
     (crl) =>
       (crl.nextUpdate === undefined || crl.nextUpdate.getTime() >= now.getTime()) &&
-      anchors.some((a) => a.subject === top.issuer && crlMatchesIssuer(crl, a) && verifyCrlSignature(crl, a)),
+      anchors.some(
+        (a) => a.subject === top.issuer && crlMatchesIssuer(crl, a) && verifyCrlSignature(crl, a),
+      ),
   );
   if (usable.length === 0) {
     return { id, title, status: 'skipped', message: 'no ARL for the trust anchor' };

@@ -39,23 +39,54 @@ export interface CertificateCheckInput {
 const index = (id: string): number => Number(/\[(\d+)\]/.exec(id)?.[1] ?? '-1');
 
 function withMessage(c: Check, message: string): Check {
-  return c.status === 'failed' ? { ...c, message } : c.status === 'indeterminate' || c.status === 'warning' ? { ...c, message: OWN_MESSAGES.revocationUnavailable } : c;
+  return c.status === 'failed'
+    ? { ...c, message }
+    : c.status === 'indeterminate' || c.status === 'warning'
+      ? { ...c, message: OWN_MESSAGES.revocationUnavailable }
+      : c;
 }
 
-function revocation(path: PathResult, leaf: boolean, built: boolean, leafIsAnchor: boolean): Check[] {
-  const own = path.checks.filter((c) => c.id.startsWith('path.revocation[') && (index(c.id) === 0) === leaf);
+function revocation(
+  path: PathResult,
+  leaf: boolean,
+  built: boolean,
+  leafIsAnchor: boolean,
+): Check[] {
+  const own = path.checks.filter(
+    (c) => c.id.startsWith('path.revocation[') && (index(c.id) === 0) === leaf,
+  );
   if (own.length > 0) {
-    return own.map((c) => (c.id.includes('.crl-') ? c : withMessage(c, leaf ? EPS_MESSAGES.revoked : EPS_MESSAGES.caRevoked)));
+    return own.map((c) =>
+      c.id.includes('.crl-')
+        ? c
+        : withMessage(c, leaf ? EPS_MESSAGES.revoked : EPS_MESSAGES.caRevoked),
+    );
   }
   const id = leaf ? 'path.revocation[0]' : 'path.revocation[ca]';
   const title = leaf ? 'signer certificate not revoked' : 'CA certificate not revoked';
-  const message = !built ? OWN_MESSAGES.noPath : leafIsAnchor ? OWN_MESSAGES.anchorLeaf : 'no CA certificate below the anchor';
+  const message = !built
+    ? OWN_MESSAGES.noPath
+    : leafIsAnchor
+      ? OWN_MESSAGES.anchorLeaf
+      : 'no CA certificate below the anchor';
   return [{ id, title, status: 'skipped', message }];
 }
 
-function period(id: string, title: string, t: number, from: Date | undefined, to: Date | undefined): Check {
+function period(
+  id: string,
+  title: string,
+  t: number,
+  from: Date | undefined,
+  to: Date | undefined,
+): Check {
   if (from !== undefined && t < from.getTime()) {
-    return { id, title, status: 'failed', subIndication: 'NOT_YET_VALID', message: EPS_MESSAGES.expired };
+    return {
+      id,
+      title,
+      status: 'failed',
+      subIndication: 'NOT_YET_VALID',
+      message: EPS_MESSAGES.expired,
+    };
   }
   if (to !== undefined && t > to.getTime()) {
     return { id, title, status: 'failed', subIndication: 'EXPIRED', message: EPS_MESSAGES.expired };
@@ -77,26 +108,69 @@ export function certificateChecks(input: CertificateCheckInput): Check[] {
   const t = input.at.getTime();
   const checks: Check[] = [
     ...fromPath.revocation,
-    anchorRevocation(fromPath.built ? path.chain : [], input.anchors, input.crls, input.at, input.now),
+    anchorRevocation(
+      fromPath.built ? path.chain : [],
+      input.anchors,
+      input.crls,
+      input.at,
+      input.now,
+    ),
   ];
-  checks.push(period('signer.validity', 'signer certificate valid when signed', t, cert.notBefore, cert.notAfter));
+  checks.push(
+    period(
+      'signer.validity',
+      'signer certificate valid when signed',
+      t,
+      cert.notBefore,
+      cert.notAfter,
+    ),
+  );
   const pkup = cert.privateKeyUsagePeriod;
-  checks.push(period('signer.private-key-usage-period', 'private key usage period contains the signing time', t, pkup?.notBefore, pkup?.notAfter));
+  checks.push(
+    period(
+      'signer.private-key-usage-period',
+      'private key usage period contains the signing time',
+      t,
+      pkup?.notBefore,
+      pkup?.notAfter,
+    ),
+  );
   checks.push(...fromPath.validityAndTrust);
   checks.push(
     cert.keyUsage?.nonRepudiation === true
       ? { id: 'signer.key-usage', title: 'signer key usage nonRepudiation', status: 'passed' }
-      : { id: 'signer.key-usage', title: 'signer key usage nonRepudiation', status: 'failed', subIndication: 'CHAIN_CONSTRAINTS_FAILURE', message: OWN_MESSAGES.keyUsage },
+      : {
+          id: 'signer.key-usage',
+          title: 'signer key usage nonRepudiation',
+          status: 'failed',
+          subIndication: 'CHAIN_CONSTRAINTS_FAILURE',
+          message: OWN_MESSAGES.keyUsage,
+        },
   );
   const policy = { id: 'policy.signature', title: 'signature algorithm policy' } as const;
   const weakKey = cert.publicKey.algorithm === 'RSA' && cert.publicKey.bits < input.minRsaBits;
   checks.push(
     input.algorithm === undefined
-      ? { ...policy, status: 'failed', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: OWN_MESSAGES.algorithm }
+      ? {
+          ...policy,
+          status: 'failed',
+          subIndication: 'CRYPTO_CONSTRAINTS_FAILURE',
+          message: OWN_MESSAGES.algorithm,
+        }
       : input.algorithm === 'RS1' && !input.allowSha1
-        ? { ...policy, status: 'failed', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: OWN_MESSAGES.sha1 }
+        ? {
+            ...policy,
+            status: 'failed',
+            subIndication: 'CRYPTO_CONSTRAINTS_FAILURE',
+            message: OWN_MESSAGES.sha1,
+          }
         : weakKey
-          ? { ...policy, status: 'failed', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: OWN_MESSAGES.rsaSize }
+          ? {
+              ...policy,
+              status: 'failed',
+              subIndication: 'CRYPTO_CONSTRAINTS_FAILURE',
+              message: OWN_MESSAGES.rsaSize,
+            }
           : { ...policy, status: 'passed' },
   );
   checks.push(...fromPath.crypto);
@@ -129,12 +203,23 @@ function pathChecksOf(path: PathResult): PathChecks {
     if (c.id === 'path.build' || c.id.startsWith('path.issuer-ca[')) {
       validityAndTrust.push(withMessage(c, EPS_MESSAGES.notTrusted));
     } else if (c.id.startsWith('path.signature[')) {
-      validityAndTrust.push(c.status === 'failed' && c.subIndication === 'SIG_CRYPTO_FAILURE' ? { ...c, subIndication: 'CERTIFICATE_CHAIN_GENERAL_FAILURE', message: EPS_MESSAGES.notTrusted } : withMessage(c, EPS_MESSAGES.notTrusted));
+      validityAndTrust.push(
+        c.status === 'failed' && c.subIndication === 'SIG_CRYPTO_FAILURE'
+          ? {
+              ...c,
+              subIndication: 'CERTIFICATE_CHAIN_GENERAL_FAILURE',
+              message: EPS_MESSAGES.notTrusted,
+            }
+          : withMessage(c, EPS_MESSAGES.notTrusted),
+      );
     }
   }
   const derived: PathChecks = {
     built,
-    revocation: [...revocation(path, true, built, leafIsAnchor), ...revocation(path, false, built, leafIsAnchor)],
+    revocation: [
+      ...revocation(path, true, built, leafIsAnchor),
+      ...revocation(path, false, built, leafIsAnchor),
+    ],
     validityAndTrust,
     crypto: path.checks.filter((c) => c.id.startsWith('path.crypto[')),
   };

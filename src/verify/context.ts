@@ -20,7 +20,11 @@ export interface TrustContext {
   readonly minRsaBits: number;
   readonly maxBytes: number;
   readonly now: () => Date;
-  readonly path: (leaf: CertificateInfo, at: Date, extra?: readonly CertificateInfo[]) => Promise<PathResult>;
+  readonly path: (
+    leaf: CertificateInfo,
+    at: Date,
+    extra?: readonly CertificateInfo[],
+  ) => Promise<PathResult>;
 }
 
 const CACHE_MAX = 1024;
@@ -33,12 +37,19 @@ export function createTrustContext(o: VerifierOptions): TrustContext {
   const cacheMs = o.cacheMs ?? 300_000;
   const now = o.now ?? (() => new Date());
   const fetchCrl =
-    o.fetchCrl === false ? undefined : (o.fetchCrl ?? crlFetcher({ timeoutMs: o.crlTimeoutMs ?? 5000, cacheMs, now: () => now().getTime() }));
+    o.fetchCrl === false
+      ? undefined
+      : (o.fetchCrl ??
+        crlFetcher({ timeoutMs: o.crlTimeoutMs ?? 5000, cacheMs, now: () => now().getTime() }));
   const revocation = o.revocation ?? 'require';
   const allowSha1 = o.allowSha1 ?? false;
   const minRsaBits = o.minRsaBits ?? 2048;
   const cache = new Map<string, { at: number; result: PathResult }>();
-  const path = async (leaf: CertificateInfo, at: Date, extra: readonly CertificateInfo[] = []): Promise<PathResult> => {
+  const path = async (
+    leaf: CertificateInfo,
+    at: Date,
+    extra: readonly CertificateInfo[] = [],
+  ): Promise<PathResult> => {
     const key = `${leaf.fingerprintSha256}|${at.getTime()}|${extra.map((c) => c.fingerprintSha256).join(',')}`;
     const t = now().getTime();
     const hit = cache.get(key);
@@ -68,5 +79,16 @@ export function createTrustContext(o: VerifierOptions): TrustContext {
     }
     return result;
   };
-  return { anchors, intermediates, crls, revocation, fetchCrl, allowSha1, minRsaBits, maxBytes: o.maxBytes ?? 10 * 1024 * 1024, now, path };
+  return {
+    anchors,
+    intermediates,
+    crls,
+    revocation,
+    fetchCrl,
+    allowSha1,
+    minRsaBits,
+    maxBytes: o.maxBytes ?? 10 * 1024 * 1024,
+    now,
+    path,
+  };
 }

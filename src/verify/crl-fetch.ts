@@ -43,8 +43,13 @@ const defaultGet: HttpGet = async (url, signal) => {
  * const der = await fetchCrl('http://crl.nhs.uk/int/g2/sign/NHSINTsignG2_c1.crl');
  * ```
  */
-export function crlFetcher(o: { timeoutMs?: number; cacheMs?: number; get?: HttpGet; now?: () => number } = {}): CrlFetch {
-  const cache = new Map<string, { at: number; ok: boolean; value: Promise<Uint8Array | undefined> }>();
+export function crlFetcher(
+  o: { timeoutMs?: number; cacheMs?: number; get?: HttpGet; now?: () => number } = {},
+): CrlFetch {
+  const cache = new Map<
+    string,
+    { at: number; ok: boolean; value: Promise<Uint8Array | undefined> }
+  >();
   const now = o.now ?? Date.now;
   const cacheMs = o.cacheMs ?? 300_000;
   const get = o.get ?? defaultGet;
@@ -56,7 +61,11 @@ export function crlFetcher(o: { timeoutMs?: number; cacheMs?: number; get?: Http
     if (hit !== undefined && now() - hit.at < (hit.ok ? cacheMs : Math.min(cacheMs, 60_000))) {
       return hit.value;
     }
-    const entry = { at: now(), ok: true, value: Promise.resolve<Uint8Array | undefined>(undefined) };
+    const entry = {
+      at: now(),
+      ok: true,
+      value: Promise.resolve<Uint8Array | undefined>(undefined),
+    };
     entry.value = get(url, AbortSignal.timeout(o.timeoutMs ?? 5000)).then(
       (v) => {
         entry.ok = v !== undefined;

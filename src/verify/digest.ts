@@ -12,7 +12,9 @@ import type { SignatureParts } from './signature-format.js';
 
 /** Byte equality without copying either side. */
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
 
 /**
  * @example
@@ -26,8 +28,16 @@ export function checkDigest(parts: SignatureParts, fragments: Uint8Array | undef
   if (fragments === undefined) {
     return { id, title, status: 'skipped', message: OWN_MESSAGES.noPrescription };
   }
-  const ok = parts.algorithm !== undefined && sameBytes(buildSignedInfo(fragments, parts.algorithm.algorithm), parts.signedInfo);
+  const ok =
+    parts.algorithm !== undefined &&
+    sameBytes(buildSignedInfo(fragments, parts.algorithm.algorithm), parts.signedInfo);
   return ok
     ? { id, title, status: 'passed' }
-    : { id, title, status: 'failed', subIndication: 'HASH_FAILURE', message: EPS_MESSAGES.digestMismatch };
+    : {
+        id,
+        title,
+        status: 'failed',
+        subIndication: 'HASH_FAILURE',
+        message: EPS_MESSAGES.digestMismatch,
+      };
 }

@@ -25,9 +25,11 @@ export const FHIR_FORMAT = 'FHIR-XMLDSig';
 const MAX_SIGNATURE_BYTES = 1024 * 1024;
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const refOf = (v: unknown): string | undefined => (isObject(v) && typeof v.reference === 'string' ? v.reference : undefined);
+const refOf = (v: unknown): string | undefined =>
+  isObject(v) && typeof v.reference === 'string' ? v.reference : undefined;
 
 /** The one signature EPS would verify in a FHIR resource; undefined when there is not exactly one. */
 export function findFhirSignature(root: unknown, nested = false): Json | undefined {
@@ -36,13 +38,17 @@ export function findFhirSignature(root: unknown, nested = false): Json | undefin
   }
   let candidates: unknown[];
   if (root.resourceType === 'Bundle') {
-    const resources = list(root.entry).map((e) => (isObject(e) ? e.resource : undefined)).filter(isObject);
+    const resources = list(root.entry)
+      .map((e) => (isObject(e) ? e.resource : undefined))
+      .filter(isObject);
     const inner = resources.filter((r) => r.resourceType === 'Bundle');
     if (!nested && inner.length === 1 && !resources.some((r) => r.resourceType === 'Provenance')) {
       // $verify-signature shape: a Bundle holding one prescription Bundle.
       return findFhirSignature(inner[0], true);
     }
-    const requester = refOf(resources.find((r) => r.resourceType === 'MedicationRequest')?.requester);
+    const requester = refOf(
+      resources.find((r) => r.resourceType === 'MedicationRequest')?.requester,
+    );
     candidates = resources
       .filter((r) => r.resourceType === 'Provenance')
       .flatMap((p) => list(p.signature))
@@ -66,7 +72,12 @@ export function findFhirSignature(root: unknown, nested = false): Json | undefin
  * const report = await verifyFhirSignature(ctx, bundleBytes, hl7Bytes);
  * ```
  */
-export async function verifyFhirSignature(ctx: TrustContext, bytes: Uint8Array, prescription?: Uint8Array, at?: Date): Promise<VerificationReport> {
+export async function verifyFhirSignature(
+  ctx: TrustContext,
+  bytes: Uint8Array,
+  prescription?: Uint8Array,
+  at?: Date,
+): Promise<VerificationReport> {
   if (bytes.byteLength > ctx.maxBytes) {
     return formatFailure(FHIR_FORMAT, OWN_MESSAGES.tooLarge);
   }
@@ -78,7 +89,13 @@ export async function verifyFhirSignature(ctx: TrustContext, bytes: Uint8Array, 
   }
   const sig = findFhirSignature(root);
   const data = typeof sig?.data === 'string' ? sig.data.replace(/[ \t\r\n]+/g, '') : undefined;
-  if (sig === undefined || data === undefined || data === '' || !isBase64(data) || data.length > (MAX_SIGNATURE_BYTES * 4) / 3) {
+  if (
+    sig === undefined ||
+    data === undefined ||
+    data === '' ||
+    !isBase64(data) ||
+    data.length > (MAX_SIGNATURE_BYTES * 4) / 3
+  ) {
     return formatFailure(FHIR_FORMAT);
   }
   let doc: XmlDocument;
@@ -107,5 +124,12 @@ export async function verifyFhirSignature(ctx: TrustContext, bytes: Uint8Array, 
     }
     fragments = rx.fragments;
   }
-  return verifyXmlSignature(ctx, { format: FHIR_FORMAT, doc, signature, fragments, signingTime, ...(at === undefined ? {} : { at }) });
+  return verifyXmlSignature(ctx, {
+    format: FHIR_FORMAT,
+    doc,
+    signature,
+    fragments,
+    signingTime,
+    ...(at === undefined ? {} : { at }),
+  });
 }

@@ -8,9 +8,18 @@
  * - then the shared sequence of xml-signature.ts.
  */
 import type { VerificationReport } from '../cms/report.js';
-import { findParentPrescription, fragmentsFromDocument, signatureOfPrescription } from '../prescription/fragments.js';
+import {
+  findParentPrescription,
+  fragmentsFromDocument,
+  signatureOfPrescription,
+} from '../prescription/fragments.js';
 import { parseXml } from '../prescription/xml.js';
-import { ELEMENT, attributeValue, type XmlDocument, type XmlElement } from '../prescription/xml-tree.js';
+import {
+  ELEMENT,
+  attributeValue,
+  type XmlDocument,
+  type XmlElement,
+} from '../prescription/xml-tree.js';
 import type { TrustContext } from './context.js';
 import { OWN_MESSAGES } from './messages.js';
 import { hl7Time } from './signing-time.js';
@@ -19,7 +28,18 @@ import { formatFailure, verifyXmlSignature } from './xml-signature.js';
 export const HL7_FORMAT = 'HL7v3-XMLDSig';
 
 /** Parses and locates the prescription's parts; `undefined` when the document is not one. */
-export function readPrescription(bytes: Uint8Array, maxBytes: number, authorTime?: string): { doc: XmlDocument; signature: XmlElement | undefined; fragments: Uint8Array; signingTime: Date | undefined } | undefined {
+export function readPrescription(
+  bytes: Uint8Array,
+  maxBytes: number,
+  authorTime?: string,
+):
+  | {
+      doc: XmlDocument;
+      signature: XmlElement | undefined;
+      fragments: Uint8Array;
+      signingTime: Date | undefined;
+    }
+  | undefined {
   let doc: XmlDocument;
   try {
     doc = parseXml(bytes, { maxBytes, maxDepth: 256 });
@@ -36,7 +56,12 @@ export function readPrescription(bytes: Uint8Array, maxBytes: number, authorTime
     } catch {
       signature = undefined;
     }
-    return { doc, signature, fragments, signingTime: timeValue === undefined ? undefined : hl7Time(timeValue) };
+    return {
+      doc,
+      signature,
+      fragments,
+      signingTime: timeValue === undefined ? undefined : hl7Time(timeValue),
+    };
   } catch {
     return undefined;
   }
@@ -53,7 +78,10 @@ function child(parent: XmlElement | undefined, localName: string): XmlElement | 
 }
 
 function authorTimeOf(pp: XmlElement): string | undefined {
-  const time = child(child(child(child(pp, 'pertinentInformation1'), 'pertinentPrescription'), 'author'), 'time');
+  const time = child(
+    child(child(child(pp, 'pertinentInformation1'), 'pertinentPrescription'), 'author'),
+    'time',
+  );
   return time === undefined ? undefined : attributeValue(time, 'value');
 }
 
@@ -65,7 +93,11 @@ function authorTimeOf(pp: XmlElement): string | undefined {
  * const report = await verifyPrescription(ctx, readFileSync('rx.xml'));
  * ```
  */
-export async function verifyPrescription(ctx: TrustContext, bytes: Uint8Array, at?: Date): Promise<VerificationReport> {
+export async function verifyPrescription(
+  ctx: TrustContext,
+  bytes: Uint8Array,
+  at?: Date,
+): Promise<VerificationReport> {
   if (bytes.byteLength > ctx.maxBytes) {
     return formatFailure(HL7_FORMAT, OWN_MESSAGES.tooLarge);
   }

@@ -20,7 +20,14 @@ import {
   parseSignedInfoAlgorithm,
   type SignedInfoAlgorithm,
 } from '../prescription/signed-info.js';
-import { CDATA, COMMENT, ELEMENT, TEXT, type XmlDocument, type XmlElement } from '../prescription/xml-tree.js';
+import {
+  CDATA,
+  COMMENT,
+  ELEMENT,
+  TEXT,
+  type XmlDocument,
+  type XmlElement,
+} from '../prescription/xml-tree.js';
 import { EPS_MESSAGES } from './messages.js';
 
 const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -103,12 +110,19 @@ function onlyElementsAndText(root: XmlElement): boolean {
 }
 
 /** How many Signature, SignedInfo, Reference and X509Certificate elements (xmldsig) the document holds. */
-function dsigCounts(doc: XmlDocument): Record<'Signature' | 'SignedInfo' | 'Reference' | 'X509Certificate', number> {
+function dsigCounts(
+  doc: XmlDocument,
+): Record<'Signature' | 'SignedInfo' | 'Reference' | 'X509Certificate', number> {
   const counts = { Signature: 0, SignedInfo: 0, Reference: 0, X509Certificate: 0 };
   for (const e of doc.elements) {
     if (e.namespace === XMLDSIG_NAMESPACE) {
       const name = e.localName;
-      if (name === 'Signature' || name === 'SignedInfo' || name === 'Reference' || name === 'X509Certificate') {
+      if (
+        name === 'Signature' ||
+        name === 'SignedInfo' ||
+        name === 'Reference' ||
+        name === 'X509Certificate'
+      ) {
         counts[name]++;
       }
     }
@@ -169,7 +183,12 @@ export function readSignature(signature: XmlElement, doc: XmlDocument): FormatRe
   if (certEl === undefined || certRaw === undefined) {
     return { checks: [failed(...FORMAT, EPS_MESSAGES.format)] };
   }
-  if (moreCerts.length > 0 || moreData.length > 0 || counts.X509Certificate !== 1 || /-----(?:BEGIN|END)/.test(certRaw)) {
+  if (
+    moreCerts.length > 0 ||
+    moreData.length > 0 ||
+    counts.X509Certificate !== 1 ||
+    /-----(?:BEGIN|END)/.test(certRaw)
+  ) {
     checks.push(failed(...SINGLE, EPS_MESSAGES.multipleCertificates));
     return { checks };
   }

@@ -33,15 +33,32 @@ export function checkSignatureValue(parts: SignatureParts): Check {
   const id = 'eps.signature';
   const title = 'signature value';
   if (parts.algorithm === undefined || parts.certificate.publicKey.algorithm !== 'RSA') {
-    return { id, title, status: 'failed', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: EPS_MESSAGES.signatureInvalid };
+    return {
+      id,
+      title,
+      status: 'failed',
+      subIndication: 'CRYPTO_CONSTRAINTS_FAILURE',
+      message: EPS_MESSAGES.signatureInvalid,
+    };
   }
   let ok = false;
   try {
-    ok = verify(parts.algorithm.hash, parts.signedInfo, publicKeyOf(parts.certificate), parts.signatureValue);
+    ok = verify(
+      parts.algorithm.hash,
+      parts.signedInfo,
+      publicKeyOf(parts.certificate),
+      parts.signatureValue,
+    );
   } catch {
     ok = false;
   }
   return ok
     ? { id, title, status: 'passed' }
-    : { id, title, status: 'failed', subIndication: 'SIG_CRYPTO_FAILURE', message: EPS_MESSAGES.signatureInvalid };
+    : {
+        id,
+        title,
+        status: 'failed',
+        subIndication: 'SIG_CRYPTO_FAILURE',
+        message: EPS_MESSAGES.signatureInvalid,
+      };
 }

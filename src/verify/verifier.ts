@@ -26,7 +26,11 @@ export type DocumentKind = 'hl7v3' | 'fhir' | 'cms' | 'unknown';
  */
 export function detectKind(bytes: Uint8Array): DocumentKind {
   let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  while (i < bytes.length && i < 4096 && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) {
+  while (
+    i < bytes.length &&
+    i < 4096 &&
+    (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)
+  ) {
     i++;
   }
   const b = bytes[i];
@@ -39,10 +43,13 @@ export function detectKind(bytes: Uint8Array): DocumentKind {
   if (b === 0x30 && i === 0) {
     return 'cms';
   }
-  return Buffer.from(bytes.subarray(i, i + 10)).toString('latin1') === '-----BEGIN' ? 'cms' : 'unknown';
+  return Buffer.from(bytes.subarray(i, i + 10)).toString('latin1') === '-----BEGIN'
+    ? 'cms'
+    : 'unknown';
 }
 
-const stripBom = (b: Uint8Array): Uint8Array => (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? b.subarray(3) : b);
+const stripBom = (b: Uint8Array): Uint8Array =>
+  b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? b.subarray(3) : b;
 
 /**
  * A verifier bound to one trust store; reuse it (its caches make repeated verification cheap).
@@ -67,7 +74,12 @@ export class Verifier {
 
   /** FHIR Bundle / Provenance / Signature; `o.detachedContent` = the HL7 v3 prescription it signs. */
   verifyFhir(bytes: Uint8Array, o: VerifyCallOptions = {}): Promise<VerificationReport> {
-    return verifyFhirSignature(this.#ctx, stripBom(bytes), o.detachedContent === undefined ? undefined : stripBom(o.detachedContent), o.at);
+    return verifyFhirSignature(
+      this.#ctx,
+      stripBom(bytes),
+      o.detachedContent === undefined ? undefined : stripBom(o.detachedContent),
+      o.at,
+    );
   }
 
   /** CMS SignedData, attached or with `o.detachedContent` (src/cms verifyCms with this trust store). */
@@ -123,6 +135,9 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
  * const report = await verifyDocument(readFileSync('rx.xml'), { anchors: [root], intermediates: [signCa], crls });
  * ```
  */
-export function verifyDocument(bytes: Uint8Array, options: VerifierOptions & VerifyCallOptions = {}): Promise<VerificationReport> {
+export function verifyDocument(
+  bytes: Uint8Array,
+  options: VerifierOptions & VerifyCallOptions = {},
+): Promise<VerificationReport> {
   return new Verifier(options).verifyDocument(bytes, options);
 }

@@ -9,7 +9,13 @@
  */
 import type { CertificateInfo } from '../cms/certificate.js';
 import type { PathResult } from '../cms/path.js';
-import { buildReport, chainEntry, type ChainEntry, type Check, type VerificationReport } from '../cms/report.js';
+import {
+  buildReport,
+  chainEntry,
+  type ChainEntry,
+  type Check,
+  type VerificationReport,
+} from '../cms/report.js';
 import type { XmlDocument, XmlElement } from '../prescription/xml-tree.js';
 import { certificateChecks } from './certificate-checks.js';
 import type { TrustContext } from './context.js';
@@ -44,12 +50,32 @@ function chainOf(path: PathResult): ChainEntry[] {
 export function signerOf(cert: CertificateInfo): NonNullable<VerificationReport['signer']> {
   const name = cert.subjectCN ?? cert.subject;
   const uid = /^(\d+)_/.exec(name)?.[1];
-  return { name, ...(uid === undefined ? {} : { uid }), certificateSerial: cert.serialHex, issuer: cert.issuer };
+  return {
+    name,
+    ...(uid === undefined ? {} : { uid }),
+    certificateSerial: cert.serialHex,
+    issuer: cert.issuer,
+  };
 }
 
 /** A report with a single format failure. */
-export function formatFailure(format: string, message: string = EPS_MESSAGES.format): VerificationReport {
-  return buildReport({ format, chain: [], checks: [{ id: 'eps.format', title: 'signature format', status: 'failed', subIndication: 'FORMAT_FAILURE', message }] });
+export function formatFailure(
+  format: string,
+  message: string = EPS_MESSAGES.format,
+): VerificationReport {
+  return buildReport({
+    format,
+    chain: [],
+    checks: [
+      {
+        id: 'eps.format',
+        title: 'signature format',
+        status: 'failed',
+        subIndication: 'FORMAT_FAILURE',
+        message,
+      },
+    ],
+  });
 }
 
 /**
@@ -58,7 +84,10 @@ export function formatFailure(format: string, message: string = EPS_MESSAGES.for
  * const report = await verifyXmlSignature(ctx, { format: 'HL7v3', doc, signature, fragments, signingTime });
  * ```
  */
-export async function verifyXmlSignature(ctx: TrustContext, input: XmlSignatureInput): Promise<VerificationReport> {
+export async function verifyXmlSignature(
+  ctx: TrustContext,
+  input: XmlSignatureInput,
+): Promise<VerificationReport> {
   const { checks, parts } = readSignature(input.signature, input.doc);
   if (parts === undefined) {
     return buildReport({ format: input.format, checks, chain: [] });
@@ -66,7 +95,13 @@ export async function verifyXmlSignature(ctx: TrustContext, input: XmlSignatureI
   const signer = signerOf(parts.certificate);
   const time: Check =
     input.signingTime === undefined
-      ? { id: 'eps.signing-time', title: 'signing time', status: 'failed', subIndication: 'FORMAT_FAILURE', message: OWN_MESSAGES.signingTime }
+      ? {
+          id: 'eps.signing-time',
+          title: 'signing time',
+          status: 'failed',
+          subIndication: 'FORMAT_FAILURE',
+          message: OWN_MESSAGES.signingTime,
+        }
       : { id: 'eps.signing-time', title: 'signing time', status: 'passed' };
   checks.push(time, checkSignatureValue(parts), checkDigest(parts, input.fragments));
   const at = input.at ?? input.signingTime;

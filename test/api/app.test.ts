@@ -21,7 +21,12 @@ function echoApp(): { app: ReturnType<typeof createApp>; lines: string[] } {
   r.post(['/echo', '/big/echo'], (req, res) => {
     res.json({ keys: Object.keys(req.body as object) });
   });
-  const app = createApp({ logger, routers: [r], jsonLimit: '1kb', jsonLimits: [{ prefix: '/big', limit: '64kb' }] });
+  const app = createApp({
+    logger,
+    routers: [r],
+    jsonLimit: '1kb',
+    jsonLimits: [{ prefix: '/big', limit: '64kb' }],
+  });
   return { app, lines };
 }
 
@@ -56,7 +61,11 @@ describe('createApp', () => {
     const res = await request(app).post('/echo').set('host', 'evil.example').send({});
     expect(res.status).toBe(403);
     expect(res.headers['cache-control']).toBe('no-store');
-    const logged = lines.map((l) => JSON.parse(l) as { msg: string; status?: number; path?: string });
-    expect(logged).toContainEqual(expect.objectContaining({ msg: 'request', path: '/echo', status: 403 }));
+    const logged = lines.map(
+      (l) => JSON.parse(l) as { msg: string; status?: number; path?: string },
+    );
+    expect(logged).toContainEqual(
+      expect.objectContaining({ msg: 'request', path: '/echo', status: 403 }),
+    );
   });
 });

@@ -23,14 +23,23 @@ describe('error registry', () => {
   });
 
   test('an exposed error keeps its code and fixed message and never its detail or cause', () => {
-    const err = new ServiceError('ERR_PKCS11_PIN_INCORRECT', 'x', { cause: new Error('CKR_PIN_INCORRECT 123456'), detail: { pin: '123456' } });
+    const err = new ServiceError('ERR_PKCS11_PIN_INCORRECT', 'x', {
+      cause: new Error('CKR_PIN_INCORRECT 123456'),
+      detail: { pin: '123456' },
+    });
     const { status, body } = errorResponse(err);
     expect(status).toBe(401);
     expect(JSON.stringify(body)).not.toContain('123456');
-    expect(body).toMatchObject({ code: 'ERR_PKCS11_PIN_INCORRECT', ticketApi: { name: 'AUTHENTICATION_FAILED' } });
+    expect(body).toMatchObject({
+      code: 'ERR_PKCS11_PIN_INCORRECT',
+      ticketApi: { name: 'AUTHENTICATION_FAILED' },
+    });
   });
 
   test('an unknown error is ERR_INTERNAL with no detail', () => {
-    expect(errorResponse(new Error('secret stack'))).toEqual({ status: 500, body: { code: 'ERR_INTERNAL', message: 'internal error' } });
+    expect(errorResponse(new Error('secret stack'))).toEqual({
+      status: 500,
+      body: { code: 'ERR_INTERNAL', message: 'internal error' },
+    });
   });
 });

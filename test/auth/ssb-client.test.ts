@@ -6,7 +6,10 @@ const id = { logSessionId: 'ZtBJb9tU7T', deviceId: 'b02edd24', clientIp: '127.0.
 const CHUNK = 64 * 1024;
 
 /** A 200 reply streaming `total` bytes of filler in 64 KiB chunks, counting what was pulled. */
-function streaming(total: number, headers: Record<string, string> = {}): { fetch: Fetch; pulled: () => number } {
+function streaming(
+  total: number,
+  headers: Record<string, string> = {},
+): { fetch: Fetch; pulled: () => number } {
   let pulled = 0;
   const fetch: Fetch = () => {
     const body = new ReadableStream<Uint8Array>({
@@ -27,8 +30,15 @@ function streaming(total: number, headers: Record<string, string> = {}): { fetch
 describe('reply size bound', () => {
   test('a streamed reply over 2 MiB is refused after about 2 MiB, not read to its end', async () => {
     const peer = streaming(64 * 1024 * 1024);
-    const ssb = new SsbClient({ baseUrl: 'http://ssb.invalid', timeoutMs: 5000, fetch: peer.fetch, retries: 0 });
-    await expect(ssb.validate({ ...id, challenge: 'c', signature: 's', uid: 'u', response: 'r' })).rejects.toMatchObject({
+    const ssb = new SsbClient({
+      baseUrl: 'http://ssb.invalid',
+      timeoutMs: 5000,
+      fetch: peer.fetch,
+      retries: 0,
+    });
+    await expect(
+      ssb.validate({ ...id, challenge: 'c', signature: 's', uid: 'u', response: 'r' }),
+    ).rejects.toMatchObject({
       code: 'ERR_AUTHDATA_SYNTAX_ERROR',
     });
     expect(peer.pulled()).toBeLessThanOrEqual(2 * 1024 * 1024 + 4 * CHUNK);
@@ -36,7 +46,12 @@ describe('reply size bound', () => {
 
   test('a reply announcing more than 2 MiB is refused before its body is read', async () => {
     const peer = streaming(64 * 1024 * 1024, { 'content-length': String(64 * 1024 * 1024) });
-    const ssb = new SsbClient({ baseUrl: 'http://ssb.invalid', timeoutMs: 5000, fetch: peer.fetch, retries: 0 });
+    const ssb = new SsbClient({
+      baseUrl: 'http://ssb.invalid',
+      timeoutMs: 5000,
+      fetch: peer.fetch,
+      retries: 0,
+    });
     await expect(ssb.activate(id)).rejects.toMatchObject({ code: 'ERR_AUTHDATA_SYNTAX_ERROR' });
     expect(peer.pulled()).toBeLessThanOrEqual(2 * CHUNK);
   });
@@ -58,7 +73,12 @@ describe('reply size bound', () => {
       });
       return Promise.resolve(new Response(body, { status: 200 }));
     };
-    const ssb = new SsbClient({ baseUrl: 'http://ssb.invalid', timeoutMs: 5000, fetch, retries: 0 });
+    const ssb = new SsbClient({
+      baseUrl: 'http://ssb.invalid',
+      timeoutMs: 5000,
+      fetch,
+      retries: 0,
+    });
     await expect(ssb.activate(id)).resolves.toEqual({ challenge: 'c', signature: 's' });
   });
 });

@@ -4,7 +4,12 @@
  * and forwards everything else to it.
  */
 import { ServiceError } from '../../src/errors.js';
-import { PKCS11_ERRORS, type CardEvent, type TokenPort, type TokenSelector } from '../../src/pkcs11/index.js';
+import {
+  PKCS11_ERRORS,
+  type CardEvent,
+  type TokenPort,
+  type TokenSelector,
+} from '../../src/pkcs11/index.js';
 
 export class FaultPort implements TokenPort {
   readonly #inner: TokenPort;
@@ -53,7 +58,10 @@ export class FaultPort implements TokenPort {
   }
 
   #gone(): ServiceError {
-    return new ServiceError('ERR_PKCS11_CARD_REMOVED', PKCS11_ERRORS.ERR_PKCS11_CARD_REMOVED.message);
+    return new ServiceError(
+      'ERR_PKCS11_CARD_REMOVED',
+      PKCS11_ERRORS.ERR_PKCS11_CARD_REMOVED.message,
+    );
   }
 
   listSlots() {
@@ -74,10 +82,16 @@ export class FaultPort implements TokenPort {
       if (err instanceof ServiceError && err.code.startsWith('ERR_PKCS11_PIN')) {
         this.#wrongPins += 1;
         if (this.#lockAfter !== undefined && this.#wrongPins >= this.#lockAfter) {
-          throw new ServiceError('ERR_PKCS11_PIN_LOCKED', PKCS11_ERRORS.ERR_PKCS11_PIN_LOCKED.message);
+          throw new ServiceError(
+            'ERR_PKCS11_PIN_LOCKED',
+            PKCS11_ERRORS.ERR_PKCS11_PIN_LOCKED.message,
+          );
         }
         if (this.#lockAfter !== undefined && this.#wrongPins === this.#lockAfter - 1) {
-          throw new ServiceError('ERR_PKCS11_PIN_FINAL_TRY', PKCS11_ERRORS.ERR_PKCS11_PIN_FINAL_TRY.message);
+          throw new ServiceError(
+            'ERR_PKCS11_PIN_FINAL_TRY',
+            PKCS11_ERRORS.ERR_PKCS11_PIN_FINAL_TRY.message,
+          );
         }
       }
       throw err;

@@ -14,7 +14,12 @@ export function withTmp<T>(fn: (dir: string) => T): T {
 }
 
 /** `openssl dgst -<hash> -verify` of an RSA PKCS#1 v1.5 signature with the public key of a PEM certificate. */
-export function opensslVerify(certPem: string, data: Uint8Array, sig: Uint8Array, hash: 'sha256' | 'sha1'): boolean {
+export function opensslVerify(
+  certPem: string,
+  data: Uint8Array,
+  sig: Uint8Array,
+  hash: 'sha256' | 'sha1',
+): boolean {
   return withTmp((dir) => {
     const pub = execFileSync('openssl', ['x509', '-in', certPem, '-pubkey', '-noout']);
     writeFileSync(join(dir, 'pub.pem'), pub);
@@ -23,7 +28,15 @@ export function opensslVerify(certPem: string, data: Uint8Array, sig: Uint8Array
     try {
       const out = execFileSync(
         'openssl',
-        ['dgst', `-${hash}`, '-verify', join(dir, 'pub.pem'), '-signature', join(dir, 'sig'), join(dir, 'data')],
+        [
+          'dgst',
+          `-${hash}`,
+          '-verify',
+          join(dir, 'pub.pem'),
+          '-signature',
+          join(dir, 'sig'),
+          join(dir, 'data'),
+        ],
         { stdio: 'pipe' },
       ).toString();
       return out.includes('Verified OK');
@@ -34,15 +47,35 @@ export function opensslVerify(certPem: string, data: Uint8Array, sig: Uint8Array
 }
 
 /** `openssl pkeyutl -verify` of a signature over a precomputed digest. */
-export function opensslVerifyDigest(certPem: string, digest: Uint8Array, sig: Uint8Array, hash: 'sha256' | 'sha1'): boolean {
+export function opensslVerifyDigest(
+  certPem: string,
+  digest: Uint8Array,
+  sig: Uint8Array,
+  hash: 'sha256' | 'sha1',
+): boolean {
   return withTmp((dir) => {
-    writeFileSync(join(dir, 'pub.pem'), execFileSync('openssl', ['x509', '-in', certPem, '-pubkey', '-noout']));
+    writeFileSync(
+      join(dir, 'pub.pem'),
+      execFileSync('openssl', ['x509', '-in', certPem, '-pubkey', '-noout']),
+    );
     writeFileSync(join(dir, 'digest'), digest);
     writeFileSync(join(dir, 'sig'), sig);
     try {
       const out = execFileSync(
         'openssl',
-        ['pkeyutl', '-verify', '-pubin', '-inkey', join(dir, 'pub.pem'), '-pkeyopt', `digest:${hash}`, '-in', join(dir, 'digest'), '-sigfile', join(dir, 'sig')],
+        [
+          'pkeyutl',
+          '-verify',
+          '-pubin',
+          '-inkey',
+          join(dir, 'pub.pem'),
+          '-pkeyopt',
+          `digest:${hash}`,
+          '-in',
+          join(dir, 'digest'),
+          '-sigfile',
+          join(dir, 'sig'),
+        ],
         { stdio: 'pipe' },
       ).toString();
       return out.includes('Signature Verified Successfully');

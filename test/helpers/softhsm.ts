@@ -19,13 +19,16 @@ const root = resolve(import.meta.dirname, '..', '..');
 export function softhsmDir(): string {
   const dir = process.env.RXSIGN_TEST_SOFTHSM_DIR;
   if (!dir) {
-    throw new Error('RXSIGN_TEST_SOFTHSM_DIR is not set: run this file in the softhsm vitest project');
+    throw new Error(
+      'RXSIGN_TEST_SOFTHSM_DIR is not set: run this file in the softhsm vitest project',
+    );
   }
   return dir;
 }
 
 export function softhsmModule(): string {
-  return (JSON.parse(readFileSync(join(softhsmDir(), 'cards.json'), 'utf8')) as { module: string }).module;
+  return (JSON.parse(readFileSync(join(softhsmDir(), 'cards.json'), 'utf8')) as { module: string })
+    .module;
 }
 
 export function testCard(label: string, dir = softhsmDir()): TestCard {
@@ -71,7 +74,10 @@ export function privateSofthsmCopy(): { dir: string; conf: string; cleanup: () =
   const dir = mkdtempSync(join(tmpdir(), 'rxsign-softhsm-'));
   cpSync(softhsmDir(), dir, { recursive: true });
   const conf = join(dir, 'softhsm2.conf');
-  const text = readFileSync(conf, 'utf8').replace(/^directories\.tokendir = .*$/m, `directories.tokendir = ${join(dir, 'tokens')}`);
+  const text = readFileSync(conf, 'utf8').replace(
+    /^directories\.tokendir = .*$/m,
+    `directories.tokendir = ${join(dir, 'tokens')}`,
+  );
   writeFileSync(conf, text);
   return { dir, conf, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

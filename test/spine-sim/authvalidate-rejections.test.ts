@@ -3,7 +3,17 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildAuthResponse } from '../../src/auth/wire/response.js';
 import { buildValidateRequest, gpParamMap, parseGpObject } from '../../src/auth/wire/gpobject.js';
 import { startSpineSim, type RunningSpineSim } from '../../src/spine-sim/server.js';
-import { activate, CLIENT, login, makeLoginPki, post, signChallenge, UID, USERS, type LoginPki } from './fixture.js';
+import {
+  activate,
+  CLIENT,
+  login,
+  makeLoginPki,
+  post,
+  signChallenge,
+  UID,
+  USERS,
+  type LoginPki,
+} from './fixture.js';
 
 let pki: LoginPki;
 let sim: RunningSpineSim;
@@ -12,14 +22,24 @@ let now = Date.now();
 beforeAll(async () => {
   pki = makeLoginPki();
   now = Date.now(); // after the certificates are issued (notBefore = issue time)
-  sim = await startSpineSim({ port: 0, users: USERS, trust: pki.trust, crls: pki.crls, clock: () => now });
+  sim = await startSpineSim({
+    port: 0,
+    users: USERS,
+    trust: pki.trust,
+    crls: pki.crls,
+    clock: () => now,
+  });
 });
 afterAll(async () => {
   await sim.close();
   pki.cleanup();
 });
 
-function expectRejected(res: { status: number; text: string; params: ReadonlyMap<string, string> }, code: string, status = 403): void {
+function expectRejected(
+  res: { status: number; text: string; params: ReadonlyMap<string, string> },
+  code: string,
+  status = 403,
+): void {
   expect(res.params.get('error')).toBe(code);
   expect(res.status).toBe(status);
   expect(res.params.has('sso_ticket')).toBe(false);
@@ -54,12 +74,16 @@ describe('§1.4 authvalidate refusals', () => {
   });
 
   test('CHALLENGE_MISMATCH: a valid signature over other bytes', async () => {
-    const res = await login(sim.url, UID.prescriber, pki.ids.prescriber, { content: (c) => c.map((b, i) => (i === 0 ? b ^ 0xff : b)) });
+    const res = await login(sim.url, UID.prescriber, pki.ids.prescriber, {
+      content: (c) => c.map((b, i) => (i === 0 ? b ^ 0xff : b)),
+    });
     expectRejected(res, 'CHALLENGE_MISMATCH');
   });
 
   test('BAD_CHALLENGE: forged server signature', async () => {
-    const res = await login(sim.url, UID.prescriber, pki.ids.prescriber, { signature: Buffer.alloc(32, 1).toString('base64') });
+    const res = await login(sim.url, UID.prescriber, pki.ids.prescriber, {
+      signature: Buffer.alloc(32, 1).toString('base64'),
+    });
     expectRejected(res, 'BAD_CHALLENGE');
   });
 
@@ -68,7 +92,13 @@ describe('§1.4 authvalidate refusals', () => {
     now += 6 * 60_000;
     try {
       const der = signChallenge(pki.ids.prescriber, Buffer.from(challenge, 'base64'));
-      const body = buildValidateRequest({ ...CLIENT, challenge, signature, uid: UID.prescriber, response: buildAuthResponse(der) });
+      const body = buildValidateRequest({
+        ...CLIENT,
+        challenge,
+        signature,
+        uid: UID.prescriber,
+        response: buildAuthResponse(der),
+      });
       const res = await post(`${sim.url}/login/authvalidate`, body);
       expectRejected({ ...res, params: gpParamMap(parseGpObject(res.text)) }, 'STALE_CHALLENGE');
     } finally {
@@ -95,19 +125,42 @@ describe('§1.4 authvalidate refusals', () => {
 
   test('MALFORMED_REQUEST: response that is not base64 CMS, and a missing uid', async () => {
     const { challenge, signature } = await activate(sim.url);
-    const bad = await post(`${sim.url}/login/authvalidate`, buildValidateRequest({ ...CLIENT, challenge, signature, uid: UID.prescriber, response: '!!!' }));
-    expectRejected({ ...bad, params: gpParamMap(parseGpObject(bad.text)) }, 'MALFORMED_REQUEST', 400);
-    const noUid = await post(`${sim.url}/login/authvalidate`, `<gpOBJECT><gpPARAM name="log_session_id">${CLIENT.logSessionId}</gpPARAM><gpPARAM name="challenge">${challenge}</gpPARAM></gpOBJECT>`);
-    expectRejected({ ...noUid, params: gpParamMap(parseGpObject(noUid.text)) }, 'MALFORMED_REQUEST', 400);
+    const bad = await post(
+      `${sim.url}/login/authvalidate`,
+      buildValidateRequest({
+        ...CLIENT,
+        challenge,
+        signature,
+        uid: UID.prescriber,
+        response: '!!!',
+      }),
+    );
+    expectRejected(
+      { ...bad, params: gpParamMap(parseGpObject(bad.text)) },
+      'MALFORMED_REQUEST',
+      400,
+    );
+    const noUid = await post(
+      `${sim.url}/login/authvalidate`,
+      `<gpOBJECT><gpPARAM name="log_session_id">${CLIENT.logSessionId}</gpPARAM><gpPARAM name="challenge">${challenge}</gpPARAM></gpOBJECT>`,
+    );
+    expectRejected(
+      { ...noUid, params: gpParamMap(parseGpObject(noUid.text)) },
+      'MALFORMED_REQUEST',
+      400,
+    );
   });
 
   test('MALFORMED_REQUEST: a repeated uid parameter is refused (no parameter pollution)', async () => {
     const { challenge, signature } = await activate(sim.url);
     const der = signChallenge(pki.ids.prescriber, Buffer.from(challenge, 'base64'));
-    const body = buildValidateRequest({ ...CLIENT, challenge, signature, uid: UID.prescriber, response: buildAuthResponse(der) }).replace(
-      '</gpOBJECT>',
-      `<gpPARAM name="uid">${UID.unknown}</gpPARAM></gpOBJECT>`,
-    );
+    const body = buildValidateRequest({
+      ...CLIENT,
+      challenge,
+      signature,
+      uid: UID.prescriber,
+      response: buildAuthResponse(der),
+    }).replace('</gpOBJECT>', `<gpPARAM name="uid">${UID.unknown}</gpPARAM></gpOBJECT>`);
     const res = await post(`${sim.url}/login/authvalidate`, body);
     expect(res.status).toBe(400);
     expect(gpParamMap(parseGpObject(res.text)).get('error')).toBe('MALFORMED_REQUEST');

@@ -15,7 +15,11 @@ function io(signal?: AbortSignal) {
   return {
     out,
     err,
-    io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) }, ...(signal ? { signal } : {}) },
+    io: {
+      stdout: { write: (t: string) => out.push(t) },
+      stderr: { write: (t: string) => err.push(t) },
+      ...(signal ? { signal } : {}),
+    },
   };
 }
 
@@ -30,7 +34,9 @@ describe('runSpineSim', () => {
     const users = join(dir, 'users.json');
     writeFileSync(users, JSON.stringify([{ uid: '1', name: 'x', roles: [], extra: 'hush' }]));
     const c = io();
-    expect(await runSpineSim(['--users', users, '--trust', pkiPaths().trustDir, '--port', '0'], c.io)).toBe(2);
+    expect(
+      await runSpineSim(['--users', users, '--trust', pkiPaths().trustDir, '--port', '0'], c.io),
+    ).toBe(2);
     const text = c.err.join('');
     expect(text.trim().split('\n')).toHaveLength(1);
     expect(text).toContain('[0].extra: unknown field');
@@ -39,7 +45,12 @@ describe('runSpineSim', () => {
 
   test('a missing trust folder: exit 2, one line', async () => {
     const c = io();
-    expect(await runSpineSim(['--users', pkiPaths().users, '--trust', join(dir, 'nope'), '--port', '0'], c.io)).toBe(2);
+    expect(
+      await runSpineSim(
+        ['--users', pkiPaths().users, '--trust', join(dir, 'nope'), '--port', '0'],
+        c.io,
+      ),
+    ).toBe(2);
     expect(c.err.join('')).toMatch(/^rxsign spine-sim: the trust folder cannot be read/);
   });
 
@@ -53,7 +64,10 @@ describe('runSpineSim', () => {
     const ac = new AbortController();
     const c = io(ac.signal);
     const p = pkiPaths();
-    const running = runSpineSim(['--users', p.users, '--trust', p.trustDir, '--crl', p.crlDir, '--port', '0'], c.io);
+    const running = runSpineSim(
+      ['--users', p.users, '--trust', p.trustDir, '--crl', p.crlDir, '--port', '0'],
+      c.io,
+    );
     for (let i = 0; i < 100 && c.out.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));
     }

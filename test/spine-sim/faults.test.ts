@@ -24,19 +24,27 @@ const inject = (body: unknown): Promise<{ status: number; text: string }> =>
 describe('fault injection', () => {
   test('off by default: no faults pending', async () => {
     expect(sim.admin.faults()).toEqual([]);
-    expect((await post(`${sim.url}/login/authactivate`, buildActivateRequest(CLIENT))).status).toBe(200);
+    expect((await post(`${sim.url}/login/authactivate`, buildActivateRequest(CLIENT))).status).toBe(
+      200,
+    );
   });
 
   test('5xx via POST /_sim/faults: the next `count` requests get 503, then normal service', async () => {
     expect((await inject({ kind: '5xx', count: 2 })).status).toBe(200);
-    expect((await post(`${sim.url}/login/authactivate`, buildActivateRequest(CLIENT))).status).toBe(503);
+    expect((await post(`${sim.url}/login/authactivate`, buildActivateRequest(CLIENT))).status).toBe(
+      503,
+    );
     expect((await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=x`)).status).toBe(503);
-    expect((await post(`${sim.url}/login/authactivate`, buildActivateRequest(CLIENT))).status).toBe(200);
+    expect((await post(`${sim.url}/login/authactivate`, buildActivateRequest(CLIENT))).status).toBe(
+      200,
+    );
   });
 
   test('endpoint filter: a fault for authvalidate leaves authactivate alone', async () => {
     await inject({ kind: '5xx', count: 1, endpoints: ['/login/authvalidate'] });
-    expect((await post(`${sim.url}/login/authactivate`, buildActivateRequest(CLIENT))).status).toBe(200);
+    expect((await post(`${sim.url}/login/authactivate`, buildActivateRequest(CLIENT))).status).toBe(
+      200,
+    );
     expect(sim.admin.faults()).toHaveLength(1);
     const res = await login(sim.url, UID.prescriber, pki.ids.prescriber);
     expect(res.status).toBe(503);
@@ -47,7 +55,9 @@ describe('fault injection', () => {
     await inject({ kind: '5xx', count: 5 });
     const res = await fetch(`${sim.url}/_sim/faults`, { method: 'DELETE' });
     expect(res.status).toBe(204);
-    expect((await post(`${sim.url}/login/authactivate`, buildActivateRequest(CLIENT))).status).toBe(200);
+    expect((await post(`${sim.url}/login/authactivate`, buildActivateRequest(CLIENT))).status).toBe(
+      200,
+    );
   });
 
   test('a bad fault spec is refused with the field named', async () => {
@@ -61,9 +71,17 @@ describe('fault injection', () => {
   test('hang: no answer until the client gives up; the next request is served', async () => {
     sim.admin.injectFault({ kind: 'hang', count: 1 });
     const started = Date.now();
-    await expect(fetch(`${sim.url}/login/authactivate`, { method: 'POST', body: buildActivateRequest(CLIENT), signal: AbortSignal.timeout(300) })).rejects.toThrow();
+    await expect(
+      fetch(`${sim.url}/login/authactivate`, {
+        method: 'POST',
+        body: buildActivateRequest(CLIENT),
+        signal: AbortSignal.timeout(300),
+      }),
+    ).rejects.toThrow();
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-    expect((await post(`${sim.url}/login/authactivate`, buildActivateRequest(CLIENT))).status).toBe(200);
+    expect((await post(`${sim.url}/login/authactivate`, buildActivateRequest(CLIENT))).status).toBe(
+      200,
+    );
   });
 
   test('hang: close() ends a hanging request instead of waiting for it', async () => {
@@ -92,7 +110,9 @@ describe('fault injection', () => {
     expect(res.status).toBe(200);
     expect(parseGpObject(res.text).filter((p) => p.name.startsWith('nhsjobrole'))).toEqual([]);
     const ticket = res.params.get('sso_ticket') ?? '';
-    const sel = await get(`${sim.url}/saml/RoleSelectionGP.jsp?token=${enc(ticket)}&selectedRoleUid=555000100101`);
+    const sel = await get(
+      `${sim.url}/saml/RoleSelectionGP.jsp?token=${enc(ticket)}&selectedRoleUid=555000100101`,
+    );
     expect(sel.status).toBe(403);
     expect(sel.text).toContain('UNKNOWN_ROLE');
   });
@@ -100,11 +120,17 @@ describe('fault injection', () => {
   test('expire-session: the named session is gone for the faulted request and after', async () => {
     const res = await login(sim.url, UID.prescriber, pki.ids.prescriber);
     const ticket = res.params.get('sso_ticket') ?? '';
-    expect((await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=${enc(ticket)}`)).text).toBe('boolean=true\n');
+    expect(
+      (await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=${enc(ticket)}`)).text,
+    ).toBe('boolean=true\n');
     sim.admin.injectFault({ kind: 'expire-session', count: 1, endpoints: ['/saml/RoleAssertion'] });
-    expect((await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=${enc(ticket)}`)).text).toBe('boolean=true\n');
+    expect(
+      (await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=${enc(ticket)}`)).text,
+    ).toBe('boolean=true\n');
     expect((await get(`${sim.url}/saml/RoleAssertion?token=${enc(ticket)}`)).status).toBe(401);
-    expect((await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=${enc(ticket)}`)).text).toBe('boolean=false\n');
+    expect(
+      (await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=${enc(ticket)}`)).text,
+    ).toBe('boolean=false\n');
   });
 
   test('faults never touch /_sim routes', async () => {

@@ -6,7 +6,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildAuthResponse } from '../../src/auth/wire/response.js';
-import { buildActivateRequest, buildValidateRequest, gpParamMap, parseGpObject } from '../../src/auth/wire/gpobject.js';
+import {
+  buildActivateRequest,
+  buildValidateRequest,
+  gpParamMap,
+  parseGpObject,
+} from '../../src/auth/wire/gpobject.js';
 import { parseCrl, type CrlInfo } from '../../src/cms/crl.js';
 import { loadTrustDir, type TrustStore } from '../../src/spine-sim/trust.js';
 import type { SimUser } from '../../src/spine-sim/users.js';
@@ -47,12 +52,28 @@ export const USERS: SimUser[] = [
   {
     uid: UID.revoked,
     name: 'Revoked Person',
-    roles: [{ id: '555000100301', orgCode: 'A81001', orgName: 'THE DENSHAM SURGERY', jobRole: '"Clinical":"Clinical Provision":"Nurse Access Role"', jobRoleCode: 'S8000:G8000:R8001' }],
+    roles: [
+      {
+        id: '555000100301',
+        orgCode: 'A81001',
+        orgName: 'THE DENSHAM SURGERY',
+        jobRole: '"Clinical":"Clinical Provision":"Nurse Access Role"',
+        jobRoleCode: 'S8000:G8000:R8001',
+      },
+    ],
   },
   {
     uid: UID.untrusted,
     name: 'Untrusted Person',
-    roles: [{ id: '555000100401', orgCode: 'A81001', orgName: 'THE DENSHAM SURGERY', jobRole: '"Clinical":"Clinical Provision":"Nurse Access Role"', jobRoleCode: 'S8000:G8000:R8001' }],
+    roles: [
+      {
+        id: '555000100401',
+        orgCode: 'A81001',
+        orgName: 'THE DENSHAM SURGERY',
+        jobRole: '"Clinical":"Clinical Provision":"Nurse Access Role"',
+        jobRoleCode: 'S8000:G8000:R8001',
+      },
+    ],
   },
 ];
 
@@ -72,7 +93,10 @@ export interface LoginPki {
 }
 
 function openssl(args: string[], cwd?: string): Buffer {
-  return execFileSync('openssl', args, { stdio: ['pipe', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+  return execFileSync('openssl', args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
+  });
 }
 
 const LEAF_EXT = `basicConstraints = CA:false
@@ -81,7 +105,13 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 `;
 
-function issue(dir: string, name: string, uid: string, ca: { cert: string; key: string }, days: number): Identity {
+function issue(
+  dir: string,
+  name: string,
+  uid: string,
+  ca: { cert: string; key: string },
+  days: number,
+): Identity {
   const key = join(dir, `${name}.key`);
   const csr = join(dir, `${name}.csr`);
   const cert = join(dir, `${name}.pem`);
@@ -89,7 +119,25 @@ function issue(dir: string, name: string, uid: string, ca: { cert: string; key: 
   writeFileSync(ext, LEAF_EXT);
   openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', key]);
   openssl(['req', '-new', '-key', key, '-subj', `/O=nhs/OU=people/CN=${uid}`, '-out', csr]);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', `0x${Buffer.from(name).toString('hex')}01`, '-days', String(days), '-sha256', '-extfile', ext, '-out', cert]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-set_serial',
+    `0x${Buffer.from(name).toString('hex')}01`,
+    '-days',
+    String(days),
+    '-sha256',
+    '-extfile',
+    ext,
+    '-out',
+    cert,
+  ]);
   return { cert, key };
 }
 
@@ -118,7 +166,25 @@ export function makeLoginPki(): LoginPki {
     untrusted: (() => {
       const caKey = join(dir, 'rogue-ca.key');
       const caCert = join(dir, 'rogue-ca.pem');
-      openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCert, '-days', '30', '-subj', '/C=GB/O=nhs/OU=CA/CN=Test Authentication G2', '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+      openssl([
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        caKey,
+        '-out',
+        caCert,
+        '-days',
+        '30',
+        '-subj',
+        '/C=GB/O=nhs/OU=CA/CN=Test Authentication G2',
+        '-addext',
+        'basicConstraints=critical,CA:true',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ]);
       return issue(dir, 'untrusted', UID.untrusted, { cert: caCert, key: caKey }, 30);
     })(),
     // A trusted cert whose CN is the unknown uid: used with uid=prescriber for UID_MISMATCH.
@@ -133,8 +199,27 @@ export function makeLoginPki(): LoginPki {
     cnf,
     `[ ca ]\ndefault_ca = this\n[ this ]\ndatabase = ${join(db, 'index.txt')}\ncrlnumber = ${join(db, 'crlnumber')}\ncertificate = ${authCa.cert}\nprivate_key = ${authCa.key}\ndefault_md = sha256\ndefault_crl_days = 30\n[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n`,
   );
-  openssl(['ca', '-batch', '-config', cnf, '-revoke', ids.revoked.cert, '-crl_reason', 'keyCompromise']);
-  openssl(['ca', '-batch', '-config', cnf, '-gencrl', '-crlexts', 'crl_ext', '-out', join(crlDir, 'auth-ca.crl.pem')]);
+  openssl([
+    'ca',
+    '-batch',
+    '-config',
+    cnf,
+    '-revoke',
+    ids.revoked.cert,
+    '-crl_reason',
+    'keyCompromise',
+  ]);
+  openssl([
+    'ca',
+    '-batch',
+    '-config',
+    cnf,
+    '-gencrl',
+    '-crlexts',
+    'crl_ext',
+    '-out',
+    join(crlDir, 'auth-ca.crl.pem'),
+  ]);
   copyFileSync(join(p.crlDir, 'root.arl'), join(crlDir, 'root.arl'));
 
   return {
@@ -142,7 +227,9 @@ export function makeLoginPki(): LoginPki {
     trustDir,
     crlDir,
     trust: loadTrustDir(trustDir),
-    crls: ['auth-ca.crl.pem', 'root.arl'].map((f) => parseCrl(new Uint8Array(readFileSync(join(crlDir, f))))),
+    crls: ['auth-ca.crl.pem', 'root.arl'].map((f) =>
+      parseCrl(new Uint8Array(readFileSync(join(crlDir, f)))),
+    ),
     ids,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -151,18 +238,46 @@ export function makeLoginPki(): LoginPki {
 /** The login CMS over `content`, made by openssl exactly as spine-protocol.md §1.3 says. */
 export function signChallenge(id: Identity, content: Uint8Array): Uint8Array {
   return new Uint8Array(
-    execFileSync('openssl', ['cms', '-sign', '-nodetach', '-noattr', '-nosmimecap', '-md', 'sha1', '-binary', '-outform', 'DER', '-signer', id.cert, '-inkey', id.key], {
-      input: content,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    }),
+    execFileSync(
+      'openssl',
+      [
+        'cms',
+        '-sign',
+        '-nodetach',
+        '-noattr',
+        '-nosmimecap',
+        '-md',
+        'sha1',
+        '-binary',
+        '-outform',
+        'DER',
+        '-signer',
+        id.cert,
+        '-inkey',
+        id.key,
+      ],
+      {
+        input: content,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    ),
   );
 }
 
 export const CLIENT = { logSessionId: 'ZtBJb9tU7T', deviceId: 'b02edd24', clientIp: '127.0.0.1' };
 
 /** POSTs a body and returns status and text. */
-export async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, { method: 'POST', body, headers, signal: AbortSignal.timeout(10_000) });
+export async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    body,
+    headers,
+    signal: AbortSignal.timeout(10_000),
+  });
   return { status: res.status, text: await res.text() };
 }
 
@@ -173,10 +288,16 @@ export async function get(url: string): Promise<{ status: number; text: string }
 }
 
 /** authactivate → the challenge and signature. */
-export async function activate(base: string): Promise<{ challenge: string; signature: string; replyUrl: string }> {
+export async function activate(
+  base: string,
+): Promise<{ challenge: string; signature: string; replyUrl: string }> {
   const res = await post(`${base}/login/authactivate`, buildActivateRequest(CLIENT));
   const map = gpParamMap(parseGpObject(res.text));
-  return { challenge: map.get('challenge') ?? '', signature: map.get('signature') ?? '', replyUrl: map.get('reply_url') ?? '' };
+  return {
+    challenge: map.get('challenge') ?? '',
+    signature: map.get('signature') ?? '',
+    replyUrl: map.get('reply_url') ?? '',
+  };
 }
 
 /** The full authvalidate exchange for `uid` signed by `id`; `tamper` may alter the pieces. */
@@ -184,14 +305,24 @@ export async function login(
   base: string,
   uid: string,
   id: Identity,
-  tamper: { content?: (c: Uint8Array) => Uint8Array; cms?: (d: Uint8Array) => Uint8Array; signature?: string } = {},
+  tamper: {
+    content?: (c: Uint8Array) => Uint8Array;
+    cms?: (d: Uint8Array) => Uint8Array;
+    signature?: string;
+  } = {},
 ): Promise<{ status: number; text: string; params: ReadonlyMap<string, string> }> {
   const { challenge, signature } = await activate(base);
   const bytes = new Uint8Array(Buffer.from(challenge, 'base64'));
   const content = tamper.content ? tamper.content(bytes) : bytes;
   const der = signChallenge(id, content);
   const cms = tamper.cms ? tamper.cms(der) : der;
-  const body = buildValidateRequest({ ...CLIENT, challenge, signature: tamper.signature ?? signature, uid, response: buildAuthResponse(cms) });
+  const body = buildValidateRequest({
+    ...CLIENT,
+    challenge,
+    signature: tamper.signature ?? signature,
+    uid,
+    response: buildAuthResponse(cms),
+  });
   const res = await post(`${base}/login/authvalidate`, body);
   let params: ReadonlyMap<string, string> = new Map();
   try {

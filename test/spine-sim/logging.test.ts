@@ -17,7 +17,12 @@ beforeAll(async () => {
       cb();
     },
   });
-  sim = await startSpineSim({ users: USERS, trust: pki.trust, crls: pki.crls, logger: createLogger({ level: 'debug' }, sink) });
+  sim = await startSpineSim({
+    users: USERS,
+    trust: pki.trust,
+    crls: pki.crls,
+    logger: createLogger({ level: 'debug' }, sink),
+  });
 });
 afterAll(async () => {
   await sim.close();

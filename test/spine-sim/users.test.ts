@@ -18,7 +18,9 @@ describe('users file', () => {
   });
 
   test('an unknown field is refused with its path, and the value is not echoed', () => {
-    const bad = [{ ...USERS[0], roles: [{ ...USERS[0]?.roles[0], secretColour: 'SUPER-SECRET-VALUE' }] }];
+    const bad = [
+      { ...USERS[0], roles: [{ ...USERS[0]?.roles[0], secretColour: 'SUPER-SECRET-VALUE' }] },
+    ];
     let message = '';
     try {
       parseUsers(bad);
@@ -32,7 +34,15 @@ describe('users file', () => {
 
   test('wrong types and formats name the field', () => {
     expect(() => parseUsers([{ uid: 'abc', name: 'x', roles: [] }])).toThrow(/\[0\]\.uid/);
-    expect(() => parseUsers([{ uid: '1', name: 'x', roles: [{ id: '2', orgCode: 'A', orgName: 'B', jobRole: 'Clinical', jobRoleCode: 'C' }] }])).toThrow(/\[0\]\.roles\[0\]\.jobRole/);
+    expect(() =>
+      parseUsers([
+        {
+          uid: '1',
+          name: 'x',
+          roles: [{ id: '2', orgCode: 'A', orgName: 'B', jobRole: 'Clinical', jobRoleCode: 'C' }],
+        },
+      ]),
+    ).toThrow(/\[0\]\.roles\[0\]\.jobRole/);
     expect(() => parseUsers({ uid: '1' })).toThrow(/\(root\): expected array/);
   });
 
@@ -43,7 +53,11 @@ describe('users file', () => {
   test('a file that is not JSON is ERR_SPINE_SIM_USERS_UNREADABLE', () => {
     const p = join(dir, 'bad.json');
     writeFileSync(p, '{ nope');
-    expect(() => loadUsersFile(p)).toThrow(expect.objectContaining({ code: 'ERR_SPINE_SIM_USERS_UNREADABLE' }));
-    expect(() => loadUsersFile(join(dir, 'missing.json'))).toThrow(expect.objectContaining({ code: 'ERR_SPINE_SIM_USERS_UNREADABLE' }));
+    expect(() => loadUsersFile(p)).toThrow(
+      expect.objectContaining({ code: 'ERR_SPINE_SIM_USERS_UNREADABLE' }),
+    );
+    expect(() => loadUsersFile(join(dir, 'missing.json'))).toThrow(
+      expect.objectContaining({ code: 'ERR_SPINE_SIM_USERS_UNREADABLE' }),
+    );
   });
 });

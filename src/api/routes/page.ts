@@ -68,7 +68,10 @@ refresh(); setInterval(refresh, 1000);
 export function pageRouter(): Router {
   const r = Router();
   r.get('/', (_req, res) => {
-    res.setHeader('content-security-policy', "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'");
+    res.setHeader(
+      'content-security-policy',
+      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'",
+    );
     res.type('html').send(PAGE);
   });
   return r;

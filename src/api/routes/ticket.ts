@@ -17,7 +17,13 @@ import { parseBody } from '../validate.js';
 
 const Timeout = z.object({ timeoutMs: z.number().int().min(0).max(600_000).optional() }).strict();
 const Login = z
-  .object({ pin: z.string().min(1).max(64), roleId: z.string().regex(/^\d{1,20}$/).optional() })
+  .object({
+    pin: z.string().min(1).max(64),
+    roleId: z
+      .string()
+      .regex(/^\d{1,20}$/)
+      .optional(),
+  })
   .strict();
 const Role = z.object({ roleId: z.string().regex(/^\d{1,20}$/) }).strict();
 

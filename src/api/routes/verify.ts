@@ -14,7 +14,13 @@ import { createVerifier, Verifier, type VerifierOptions } from '../../verify/ind
 import { apiError } from '../app.js';
 import { parseBody } from '../validate.js';
 
-const RAW_TYPES = ['application/xml', 'text/xml', 'application/fhir+json', 'application/pkcs7-mime', 'application/octet-stream'];
+const RAW_TYPES = [
+  'application/xml',
+  'text/xml',
+  'application/fhir+json',
+  'application/pkcs7-mime',
+  'application/octet-stream',
+];
 const LIMIT = 50 * 1024 * 1024;
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -61,7 +67,12 @@ export function verifyRouter(options: VerifierOptions | Verifier = {}): Router {
     const { documents } = parseBody(Batch, req.body);
     const reports = [];
     for (const d of documents) {
-      const report = await verifier.verifyDocument(new Uint8Array(Buffer.from(d.content, 'base64')), d.detachedContent === undefined ? {} : { detachedContent: new Uint8Array(Buffer.from(d.detachedContent, 'base64')) });
+      const report = await verifier.verifyDocument(
+        new Uint8Array(Buffer.from(d.content, 'base64')),
+        d.detachedContent === undefined
+          ? {}
+          : { detachedContent: new Uint8Array(Buffer.from(d.detachedContent, 'base64')) },
+      );
       reports.push({ id: d.id, report });
     }
     res.json({ reports });

@@ -100,7 +100,9 @@ export function verifyChallenge(
 ): { bytes: Uint8Array; issuedAt: number } {
   const bytes = strictBase64Decode(challenge);
   if (!bytes || bytes.length !== CHALLENGE_LENGTH) {
-    throw wireError('ERR_WIRE_CHALLENGE_MALFORMED', { detail: { reason: 'not 48 bytes of base64' } });
+    throw wireError('ERR_WIRE_CHALLENGE_MALFORMED', {
+      detail: { reason: 'not 48 bytes of base64' },
+    });
   }
   const given = strictBase64Decode(signature);
   if (!given || !constantEquals(given, mac(key, bytes))) {
@@ -108,7 +110,10 @@ export function verifyChallenge(
   }
   const issuedAt = challengeTimestamp(bytes);
   const age = options.now - issuedAt;
-  if (age > (options.maxAgeMs ?? DEFAULT_CHALLENGE_MAX_AGE_MS) || -age > (options.maxFutureMs ?? DEFAULT_CHALLENGE_MAX_FUTURE_MS)) {
+  if (
+    age > (options.maxAgeMs ?? DEFAULT_CHALLENGE_MAX_AGE_MS) ||
+    -age > (options.maxFutureMs ?? DEFAULT_CHALLENGE_MAX_FUTURE_MS)
+  ) {
     throw wireError('ERR_WIRE_CHALLENGE_STALE', { detail: { ageMs: age } });
   }
   return { bytes, issuedAt };

@@ -251,7 +251,9 @@ export function parseGpObject(text: string): GpParam[] {
     const attributes = parseAttributes(m[1] ?? '');
     const name = attributes.name;
     if (name === undefined || name === '') {
-      throw wireError('ERR_WIRE_GPOBJECT_MALFORMED', { detail: { reason: 'gpPARAM without name' } });
+      throw wireError('ERR_WIRE_GPOBJECT_MALFORMED', {
+        detail: { reason: 'gpPARAM without name' },
+      });
     }
     delete attributes.name;
     let raw = '';

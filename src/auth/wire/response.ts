@@ -105,11 +105,11 @@ export function decodeAuthResponse(value: string): Uint8Array {
     if (blank < 0) {
       throw wireError('ERR_WIRE_RESPONSE_MALFORMED', { detail: { reason: 'no end of headers' } });
     }
-    const cte = lines
-      .slice(0, blank)
-      .find((l) => /^content-transfer-encoding:/i.test(l));
+    const cte = lines.slice(0, blank).find((l) => /^content-transfer-encoding:/i.test(l));
     if (cte !== undefined && !/:\s*base64\s*$/i.test(cte)) {
-      throw wireError('ERR_WIRE_RESPONSE_MALFORMED', { detail: { reason: 'not base64 transfer encoding' } });
+      throw wireError('ERR_WIRE_RESPONSE_MALFORMED', {
+        detail: { reason: 'not base64 transfer encoding' },
+      });
     }
     bodyStart = blank + 1;
   }

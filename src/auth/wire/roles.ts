@@ -40,7 +40,9 @@ const JOB_ROLE = /^"([^"]*)":"([^"]*)":"([^"]*)"$/;
 export function splitJobRole(text: string): [string, string, string] {
   const m = JOB_ROLE.exec(text);
   if (!m) {
-    throw wireError('ERR_WIRE_ROLE_MALFORMED', { detail: { reason: 'job role not "L1":"L2":"L3"' } });
+    throw wireError('ERR_WIRE_ROLE_MALFORMED', {
+      detail: { reason: 'job role not "L1":"L2":"L3"' },
+    });
   }
   return [m[1] ?? '', m[2] ?? '', m[3] ?? ''];
 }
@@ -54,14 +56,19 @@ export function splitJobRole(text: string): [string, string, string] {
  * // { id: '102048850986', orgCode: 'B81108', orgName: 'SAHA SN & DE G', jobRole: ['Admin & Clerical', 'Admin', 'Registration Authority Agent'], … }
  * ```
  */
-export function parseRoleLine(value: string, attributes: Readonly<Record<string, string>>): AuthRole {
+export function parseRoleLine(
+  value: string,
+  attributes: Readonly<Record<string, string>>,
+): AuthRole {
   const id = attributes.id;
   if (id === undefined || id === '') {
     throw wireError('ERR_WIRE_ROLE_MALFORMED', { detail: { reason: 'no id attribute' } });
   }
   const m = ROLE_TEXT.exec(value.trim());
   if (!m) {
-    throw wireError('ERR_WIRE_ROLE_MALFORMED', { detail: { reason: 'no ", \\"L1\\":\\"L2\\":\\"L3\\"" part' } });
+    throw wireError('ERR_WIRE_ROLE_MALFORMED', {
+      detail: { reason: 'no ", \\"L1\\":\\"L2\\":\\"L3\\"" part' },
+    });
   }
   const orgName = (m[1] ?? '').trim();
   const jobRoleText = m[2] ?? '';

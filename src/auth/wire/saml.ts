@@ -56,8 +56,17 @@ export interface ParsedRoleAssertion extends RoleAssertion {
   readonly notOnOrAfter: string;
 }
 
-const PERSON = new Set(['cn', 'uid', 'ssbSessionRoleUid', 'ssbMode', 'nhsOcsPrCode', 'ssbAssertionVersion']);
-const ROLE_SINGLE: Readonly<Record<string, 'uniqueIdentifier' | 'nhsIdCode' | 'o' | 'nhsJobRole' | 'nhsJobRoleCode'>> = {
+const PERSON = new Set([
+  'cn',
+  'uid',
+  'ssbSessionRoleUid',
+  'ssbMode',
+  'nhsOcsPrCode',
+  'ssbAssertionVersion',
+]);
+const ROLE_SINGLE: Readonly<
+  Record<string, 'uniqueIdentifier' | 'nhsIdCode' | 'o' | 'nhsJobRole' | 'nhsJobRoleCode'>
+> = {
   uniqueIdentifier: 'uniqueIdentifier',
   nhsIdCode: 'nhsIdCode',
   nhsIDCode: 'nhsIdCode',
@@ -82,7 +91,9 @@ const ROLE_LIST: Readonly<Record<string, ListKey>> = {
 };
 
 interface BlockDraft {
-  single: Partial<Record<'uniqueIdentifier' | 'nhsIdCode' | 'o' | 'nhsJobRole' | 'nhsJobRoleCode', string>>;
+  single: Partial<
+    Record<'uniqueIdentifier' | 'nhsIdCode' | 'o' | 'nhsJobRole' | 'nhsJobRoleCode', string>
+  >;
   lists: Record<ListKey, string[]>;
 }
 
@@ -101,7 +112,10 @@ function emptyBlock(): BlockDraft {
 }
 
 function malformed(reason: string, cause?: unknown): never {
-  throw wireError('ERR_WIRE_SAML_MALFORMED', cause === undefined ? { detail: { reason } } : { cause, detail: { reason } });
+  throw wireError(
+    'ERR_WIRE_SAML_MALFORMED',
+    cause === undefined ? { detail: { reason } } : { cause, detail: { reason } },
+  );
 }
 
 function safeParse(xml: string): Document {
@@ -169,7 +183,8 @@ export function parseRoleAssertion(xml: string): ParsedRoleAssertion {
   if (root.namespaceURI !== SAMLP_NS || root.localName !== 'Response') {
     malformed('root is not samlp:Response');
   }
-  const status = only(only(root, SAMLP_NS, 'Status'), SAMLP_NS, 'StatusCode').getAttribute('Value') ?? '';
+  const status =
+    only(only(root, SAMLP_NS, 'Status'), SAMLP_NS, 'StatusCode').getAttribute('Value') ?? '';
   if (!/:Success$/.test(status)) {
     throw wireError('ERR_WIRE_SAML_STATUS', { detail: { status: status.slice(0, 64) } });
   }
@@ -182,7 +197,9 @@ export function parseRoleAssertion(xml: string): ParsedRoleAssertion {
   let pending: BlockDraft | undefined;
   for (const attr of children(statement, SAML_NS, 'Attribute')) {
     const name = attr.getAttribute('AttributeName') ?? '';
-    const values = children(attr, SAML_NS, 'AttributeValue').map((v) => (v.textContent ?? '').trim());
+    const values = children(attr, SAML_NS, 'AttributeValue').map((v) =>
+      (v.textContent ?? '').trim(),
+    );
     if (PERSON.has(name)) {
       if (name in person) {
         malformed(`repeated ${name}`);
@@ -215,7 +232,13 @@ export function parseRoleAssertion(xml: string): ParsedRoleAssertion {
   }
   const roles = blocks.map((b): SamlRole => {
     const { uniqueIdentifier, nhsIdCode, o, nhsJobRole, nhsJobRoleCode } = b.single;
-    if (uniqueIdentifier === undefined || nhsIdCode === undefined || o === undefined || nhsJobRole === undefined || nhsJobRoleCode === undefined) {
+    if (
+      uniqueIdentifier === undefined ||
+      nhsIdCode === undefined ||
+      o === undefined ||
+      nhsJobRole === undefined ||
+      nhsJobRoleCode === undefined
+    ) {
       return malformed('role block misses a required attribute');
     }
     return { uniqueIdentifier, nhsIdCode, o, nhsJobRole, nhsJobRoleCode, ...b.lists };
@@ -292,9 +315,13 @@ export function buildRoleAssertion(data: RoleAssertion, ctx: RoleAssertionContex
       : `            <saml:Attribute AttributeName="${name}" AttributeNamespace="${ATTR_NS}">\n${values
           .map((v) => `                <saml:AttributeValue>${esc(v)}</saml:AttributeValue>\n`)
           .join('')}            </saml:Attribute>\n`;
-  const one = (name: string, value: string | undefined): string => (value === undefined ? '' : attr(name, [value]));
+  const one = (name: string, value: string | undefined): string =>
+    value === undefined ? '' : attr(name, [value]);
   let attrs = one('ssbAssertionVersion', '1.1') + one('cn', data.cn) + one('uid', data.uid);
-  attrs += one('nhsOcsPrCode', data.nhsOcsPrCode) + one('ssbSessionRoleUid', data.ssbSessionRoleUid) + one('ssbMode', data.ssbMode);
+  attrs +=
+    one('nhsOcsPrCode', data.nhsOcsPrCode) +
+    one('ssbSessionRoleUid', data.ssbSessionRoleUid) +
+    one('ssbMode', data.ssbMode);
   for (const r of data.roles) {
     attrs +=
       one('nhsIdCode', r.nhsIdCode) +

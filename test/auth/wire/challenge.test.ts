@@ -12,7 +12,10 @@ const t0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 
 describe('§1.2 challenge layout', () => {
   test('the real INT challenge carries a big-endian ms timestamp at bytes 20–27 (2017-06-28 14:36:40.397Z)', () => {
-    const bytes = Buffer.from('MlJN9BVjTdKtTpKrSz3Jvq0sONIAAAFc7yH6TYe8NK6GHS7F7t2tGnmcost76xk7', 'base64');
+    const bytes = Buffer.from(
+      'MlJN9BVjTdKtTpKrSz3Jvq0sONIAAAFc7yH6TYe8NK6GHS7F7t2tGnmcost76xk7',
+      'base64',
+    );
     expect(new Date(challengeTimestamp(bytes)).toISOString()).toBe('2017-06-28T14:36:40.397Z');
   });
 
@@ -37,32 +40,48 @@ describe('§7 server signature and freshness', () => {
 
   test('rejects a signature made with another key (forged)', () => {
     const c = createChallenge(new Uint8Array(32).fill(8), t0);
-    expect(() => verifyChallenge(key, c.challenge, c.signature, { now: t0 })).toThrow(expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_FORGED' }));
+    expect(() => verifyChallenge(key, c.challenge, c.signature, { now: t0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_FORGED' }),
+    );
   });
 
   test('rejects a challenge with one bit changed (the MAC covers the timestamp)', () => {
     const c = createChallenge(key, t0);
     const bytes = Buffer.from(c.challenge, 'base64');
     bytes[27] = (bytes[27] ?? 0) ^ 1;
-    expect(() => verifyChallenge(key, bytes.toString('base64'), c.signature, { now: t0 })).toThrow(expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_FORGED' }));
+    expect(() => verifyChallenge(key, bytes.toString('base64'), c.signature, { now: t0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_FORGED' }),
+    );
   });
 
   test('rejects a challenge older than the window (default 5 min), accepts at the edge', () => {
     const c = createChallenge(key, t0);
-    expect(() => verifyChallenge(key, c.challenge, c.signature, { now: t0 + 5 * 60_000 })).not.toThrow();
-    expect(() => verifyChallenge(key, c.challenge, c.signature, { now: t0 + 5 * 60_000 + 1 })).toThrow(expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_STALE' }));
-    expect(() => verifyChallenge(key, c.challenge, c.signature, { now: t0 + 61_000, maxAgeMs: 60_000 })).toThrow(expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_STALE' }));
+    expect(() =>
+      verifyChallenge(key, c.challenge, c.signature, { now: t0 + 5 * 60_000 }),
+    ).not.toThrow();
+    expect(() =>
+      verifyChallenge(key, c.challenge, c.signature, { now: t0 + 5 * 60_000 + 1 }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_STALE' }));
+    expect(() =>
+      verifyChallenge(key, c.challenge, c.signature, { now: t0 + 61_000, maxAgeMs: 60_000 }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_STALE' }));
   });
 
   test('rejects a challenge from the future (beyond 30 s skew)', () => {
     const c = createChallenge(key, t0 + 31_000);
-    expect(() => verifyChallenge(key, c.challenge, c.signature, { now: t0 })).toThrow(expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_STALE' }));
+    expect(() => verifyChallenge(key, c.challenge, c.signature, { now: t0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_STALE' }),
+    );
   });
 
   test('rejects a challenge that is not 48 bytes of base64', () => {
     const c = createChallenge(key, t0);
-    expect(() => verifyChallenge(key, 'not*base64', c.signature, { now: t0 })).toThrow(expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_MALFORMED' }));
-    expect(() => verifyChallenge(key, 'QUJD', c.signature, { now: t0 })).toThrow(expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_MALFORMED' }));
+    expect(() => verifyChallenge(key, 'not*base64', c.signature, { now: t0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_MALFORMED' }),
+    );
+    expect(() => verifyChallenge(key, 'QUJD', c.signature, { now: t0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_WIRE_CHALLENGE_MALFORMED' }),
+    );
   });
 
   test('constantEquals compares content and length', () => {

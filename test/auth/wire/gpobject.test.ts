@@ -33,10 +33,26 @@ describe('§1.2/§1.4/§1.6 request bodies as the real clients write them', () =
   });
 
   test('§1.4 authvalidate: field order and the encoding attribute on response', () => {
-    const body = buildValidateRequest({ ...id, challenge: 'Q0g=', signature: 'U0k=', uid: '555000000001', response: 'UkVT' });
+    const body = buildValidateRequest({
+      ...id,
+      challenge: 'Q0g=',
+      signature: 'U0k=',
+      uid: '555000000001',
+      response: 'UkVT',
+    });
     const params = parseGpObject(body);
     expect(params.map((p) => p.name)).toEqual([
-      'auth_method', 'app_url', 'log_session_id', 'device_id', 'service', 'challenge', 'signature', 'uid', 'card_type', 'response', 'mobility',
+      'auth_method',
+      'app_url',
+      'log_session_id',
+      'device_id',
+      'service',
+      'challenge',
+      'signature',
+      'uid',
+      'card_type',
+      'response',
+      'mobility',
     ]);
     expect(body).toContain('<gpPARAM name="response" encoding="base64">UkVT</gpPARAM>');
     expect(gpParamMap(params).get('service')).toBe('AUTHENTICATION');
@@ -44,7 +60,9 @@ describe('§1.2/§1.4/§1.6 request bodies as the real clients write them', () =
   });
 
   test('§1.6 logout: field order', () => {
-    const names = parseGpObject(buildLogoutRequest({ ...id, ticket: 'AQIC5wM2LY4S+x=@AAJTSQACMDE=#', uid: '1' })).map((p) => p.name);
+    const names = parseGpObject(
+      buildLogoutRequest({ ...id, ticket: 'AQIC5wM2LY4S+x=@AAJTSQACMDE=#', uid: '1' }),
+    ).map((p) => p.name);
     expect(names).toEqual(['service', 'sso_ticket', 'log_session_id', 'device_id', 'uid']);
   });
 });
@@ -68,12 +86,19 @@ describe('§1.1 lenient parser', () => {
     const text = `<gpOBJECT><gpPARAM name='a' id="1" orgcode='X&amp;Y'>A & B &amp; C &lt;D&gt; &#65;&#x42;</gpPARAM >
       <gpPARAM  name = "b"/></gpOBJECT>`;
     const [a, b] = parseGpObject(text);
-    expect(a).toEqual({ name: 'a', attributes: { id: '1', orgcode: 'X&Y' }, value: 'A & B & C <D> AB' });
+    expect(a).toEqual({
+      name: 'a',
+      attributes: { id: '1', orgcode: 'X&Y' },
+      value: 'A & B & C <D> AB',
+    });
     expect(b).toEqual({ name: 'b', attributes: {}, value: '' });
   });
 
   test('CDATA values are taken verbatim', () => {
-    expect(parseGpObject('<gpOBJECT><gpPARAM name="x"><![CDATA[a &amp; <b>]]></gpPARAM></gpOBJECT>')[0]?.value).toBe('a &amp; <b>');
+    expect(
+      parseGpObject('<gpOBJECT><gpPARAM name="x"><![CDATA[a &amp; <b>]]></gpPARAM></gpOBJECT>')[0]
+        ?.value,
+    ).toBe('a &amp; <b>');
   });
 
   test('unknown entities and raw ampersands are not expanded', () => {
@@ -81,50 +106,73 @@ describe('§1.1 lenient parser', () => {
   });
 
   test('rejects text without a gpOBJECT element', () => {
-    expect(() => parseGpObject('<html>nope</html>')).toThrow(expect.objectContaining({ code: 'ERR_WIRE_GPOBJECT_MALFORMED' }));
+    expect(() => parseGpObject('<html>nope</html>')).toThrow(
+      expect.objectContaining({ code: 'ERR_WIRE_GPOBJECT_MALFORMED' }),
+    );
   });
 
   test('rejects an unclosed gpPARAM', () => {
-    expect(() => parseGpObject('<gpOBJECT><gpPARAM name="a">x</gpOBJECT>')).toThrow(expect.objectContaining({ code: 'ERR_WIRE_GPOBJECT_MALFORMED' }));
+    expect(() => parseGpObject('<gpOBJECT><gpPARAM name="a">x</gpOBJECT>')).toThrow(
+      expect.objectContaining({ code: 'ERR_WIRE_GPOBJECT_MALFORMED' }),
+    );
   });
 
   test('rejects a gpPARAM without a name', () => {
-    expect(() => parseGpObject('<gpOBJECT><gpPARAM id="1">x</gpPARAM></gpOBJECT>')).toThrow(expect.objectContaining({ code: 'ERR_WIRE_GPOBJECT_MALFORMED' }));
+    expect(() => parseGpObject('<gpOBJECT><gpPARAM id="1">x</gpPARAM></gpOBJECT>')).toThrow(
+      expect.objectContaining({ code: 'ERR_WIRE_GPOBJECT_MALFORMED' }),
+    );
   });
 
   test('duplicate names: first wins by default, refused with onDuplicate=throw', () => {
-    const params = parseGpObject('<gpOBJECT><gpPARAM name="uid">1</gpPARAM><gpPARAM name="uid">2</gpPARAM></gpOBJECT>');
+    const params = parseGpObject(
+      '<gpOBJECT><gpPARAM name="uid">1</gpPARAM><gpPARAM name="uid">2</gpPARAM></gpOBJECT>',
+    );
     expect(gpParamMap(params).get('uid')).toBe('1');
-    expect(() => gpParamMap(params, { onDuplicate: 'throw' })).toThrow(expect.objectContaining({ code: 'ERR_WIRE_GPOBJECT_DUPLICATE' }));
+    expect(() => gpParamMap(params, { onDuplicate: 'throw' })).toThrow(
+      expect.objectContaining({ code: 'ERR_WIRE_GPOBJECT_DUPLICATE' }),
+    );
   });
 
   test('builder → parser round trip, raw-ampersand server mode included', () => {
     const params = [
-      { name: 'nhsjobrole0', attributes: { id: '1', orgcode: 'A1' }, value: 'A & B <x>, "L1":"L2":"L3"' },
+      {
+        name: 'nhsjobrole0',
+        attributes: { id: '1', orgcode: 'A1' },
+        value: 'A & B <x>, "L1":"L2":"L3"',
+      },
       { name: 'cn', value: 'Tom "T" O\'Neil' },
     ];
     for (const ampersand of ['escape', 'raw'] as const) {
       const text = buildGpObject(params, { doctype: SERVER_DOCTYPE, ampersand });
       expect(text.includes('A & B')).toBe(ampersand === 'raw');
       expect(parseGpObject(text)).toEqual([
-        { name: 'nhsjobrole0', attributes: { id: '1', orgcode: 'A1' }, value: 'A & B <x>, "L1":"L2":"L3"' },
+        {
+          name: 'nhsjobrole0',
+          attributes: { id: '1', orgcode: 'A1' },
+          value: 'A & B <x>, "L1":"L2":"L3"',
+        },
         { name: 'cn', attributes: {}, value: 'Tom "T" O\'Neil' },
       ]);
     }
   });
 });
 
-describe.skipIf(!haveVectors)(`§1.4 captured INT authvalidate reply${haveVectors ? '' : ` (skipped: ${noVectorsReason})`}`, () => {
-  test('parses despite the raw & (not well-formed XML)', () => {
-    const text = vectorText('authvalidate-response-int-2017.xml');
-    expect(text).toContain('"Admin & Clerical"');
-    const map = gpParamMap(parseGpObject(text));
-    expect(map.get('sso_ticket')).toBe('AQIC5wM2LY4SfcwrRGMHiyxMR3suYWqcF+B1j56GJ4xGut4=@AAJTSQACMDE=#');
-    expect(map.get('cn')).toBe('RA_A00394 RA A');
-    expect(map.get('sso_max_session_time')).toBe('600');
-    expect(map.get('sso_session_time')).toBe('600');
-    expect(map.get('sso_keep_alive')).toBe('false');
-    expect(map.get('log_session_id')).toBe('Ao9qufl+uA');
-    expect(map.get('service')).toBe('AUTHENTICATION');
-  });
-});
+describe.skipIf(!haveVectors)(
+  `§1.4 captured INT authvalidate reply${haveVectors ? '' : ` (skipped: ${noVectorsReason})`}`,
+  () => {
+    test('parses despite the raw & (not well-formed XML)', () => {
+      const text = vectorText('authvalidate-response-int-2017.xml');
+      expect(text).toContain('"Admin & Clerical"');
+      const map = gpParamMap(parseGpObject(text));
+      expect(map.get('sso_ticket')).toBe(
+        'AQIC5wM2LY4SfcwrRGMHiyxMR3suYWqcF+B1j56GJ4xGut4=@AAJTSQACMDE=#',
+      );
+      expect(map.get('cn')).toBe('RA_A00394 RA A');
+      expect(map.get('sso_max_session_time')).toBe('600');
+      expect(map.get('sso_session_time')).toBe('600');
+      expect(map.get('sso_keep_alive')).toBe('false');
+      expect(map.get('log_session_id')).toBe('Ao9qufl+uA');
+      expect(map.get('service')).toBe('AUTHENTICATION');
+    });
+  },
+);

@@ -1,9 +1,19 @@
 // spine-protocol.md §1.3 step 5: the double-base64 `response` with an S/MIME header block.
 import { describe, expect, test } from 'vitest';
-import { buildAuthResponse, decodeAuthResponse, strictBase64Decode } from '../../../src/auth/wire/response.js';
+import {
+  buildAuthResponse,
+  decodeAuthResponse,
+  strictBase64Decode,
+} from '../../../src/auth/wire/response.js';
 import { haveVectors, noVectorsReason, vectorBytes } from './vectors.js';
 
-const der = new Uint8Array([0x30, 0x82, 0x01, 0x00, ...Array.from({ length: 200 }, (_, i) => i % 256)]);
+const der = new Uint8Array([
+  0x30,
+  0x82,
+  0x01,
+  0x00,
+  ...Array.from({ length: 200 }, (_, i) => i % 256),
+]);
 const inner = Buffer.from(der).toString('base64');
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
@@ -37,7 +47,9 @@ describe('§1.3 step 5 response encoding', () => {
 
   test('rejects bad outer base64, a non-base64 transfer encoding, and an inner body that is not DER', () => {
     const bad = (v: string): void => {
-      expect(() => decodeAuthResponse(v)).toThrow(expect.objectContaining({ code: 'ERR_WIRE_RESPONSE_MALFORMED' }));
+      expect(() => decodeAuthResponse(v)).toThrow(
+        expect.objectContaining({ code: 'ERR_WIRE_RESPONSE_MALFORMED' }),
+      );
     };
     bad('@@@@');
     bad(b64(`Content-Transfer-Encoding: quoted-printable\n\n${inner}`));
@@ -53,9 +65,12 @@ describe('§1.3 step 5 response encoding', () => {
   });
 });
 
-describe.skipIf(!haveVectors)(`§1.3 captured CMS template${haveVectors ? '' : ` (skipped: ${noVectorsReason})`}`, () => {
-  test('the captured login CMS survives the PoC encoding round trip', () => {
-    const cms = vectorBytes('captured_cms_template.der');
-    expect(decodeAuthResponse(buildAuthResponse(cms))).toEqual(cms);
-  });
-});
+describe.skipIf(!haveVectors)(
+  `§1.3 captured CMS template${haveVectors ? '' : ` (skipped: ${noVectorsReason})`}`,
+  () => {
+    test('the captured login CMS survives the PoC encoding round trip', () => {
+      const cms = vectorBytes('captured_cms_template.der');
+      expect(decodeAuthResponse(buildAuthResponse(cms))).toEqual(cms);
+    });
+  },
+);

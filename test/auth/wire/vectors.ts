@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const SPINE_VECTORS =
-  process.env.RXSIGN_SPINE_VECTORS ?? resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'vectors', 'spine');
+  process.env.RXSIGN_SPINE_VECTORS ??
+  resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'vectors', 'spine');
 
 export const haveVectors = existsSync(join(SPINE_VECTORS, 'INDEX.md'));
 export const noVectorsReason = `Spine vectors not found at ${SPINE_VECTORS} (set RXSIGN_SPINE_VECTORS)`;

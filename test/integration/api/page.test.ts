@@ -13,56 +13,71 @@ import { captureLogger, startSim } from '../auth/helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
-describe.skipIf(!existsSync(CHROMIUM))('the agent page in Chromium (skipped: /usr/bin/chromium not installed)', () => {
-  let sim: RunningSpineSim;
-  let server: AgentServer;
-  let browser: Browser;
+describe.skipIf(!existsSync(CHROMIUM))(
+  'the agent page in Chromium (skipped: /usr/bin/chromium not installed)',
+  () => {
+    let sim: RunningSpineSim;
+    let server: AgentServer;
+    let browser: Browser;
 
-  beforeAll(async () => {
-    sim = await startSim();
-    const config = loadConfig({ RXSIGN_MODULE: softhsmModule(), RXSIGN_TOKEN: 'multi-role', RXSIGN_SSB_URL: sim.url });
-    server = await startAgentServer({ config, logger: captureLogger().logger, listenPort: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ],
+    beforeAll(async () => {
+      sim = await startSim();
+      const config = loadConfig({
+        RXSIGN_MODULE: softhsmModule(),
+        RXSIGN_TOKEN: 'multi-role',
+        RXSIGN_SSB_URL: sim.url,
+      });
+      server = await startAgentServer({ config, logger: captureLogger().logger, listenPort: 0 });
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+    }, 60_000);
+    afterAll(async () => {
+      await browser?.close();
+      await server?.close();
+      await sim?.close();
     });
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await sim?.close();
-  });
 
-  test('log in with the PIN, choose a role, see the session, log out', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/`);
-    await page.waitForSelector('#state[data-state="card-present"]');
-    await page.fill('#pin', testCard('multi-role').pin);
-    await page.click('#login button');
-    await page.waitForSelector('#state[data-state="role-required"]');
-    expect(await page.locator('#roleId option').count()).toBe(3);
-    await page.selectOption('#roleId', '555000000202');
-    await page.click('#role button');
-    await page.waitForSelector('#state[data-state="active"]');
-    expect(await page.textContent('#user')).toContain('Multi Role');
-    expect(await page.textContent('#selected-role')).toContain('Medical Practitioner Access Role');
-    expect(await page.inputValue('#pin')).toBe(''); // the PIN does not stay in the page
-    await page.screenshot({ path: join(tmpdir(), 'rxsign-agent-page.png') });
-    await page.click('#logout button');
-    await page.waitForSelector('#state[data-state="card-present"]');
-  });
+    test('log in with the PIN, choose a role, see the session, log out', async () => {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/`);
+      await page.waitForSelector('#state[data-state="card-present"]');
+      await page.fill('#pin', testCard('multi-role').pin);
+      await page.click('#login button');
+      await page.waitForSelector('#state[data-state="role-required"]');
+      expect(await page.locator('#roleId option').count()).toBe(3);
+      await page.selectOption('#roleId', '555000000202');
+      await page.click('#role button');
+      await page.waitForSelector('#state[data-state="active"]');
+      expect(await page.textContent('#user')).toContain('Multi Role');
+      expect(await page.textContent('#selected-role')).toContain(
+        'Medical Practitioner Access Role',
+      );
+      expect(await page.inputValue('#pin')).toBe(''); // the PIN does not stay in the page
+      await page.screenshot({ path: join(tmpdir(), 'rxsign-agent-page.png') });
+      await page.click('#logout button');
+      await page.waitForSelector('#state[data-state="card-present"]');
+    });
 
-  test('a wrong PIN shows the card error and keeps the login form', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/`);
-    await page.waitForSelector('#state[data-state="card-present"]');
-    await page.fill('#pin', '00000000');
-    await page.click('#login button');
-    await page.waitForSelector('#message.err');
-    expect(await page.textContent('#message')).toMatch(/PIN is incorrect/);
-    expect(await page.isVisible('#login')).toBe(true);
-  });
-});
+    test('a wrong PIN shows the card error and keeps the login form', async () => {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/`);
+      await page.waitForSelector('#state[data-state="card-present"]');
+      await page.fill('#pin', '00000000');
+      await page.click('#login button');
+      await page.waitForSelector('#message.err');
+      expect(await page.textContent('#message')).toMatch(/PIN is incorrect/);
+      expect(await page.isVisible('#login')).toBe(true);
+    });
+  },
+);

@@ -29,7 +29,9 @@ export async function startSim(
 ): Promise<RunningSpineSim> {
   const dir = opts.dir ?? softhsmDir();
   const pki = join(dir, 'pki');
-  const certs = ['root.pem', 'auth-ca.pem'].map((f) => parseCertificate(pemToDer(readFileSync(join(pki, f), 'utf8'))));
+  const certs = ['root.pem', 'auth-ca.pem'].map((f) =>
+    parseCertificate(pemToDer(readFileSync(join(pki, f), 'utf8'))),
+  );
   const users = loadUsersFile(join(dir, 'users.json')).filter((u) => u.uid !== opts.exceptUid);
   return startSpineSim({
     port: 0,
@@ -59,11 +61,18 @@ export async function startAgent(o: {
   timeoutMs?: number;
   pollIntervalMs?: number;
 }): Promise<Rig> {
-  const port = o.port ?? (await openTokenPort({ modulePath: softhsmModule(), pollIntervalMs: o.pollIntervalMs ?? 0 }));
+  const port =
+    o.port ??
+    (await openTokenPort({ modulePath: softhsmModule(), pollIntervalMs: o.pollIntervalMs ?? 0 }));
   const { logger, lines } = captureLogger();
   const agent = new Agent({
     port,
-    ssb: new SsbClient({ baseUrl: o.ssbUrl, timeoutMs: o.timeoutMs ?? 5000, backoffMs: 20, ...(o.fetch ? { fetch: o.fetch } : {}) }),
+    ssb: new SsbClient({
+      baseUrl: o.ssbUrl,
+      timeoutMs: o.timeoutMs ?? 5000,
+      backoffMs: 20,
+      ...(o.fetch ? { fetch: o.fetch } : {}),
+    }),
     token: { label: o.label },
     logger,
     ...(o.now ? { now: o.now } : {}),

@@ -40,11 +40,19 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
       const afterLogin = await rig.agent.login(card.pin);
       expect(afterLogin.state).toBe('role-required');
       expect(afterLogin.uid).toBe(card.uid);
-      expect(afterLogin.roles.map((r) => r.id)).toEqual(['555000000201', '555000000202', '555000000203']);
+      expect(afterLogin.roles.map((r) => r.id)).toEqual([
+        '555000000201',
+        '555000000202',
+        '555000000203',
+      ]);
       // raw & and a comma in an org name survive the lenient parser
       expect(afterLogin.roles[0]?.jobRole[0]).toBe('Admin & Clerical');
-      expect(afterLogin.roles[2]?.orgName).toBe('TAUNTON AND SOMERSET NHS FOUNDATION TRUST, MUSGROVE PARK');
-      expect(() => rig.agent.getTicketNoAuth()).toThrow(expect.objectContaining({ code: 'ERR_TICKET_NOT_AVAILABLE' }));
+      expect(afterLogin.roles[2]?.orgName).toBe(
+        'TAUNTON AND SOMERSET NHS FOUNDATION TRUST, MUSGROVE PARK',
+      );
+      expect(() => rig.agent.getTicketNoAuth()).toThrow(
+        expect.objectContaining({ code: 'ERR_TICKET_NOT_AVAILABLE' }),
+      );
 
       const waiting = rig.agent.getTicket(5000); // an application waiting for the user to choose a role
       await rig.agent.selectRole('555000000202');
@@ -52,7 +60,9 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
       expect(ticket).toMatch(/^AQIC5wM2LY4S/);
       expect(rig.agent.getTicketNoAuth()).toBe(ticket);
       const enc = encodeURIComponent(ticket);
-      expect(await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=${enc}`)).toContain('boolean=true');
+      expect(await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=${enc}`)).toContain(
+        'boolean=true',
+      );
       const attrs = await get(`${sim.url}/amserver/identity/attributes?subjectid=${enc}`);
       expect(attrs).toContain(`userdetails.attribute.value=${card.uid}`);
       expect(attrs).toContain('userdetails.attribute.value=555000000202');
@@ -67,17 +77,38 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
       const dir = mkdtempSync(join(tmpdir(), 'rxsign-cms-'));
       writeFileSync(join(dir, 'login.der'), cms);
       // openssl 3.0's cms -verify takes no separate untrusted intermediates: the bundle holds root + auth sub-CA
-      writeFileSync(join(dir, 'ca.pem'), readFileSync(pkiPaths().root, 'utf8') + readFileSync(pkiPaths().authCa, 'utf8'));
-      execFileSync('openssl', [
-        'cms', '-verify', '-inform', 'DER', '-in', join(dir, 'login.der'), '-CAfile', join(dir, 'ca.pem'),
-        '-purpose', 'any', '-out', join(dir, 'content'),
-      ], { stdio: 'pipe' });
+      writeFileSync(
+        join(dir, 'ca.pem'),
+        readFileSync(pkiPaths().root, 'utf8') + readFileSync(pkiPaths().authCa, 'utf8'),
+      );
+      execFileSync(
+        'openssl',
+        [
+          'cms',
+          '-verify',
+          '-inform',
+          'DER',
+          '-in',
+          join(dir, 'login.der'),
+          '-CAfile',
+          join(dir, 'ca.pem'),
+          '-purpose',
+          'any',
+          '-out',
+          join(dir, 'content'),
+        ],
+        { stdio: 'pipe' },
+      );
       // eContent = the decoded challenge, 48 bytes (§1.2)
       expect(readFileSync(join(dir, 'content')).length).toBe(48);
 
       await rig.agent.destroyTicket();
-      expect(await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=${enc}`)).toContain('boolean=false');
-      expect(() => rig.agent.getTicketNoAuth()).toThrow(expect.objectContaining({ code: 'ERR_TICKET_NOT_AVAILABLE' }));
+      expect(await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=${enc}`)).toContain(
+        'boolean=false',
+      );
+      expect(() => rig.agent.getTicketNoAuth()).toThrow(
+        expect.objectContaining({ code: 'ERR_TICKET_NOT_AVAILABLE' }),
+      );
 
       // no PIN and no ticket in any log line of the agent or the simulator
       const all = [...rig.lines, ...simLog.lines].join('');
@@ -109,7 +140,9 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
     };
     const rig = await startAgent({ ssbUrl: sim.url, label: 'prescriber', fetch: counting });
     try {
-      await expect(rig.agent.login('00000000')).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_PKCS11_PIN_/) });
+      await expect(rig.agent.login('00000000')).rejects.toMatchObject({
+        code: expect.stringMatching(/^ERR_PKCS11_PIN_/),
+      });
       expect(calls).toBe(0);
     } finally {
       await rig.close();
@@ -122,7 +155,9 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
     port.lockAfterWrongPins(1);
     const rig = await startAgent({ ssbUrl: sim.url, label: 'lockme', port });
     try {
-      await expect(rig.agent.login('00000000')).rejects.toMatchObject({ code: 'ERR_PKCS11_PIN_LOCKED' });
+      await expect(rig.agent.login('00000000')).rejects.toMatchObject({
+        code: 'ERR_PKCS11_PIN_LOCKED',
+      });
     } finally {
       await rig.close();
     }
@@ -167,7 +202,9 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
     sim.admin.injectFault({ kind: 'zero-roles', count: 1 });
     const rig = await startAgent({ ssbUrl: sim.url, label: 'prescriber' });
     try {
-      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({ code: 'ERR_NO_ROLES' });
+      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({
+        code: 'ERR_NO_ROLES',
+      });
       expect(rig.agent.status().state).toBe('card-present');
     } finally {
       await rig.close();
@@ -179,7 +216,9 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
     sim.admin.injectFault({ kind: '5xx', count: 10, endpoints: ['/login/authactivate'] });
     const rig = await startAgent({ ssbUrl: sim.url, label: 'prescriber' });
     try {
-      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({ code: 'ERR_AUTHSERVER_NOT_AVAILABLE' });
+      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({
+        code: 'ERR_AUTHSERVER_NOT_AVAILABLE',
+      });
     } finally {
       await rig.close();
       sim.admin.clearFaults();
@@ -190,7 +229,9 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
     sim.admin.injectFault({ kind: 'hang', count: 10 });
     const rig = await startAgent({ ssbUrl: sim.url, label: 'prescriber', timeoutMs: 300 });
     try {
-      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({ code: 'ERR_AUTHSERVER_NOT_AVAILABLE' });
+      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({
+        code: 'ERR_AUTHSERVER_NOT_AVAILABLE',
+      });
     } finally {
       await rig.close();
       sim.admin.clearFaults();
@@ -204,7 +245,9 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
     port.removeDuringSign(0, { label: 'prescriber', serial: card.serial });
     const rig = await startAgent({ ssbUrl: sim.url, label: 'prescriber', port });
     try {
-      await expect(rig.agent.login(card.pin)).rejects.toMatchObject({ code: 'ERR_PKCS11_CARD_REMOVED' });
+      await expect(rig.agent.login(card.pin)).rejects.toMatchObject({
+        code: 'ERR_PKCS11_CARD_REMOVED',
+      });
       expect(rig.agent.status().state).toBe('no-card');
     } finally {
       await rig.close();
@@ -220,9 +263,15 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
       now += 599 * 60_000; // the simulator's sso_session_time is 600 minutes
       expect(rig.agent.getTicketNoAuth()).toBe(ticket); // use resets the idle time
       now += 601 * 60_000;
-      expect(() => rig.agent.getTicketNoAuth()).toThrow(expect.objectContaining({ code: 'ERR_TICKET_NOT_AVAILABLE' }));
+      expect(() => rig.agent.getTicketNoAuth()).toThrow(
+        expect.objectContaining({ code: 'ERR_TICKET_NOT_AVAILABLE' }),
+      );
       await new Promise((r) => setTimeout(r, 200));
-      expect(await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=${encodeURIComponent(ticket)}`)).toContain('boolean=false');
+      expect(
+        await get(
+          `${sim.url}/amserver/identity/isTokenValid?tokenid=${encodeURIComponent(ticket)}`,
+        ),
+      ).toContain('boolean=false');
     } finally {
       await rig.close();
     }
@@ -234,7 +283,9 @@ describe('negatives needing their own simulator', () => {
     const sim = await startSim({ exceptUid: testCard('prescriber').uid });
     const rig = await startAgent({ ssbUrl: sim.url, label: 'prescriber' });
     try {
-      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({ code: 'ERR_USER_NOT_VALID' });
+      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({
+        code: 'ERR_USER_NOT_VALID',
+      });
     } finally {
       await rig.close();
       await sim.close();
@@ -266,7 +317,9 @@ describe('negatives needing their own simulator', () => {
   test('Spine down (nothing listening): ERR_AUTHSERVER_NOT_AVAILABLE', async () => {
     const rig = await startAgent({ ssbUrl: 'http://127.0.0.1:9', label: 'prescriber' });
     try {
-      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({ code: 'ERR_AUTHSERVER_NOT_AVAILABLE' });
+      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({
+        code: 'ERR_AUTHSERVER_NOT_AVAILABLE',
+      });
     } finally {
       await rig.close();
     }
@@ -281,18 +334,27 @@ describe('negatives needing their own simulator', () => {
       const card = testCard('prescriber', copy.dir);
       await rig.agent.login(card.pin);
       const ticket = rig.agent.getTicketNoAuth();
-      const folder = readdirSync(join(copy.dir, 'tokens')).find((d) => d.replace(/-/g, '').endsWith(card.serial)) ?? '';
+      const folder =
+        readdirSync(join(copy.dir, 'tokens')).find((d) =>
+          d.replace(/-/g, '').endsWith(card.serial),
+        ) ?? '';
       renameSync(join(copy.dir, 'tokens', folder), join(copy.dir, 'parked'));
       const seen = Date.now();
       while (rig.agent.status().state !== 'no-card' && Date.now() - seen < 5000) {
         await new Promise((r) => setTimeout(r, 20));
       }
       expect(rig.agent.status().state).toBe('no-card');
-      expect(() => rig.agent.getTicketNoAuth()).toThrow(expect.objectContaining({ code: 'ERR_TICKET_NOT_AVAILABLE' }));
+      expect(() => rig.agent.getTicketNoAuth()).toThrow(
+        expect.objectContaining({ code: 'ERR_TICKET_NOT_AVAILABLE' }),
+      );
       let valid = true;
       const t0 = Date.now();
       while (valid && Date.now() - t0 < 1000) {
-        valid = (await get(`${sim.url}/amserver/identity/isTokenValid?tokenid=${encodeURIComponent(ticket)}`)).includes('boolean=true');
+        valid = (
+          await get(
+            `${sim.url}/amserver/identity/isTokenValid?tokenid=${encodeURIComponent(ticket)}`,
+          )
+        ).includes('boolean=true');
       }
       expect(valid).toBe(false);
     } finally {

@@ -22,7 +22,12 @@ describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
   beforeAll(async () => {
     sim = await startSim();
     const config = {
-      ...loadConfig({ RXSIGN_MODULE: softhsmModule(), RXSIGN_TOKEN: 'multi-role', RXSIGN_SSB_URL: sim.url, RXSIGN_POLL_MS: '200' }),
+      ...loadConfig({
+        RXSIGN_MODULE: softhsmModule(),
+        RXSIGN_TOKEN: 'multi-role',
+        RXSIGN_SSB_URL: sim.url,
+        RXSIGN_POLL_MS: '200',
+      }),
     };
     server = await startAgentServer({ config, logger: log.logger, listenPort: 0 });
   });
@@ -53,7 +58,11 @@ describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
     expect(got.status).toBe(200);
     expect(got.body.ticket).toMatch(/^AQIC5wM2LY4S/);
     const status = await request(server.url).get('/ticket-api/status');
-    expect(status.body).toMatchObject({ uid: card.uid, name: 'Multi Role', selectedRole: { id: '555000000203' } });
+    expect(status.body).toMatchObject({
+      uid: card.uid,
+      name: 'Multi Role',
+      selectedRole: { id: '555000000203' },
+    });
     expect(status.body.roles).toHaveLength(3);
     expect(status.body.timeLeftSeconds).toBeGreaterThan(0);
   });
@@ -65,7 +74,9 @@ describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
     const s = await run(process.execPath, [cli, 'status', '--json'], { env });
     expect(JSON.parse(s.stdout)).toMatchObject({ state: 'active' });
     await run(process.execPath, [cli, 'logout'], { env });
-    const after = await run(process.execPath, [cli, 'ticket', '--no-auth'], { env }).catch((e: { code: number; stderr: string }) => e);
+    const after = await run(process.execPath, [cli, 'ticket', '--no-auth'], { env }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(after).toMatchObject({ code: 1 });
     expect((after as { stderr: string }).stderr).toContain('TICKET_NOT_AVAILABLE 0x80100009');
   });
@@ -78,19 +89,37 @@ describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
   });
 
   test('bad input is a 4xx with a stable code, never a 500', async () => {
-    expect((await request(server.url).post('/api/v1/login').send({ pin: 1234 })).body.code).toBe('ERR_BAD_REQUEST');
-    expect((await request(server.url).post('/api/v1/login').set('content-type', 'application/json').send('{"pin":')).body.code).toBe('ERR_BAD_REQUEST');
-    expect((await request(server.url).post('/api/v1/role').send({ roleId: '1', extra: true })).status).toBe(400);
-    const big = await request(server.url).post('/api/v1/login').send({ pin: 'x'.repeat(2 * 1024 * 1024) });
+    expect((await request(server.url).post('/api/v1/login').send({ pin: 1234 })).body.code).toBe(
+      'ERR_BAD_REQUEST',
+    );
+    expect(
+      (
+        await request(server.url)
+          .post('/api/v1/login')
+          .set('content-type', 'application/json')
+          .send('{"pin":')
+      ).body.code,
+    ).toBe('ERR_BAD_REQUEST');
+    expect(
+      (await request(server.url).post('/api/v1/role').send({ roleId: '1', extra: true })).status,
+    ).toBe(400);
+    const big = await request(server.url)
+      .post('/api/v1/login')
+      .send({ pin: 'x'.repeat(2 * 1024 * 1024) });
     expect(big.status).toBe(413);
     expect(big.body.code).toBe('ERR_BODY_TOO_LARGE');
     expect((await request(server.url).get('/nope')).status).toBe(404);
   });
 
   test('a foreign Host (DNS rebinding) or Origin is refused', async () => {
-    const host = await request(server.url).get('/ticket-api/status').set('host', 'evil.example:8730');
+    const host = await request(server.url)
+      .get('/ticket-api/status')
+      .set('host', 'evil.example:8730');
     expect(host.body.code).toBe('ERR_FORBIDDEN_HOST');
-    const origin = await request(server.url).post('/ticket-api/getTicketNoAuth').set('origin', 'https://evil.example').send({});
+    const origin = await request(server.url)
+      .post('/ticket-api/getTicketNoAuth')
+      .set('origin', 'https://evil.example')
+      .send({});
     expect(origin.body.code).toBe('ERR_FORBIDDEN_ORIGIN');
   });
 
@@ -104,11 +133,27 @@ describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
 
 describe('rxsign tokens (CLI)', () => {
   test('--json lists the demo card with its certificates; a missing module is one line', async () => {
-    const out = await run(process.execPath, [cli, 'tokens', '--json', '--module', softhsmModule()], { env: process.env });
-    const parsed = JSON.parse(out.stdout) as { slots: { token?: { label: string; certificates: { purpose: string; keyUsage: string[] }[] } }[] };
+    const out = await run(
+      process.execPath,
+      [cli, 'tokens', '--json', '--module', softhsmModule()],
+      { env: process.env },
+    );
+    const parsed = JSON.parse(out.stdout) as {
+      slots: {
+        token?: { label: string; certificates: { purpose: string; keyUsage: string[] }[] };
+      }[];
+    };
     const prescriber = parsed.slots.find((s) => s.token?.label === 'prescriber')?.token;
-    expect(prescriber?.certificates.map((c) => c.purpose).sort()).toEqual(['authentication', 'non-repudiation']);
-    const bad = await run(process.execPath, [cli, 'tokens', '--module', join('/nonexistent', 'lib.so')]).catch((e: { code: number; stderr: string }) => e);
+    expect(prescriber?.certificates.map((c) => c.purpose).sort()).toEqual([
+      'authentication',
+      'non-repudiation',
+    ]);
+    const bad = await run(process.execPath, [
+      cli,
+      'tokens',
+      '--module',
+      join('/nonexistent', 'lib.so'),
+    ]).catch((e: { code: number; stderr: string }) => e);
     expect(bad).toMatchObject({ code: 2 });
     expect((bad as { stderr: string }).stderr.trim().split('\n')).toHaveLength(1);
   });

@@ -10,7 +10,11 @@ import { privateSofthsmCopy, softhsmModule, testCard } from '../../helpers/softh
 
 const data = new TextEncoder().encode('x');
 
-function waitFor(events: CardEvent[], pred: (e: CardEvent) => boolean, ms = 10_000): Promise<CardEvent> {
+function waitFor(
+  events: CardEvent[],
+  pred: (e: CardEvent) => boolean,
+  ms = 10_000,
+): Promise<CardEvent> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const tick = () => {
@@ -18,7 +22,9 @@ function waitFor(events: CardEvent[], pred: (e: CardEvent) => boolean, ms = 10_0
       if (hit) {
         resolve(hit);
       } else if (Date.now() - started > ms) {
-        reject(new Error(`no matching card event; saw ${JSON.stringify(events.map((e) => e.type))}`));
+        reject(
+          new Error(`no matching card event; saw ${JSON.stringify(events.map((e) => e.type))}`),
+        );
       } else {
         setTimeout(tick, 25);
       }
@@ -53,20 +59,30 @@ describe('removal and return of a card (token folder removed and restored)', () 
     await port.sign({ serial: card.serial }, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data });
 
     renameSync(join(tokens, folder ?? ''), parked);
-    const removed = await waitFor(events, (e) => e.type === 'removed' && e.token.serial === card.serial);
+    const removed = await waitFor(
+      events,
+      (e) => e.type === 'removed' && e.token.serial === card.serial,
+    );
     expect(removed.token.label).toBe('prescriber');
-    await expect(port.sign({ serial: card.serial }, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data })).rejects.toMatchObject({
+    await expect(
+      port.sign({ serial: card.serial }, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data }),
+    ).rejects.toMatchObject({
       code: expect.stringMatching(/^ERR_PKCS11_(CARD_REMOVED|TOKEN_NOT_FOUND)$/),
     });
 
     renameSync(parked, join(tokens, folder ?? ''));
     await waitFor(events, (e) => e.type === 'inserted' && e.token.serial === card.serial);
     // served again without restarting the process; the old login is gone, as on a real card
-    await expect(port.sign({ serial: card.serial }, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data })).rejects.toMatchObject({
+    await expect(
+      port.sign({ serial: card.serial }, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data }),
+    ).rejects.toMatchObject({
       code: 'ERR_PKCS11_NOT_LOGGED_IN',
     });
     await port.login({ serial: card.serial }, card.pin);
-    const sig = await port.sign({ serial: card.serial }, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data });
+    const sig = await port.sign(
+      { serial: card.serial },
+      { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data },
+    );
     expect(sig.length).toBe(256);
   });
 });
@@ -82,13 +98,20 @@ describe('removal mid-signature (fault port)', () => {
       await port.login({ label: 'prescriber' }, card.pin);
       port.removeDuringSign(3, { label: 'prescriber', serial: card.serial });
       const results = await Promise.allSettled(
-        Array.from({ length: 6 }, () => port.sign({ label: 'prescriber' }, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data })),
+        Array.from({ length: 6 }, () =>
+          port.sign({ label: 'prescriber' }, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data }),
+        ),
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
       for (const r of results.slice(3)) {
-        expect(r).toMatchObject({ status: 'rejected', reason: { code: 'ERR_PKCS11_CARD_REMOVED' } });
+        expect(r).toMatchObject({
+          status: 'rejected',
+          reason: { code: 'ERR_PKCS11_CARD_REMOVED' },
+        });
       }
-      expect(events).toEqual([{ type: 'removed', token: { label: 'prescriber', serial: card.serial } }]);
+      expect(events).toEqual([
+        { type: 'removed', token: { label: 'prescriber', serial: card.serial } },
+      ]);
     } finally {
       await port.close();
     }
@@ -99,11 +122,19 @@ describe('removal mid-signature (fault port)', () => {
     const port = new FaultPort(real);
     port.lockAfterWrongPins(3);
     try {
-      await expect(port.login({ label: 'lockme' }, '00000001')).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_PKCS11_PIN_/) });
-      await expect(port.login({ label: 'lockme' }, '00000002')).rejects.toMatchObject({ code: 'ERR_PKCS11_PIN_FINAL_TRY' });
-      await expect(port.login({ label: 'lockme' }, '00000003')).rejects.toMatchObject({ code: 'ERR_PKCS11_PIN_LOCKED' });
+      await expect(port.login({ label: 'lockme' }, '00000001')).rejects.toMatchObject({
+        code: expect.stringMatching(/^ERR_PKCS11_PIN_/),
+      });
+      await expect(port.login({ label: 'lockme' }, '00000002')).rejects.toMatchObject({
+        code: 'ERR_PKCS11_PIN_FINAL_TRY',
+      });
+      await expect(port.login({ label: 'lockme' }, '00000003')).rejects.toMatchObject({
+        code: 'ERR_PKCS11_PIN_LOCKED',
+      });
       // locked means locked: the right PIN no longer helps
-      await expect(port.login({ label: 'lockme' }, testCard('lockme').pin)).rejects.toMatchObject({ code: 'ERR_PKCS11_PIN_LOCKED' });
+      await expect(port.login({ label: 'lockme' }, testCard('lockme').pin)).rejects.toMatchObject({
+        code: 'ERR_PKCS11_PIN_LOCKED',
+      });
     } finally {
       await port.close();
     }

@@ -24,7 +24,15 @@ describe('token layer on SoftHSM', () => {
   test('lists every test card by label and serial (never needs a slot id)', async () => {
     const slots = await port.listSlots();
     const tokens = slots.flatMap((s) => (s.token ? [s.token] : []));
-    for (const label of ['prescriber', 'multi-role', 'revoked', 'expired', 'legacy', 'lockme', 'auth-only']) {
+    for (const label of [
+      'prescriber',
+      'multi-role',
+      'revoked',
+      'expired',
+      'legacy',
+      'lockme',
+      'auth-only',
+    ]) {
       const card = testCard(label);
       expect(tokens.find((t) => t.label === label)?.serial).toBe(card.serial);
     }
@@ -37,7 +45,12 @@ describe('token layer on SoftHSM', () => {
     const certs = await port.certificates({ serial: prescriber.serial });
     const auth = certs.find((c) => c.purpose === 'authentication');
     const nr = certs.find((c) => c.purpose === 'non-repudiation');
-    expect(auth).toMatchObject({ id: '01', keyUsage: ['digitalSignature'], hasPrivateKey: true, hasPublicKey: true });
+    expect(auth).toMatchObject({
+      id: '01',
+      keyUsage: ['digitalSignature'],
+      hasPrivateKey: true,
+      hasPublicKey: true,
+    });
     expect(nr).toMatchObject({ id: '02', keyUsage: ['nonRepudiation'], hasPrivateKey: true });
     const authOnly = await port.certificates({ label: 'auth-only' });
     expect(authOnly.map((c) => c.purpose)).toEqual(['authentication']);
@@ -45,8 +58,17 @@ describe('token layer on SoftHSM', () => {
 
   test('CKM_SHA256_RSA_PKCS signature verifies with openssl dgst -sha256', async () => {
     const sig = await port.sign(sel, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data });
-    expect(opensslVerify(pkiPaths().cardCert('prescriber', 'sign'), data, sig, 'sha256')).toBe(true);
-    expect(opensslVerify(pkiPaths().cardCert('prescriber', 'sign'), new TextEncoder().encode('other'), sig, 'sha256')).toBe(false);
+    expect(opensslVerify(pkiPaths().cardCert('prescriber', 'sign'), data, sig, 'sha256')).toBe(
+      true,
+    );
+    expect(
+      opensslVerify(
+        pkiPaths().cardCert('prescriber', 'sign'),
+        new TextEncoder().encode('other'),
+        sig,
+        'sha256',
+      ),
+    ).toBe(false);
   });
 
   test('CKM_SHA1_RSA_PKCS signature verifies with openssl dgst -sha1', async () => {
@@ -56,38 +78,61 @@ describe('token layer on SoftHSM', () => {
 
   test('CKM_RSA_PKCS over a DigestInfo (pre-hashed) verifies with openssl pkeyutl', async () => {
     const digest = createHash('sha256').update(data).digest();
-    const sig = await port.sign(sel, { keyId: '02', mechanism: 'RSA_PKCS', data: digestInfo('SHA-256', digest, { prehashed: true }) });
-    expect(opensslVerifyDigest(pkiPaths().cardCert('prescriber', 'sign'), digest, sig, 'sha256')).toBe(true);
+    const sig = await port.sign(sel, {
+      keyId: '02',
+      mechanism: 'RSA_PKCS',
+      data: digestInfo('SHA-256', digest, { prehashed: true }),
+    });
+    expect(
+      opensslVerifyDigest(pkiPaths().cardCert('prescriber', 'sign'), digest, sig, 'sha256'),
+    ).toBe(true);
     // the same bytes as the hashed mechanism: PKCS#1 v1.5 is deterministic
     const viaHashed = await port.sign(sel, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data });
     expect(Buffer.from(sig).equals(Buffer.from(viaHashed))).toBe(true);
   });
 
   test('refuses a mechanism that is not on the allowlist', async () => {
-    await expect(port.sign(sel, { keyId: '02', mechanism: 'SHA512_RSA_PKCS', data })).rejects.toMatchObject({
+    await expect(
+      port.sign(sel, { keyId: '02', mechanism: 'SHA512_RSA_PKCS', data }),
+    ).rejects.toMatchObject({
       code: 'ERR_PKCS11_MECHANISM_NOT_ALLOWED',
     });
   });
 
   test('an unknown key id is a typed error', async () => {
-    await expect(port.sign(sel, { keyId: 'ff', mechanism: 'SHA256_RSA_PKCS', data })).rejects.toMatchObject({
+    await expect(
+      port.sign(sel, { keyId: 'ff', mechanism: 'SHA256_RSA_PKCS', data }),
+    ).rejects.toMatchObject({
       code: 'ERR_PKCS11_KEY_NOT_FOUND',
     });
   });
 
   test('an absent token is a typed error', async () => {
-    await expect(port.login({ label: 'no-such-card' }, '1234')).rejects.toMatchObject({ code: 'ERR_PKCS11_TOKEN_NOT_FOUND' });
+    await expect(port.login({ label: 'no-such-card' }, '1234')).rejects.toMatchObject({
+      code: 'ERR_PKCS11_TOKEN_NOT_FOUND',
+    });
   });
 
   test('50 concurrent signatures on one token all succeed and all verify', async () => {
     const inputs = Array.from({ length: 50 }, (_, i) => new TextEncoder().encode(`document ${i}`));
-    const sigs = await Promise.all(inputs.map((d) => port.sign(sel, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data: d })));
+    const sigs = await Promise.all(
+      inputs.map((d) => port.sign(sel, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data: d })),
+    );
     const { createPublicKey, verify } = await import('node:crypto');
     const { readFileSync } = await import('node:fs');
     const key = createPublicKey(readFileSync(pkiPaths().cardCert('prescriber', 'sign')));
-    sigs.forEach((sig, i) => expect(verify('sha256', inputs[i] ?? new Uint8Array(), key, sig)).toBe(true));
+    sigs.forEach((sig, i) =>
+      expect(verify('sha256', inputs[i] ?? new Uint8Array(), key, sig)).toBe(true),
+    );
     // and one of them independently with openssl
-    expect(opensslVerify(pkiPaths().cardCert('prescriber', 'sign'), inputs[7] ?? new Uint8Array(), sigs[7] ?? new Uint8Array(), 'sha256')).toBe(true);
+    expect(
+      opensslVerify(
+        pkiPaths().cardCert('prescriber', 'sign'),
+        inputs[7] ?? new Uint8Array(),
+        sigs[7] ?? new Uint8Array(),
+        'sha256',
+      ),
+    ).toBe(true);
   });
 });
 
@@ -99,11 +144,16 @@ describe('login errors', () => {
     try {
       const card = testCard('lockme', copy.dir);
       const err = await port.login({ label: 'lockme' }, '00000000').catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: expect.stringMatching(/^ERR_PKCS11_PIN_(INCORRECT|COUNT_LOW)$/) });
+      expect(err).toMatchObject({
+        code: expect.stringMatching(/^ERR_PKCS11_PIN_(INCORRECT|COUNT_LOW)$/),
+      });
       // the PIN is in no part of the error
       expect(JSON.stringify(err)).not.toContain('00000000');
       expect(String((err as Error).message)).not.toContain('00000000');
-      expect((await port.listSlots()).find((s) => s.token?.label === 'lockme')?.token?.flags.userPinCountLow).toBe(true);
+      expect(
+        (await port.listSlots()).find((s) => s.token?.label === 'lockme')?.token?.flags
+          .userPinCountLow,
+      ).toBe(true);
       await port.login({ label: 'lockme' }, card.pin);
       expect(await port.loginState({ label: 'lockme' })).toBe('logged-in');
     } finally {
@@ -127,7 +177,9 @@ describe('login errors', () => {
   test('signing before login is ERR_PKCS11_NOT_LOGGED_IN', async () => {
     const port = await openTokenPort({ modulePath: softhsmModule(), pollIntervalMs: 0 });
     try {
-      await expect(port.sign({ label: 'multi-role' }, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data })).rejects.toMatchObject({
+      await expect(
+        port.sign({ label: 'multi-role' }, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data }),
+      ).rejects.toMatchObject({
         code: 'ERR_PKCS11_NOT_LOGGED_IN',
       });
     } finally {
@@ -160,7 +212,9 @@ describe('shutdown with work in flight', () => {
     const settled = await Promise.allSettled(inflight);
     await closing;
     expect(settled.every((s) => s.status === 'fulfilled')).toBe(true);
-    await expect(port.sign({ label: 'prescriber' }, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data })).rejects.toMatchObject({
+    await expect(
+      port.sign({ label: 'prescriber' }, { keyId: '02', mechanism: 'SHA256_RSA_PKCS', data }),
+    ).rejects.toMatchObject({
       code: 'ERR_PKCS11_SHUTDOWN',
     });
   });

@@ -6,14 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startAgentServer, type AgentServer } from '../api/server.js';
+import { startAgent, type RunningAgent } from '../agent.js';
 import { parseCertificate, pemToDer } from '../cms/certificate.js';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
 import { startSpineSim } from '../spine-sim/server.js';
 import { loadCrlDir, trustFromCertificates } from '../spine-sim/trust.js';
 import { loadUsersFile } from '../spine-sim/users.js';
-import { featureRouters } from './routes.js';
 import { reportError, type Io } from './output.js';
 import { untilStopped } from './signals.js';
 
@@ -39,7 +38,7 @@ Needs SOFTHSM2_CONF from \`node softhsm/setup.mjs\` (npm run demo does all of it
 in at once with its fixture PIN and prints the session.
 `;
 
-async function start(config: Config, listenPort?: number): Promise<AgentServer> {
+async function start(config: Config, listenPort?: number): Promise<RunningAgent> {
   const logger = createLogger({ level: config.logLevel });
   if (config.moduleIsDevDefault) {
     logger.warn(
@@ -47,12 +46,7 @@ async function start(config: Config, listenPort?: number): Promise<AgentServer> 
       'RXSIGN_MODULE is not set: using the SoftHSM2 module (a development default)',
     );
   }
-  return startAgentServer({
-    config,
-    logger,
-    ...(listenPort === undefined ? {} : { listenPort }),
-    routers: ({ agent, port }) => featureRouters({ agent, port, config, logger }),
-  });
+  return startAgent({ config, logger, ...(listenPort === undefined ? {} : { listenPort }) });
 }
 
 export async function runServe(argv: string[], io: Io): Promise<number> {

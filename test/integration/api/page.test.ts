@@ -1,11 +1,11 @@
 // The agent's page in a real browser (Debian chromium driven by playwright-core; never a downloaded browser):
 // card present → PIN → role choice → logged in → log out.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startAgentServer, type AgentServer } from '../../../src/api/server.js';
+import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { loadConfig } from '../../../src/config.js';
 import type { RunningSpineSim } from '../../../src/spine-sim/server.js';
 import { softhsmModule, testCard } from '../../helpers/softhsm.js';
@@ -17,7 +17,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
   'the agent page in Chromium (skipped: /usr/bin/chromium not installed)',
   () => {
     let sim: RunningSpineSim;
-    let server: AgentServer;
+    let server: RunningAgent;
     let browser: Browser;
 
     beforeAll(async () => {
@@ -26,8 +26,9 @@ describe.skipIf(!existsSync(CHROMIUM))(
         RXSIGN_MODULE: softhsmModule(),
         RXSIGN_TOKEN: 'multi-role',
         RXSIGN_SSB_URL: sim.url,
+        RXSIGN_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'rxsign-audit-')), 'audit.log'),
       });
-      server = await startAgentServer({ config, logger: captureLogger().logger, listenPort: 0 });
+      server = await startAgent({ config, logger: captureLogger().logger, listenPort: 0 });
       browser = await chromium.launch({
         executablePath: CHROMIUM,
         args: [

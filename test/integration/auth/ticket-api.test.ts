@@ -1,10 +1,12 @@
 // The Ticket API over the agent's local HTTP service, and the CLI commands that talk to it.
 import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startAgentServer, type AgentServer } from '../../../src/api/server.js';
+import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { loadConfig } from '../../../src/config.js';
 import type { RunningSpineSim } from '../../../src/spine-sim/server.js';
 import { softhsmModule, testCard } from '../../helpers/softhsm.js';
@@ -15,7 +17,7 @@ const cli = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'rxsign.js');
 
 describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
   let sim: RunningSpineSim;
-  let server: AgentServer;
+  let server: RunningAgent;
   const log = captureLogger();
   const card = testCard('multi-role');
 
@@ -26,10 +28,11 @@ describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
         RXSIGN_MODULE: softhsmModule(),
         RXSIGN_TOKEN: 'multi-role',
         RXSIGN_SSB_URL: sim.url,
+        RXSIGN_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'rxsign-audit-')), 'audit.log'),
         RXSIGN_POLL_MS: '200',
       }),
     };
-    server = await startAgentServer({ config, logger: log.logger, listenPort: 0 });
+    server = await startAgent({ config, logger: log.logger, listenPort: 0 });
   });
   afterAll(async () => {
     await server.close();

@@ -15,7 +15,7 @@
  * - RXSIGN_LOGIN_HASH    SHA-1 (protocol default) or SHA-256 for the login challenge signature
  * - RXSIGN_PIN_POLICY    'session' (once per card session, default) or 'per-signature'
  * - RXSIGN_SIGN_WITHOUT_ROLE  'true' to allow agent signing with no selected Spine role (default false)
- * - RXSIGN_AUDIT_LOG     audit log path, default $XDG_STATE_HOME/rxsign/audit.log
+ * - RXSIGN_AUDIT_LOG     audit log path, default $XDG_STATE_HOME/rxsign/audit.log (audit/default-path.ts: always absolute)
  * - RXSIGN_LOG_LEVEL     pino level, default info
  * - RXSIGN_PIN           the card PIN for non-interactive CLI use (read only by readPinFromEnv)
  * - RXSIGN_TRUST_DIR / RXSIGN_CRL_DIR   CA certificates and CRLs for verification and the signing policy
@@ -24,8 +24,9 @@
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { z } from 'zod';
+import { defaultAuditLogPath } from './audit/index.js';
+import { errorFactory, type ErrorTable } from './errors.js';
 import { DEFAULT_SESSIONS } from './pkcs11/index.js';
 
 export const SOFTHSM_CANDIDATES = [
@@ -93,9 +94,27 @@ export interface Config {
   readonly crlDir: string | undefined;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'ERR_CONFIG_INVALID';
-}
+export type ConfigErrorCode = 'ERR_CONFIG_INVALID';
+
+/** The configuration's one code (in the registry beside the folders' tables, so docs/errors.md lists it). */
+export const CONFIG_ERRORS: ErrorTable<ConfigErrorCode> = {
+  ERR_CONFIG_INVALID: {
+    status: 500,
+    message: 'the configuration is not valid',
+    fix: 'Fix the environment variable named in the error (README: Configuration); its value is never shown.',
+  },
+};
+
+/**
+ * Builds the configuration error; `detail.field` names the variable and what is wrong with it, never its
+ * value (the CLI prints it).
+ *
+ * @example
+ * ```ts
+ * throw configError('ERR_CONFIG_INVALID', { detail: { field: 'RXSIGN_PORT: expected a number' } });
+ * ```
+ */
+export const configError = errorFactory(CONFIG_ERRORS);
 
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object') {
@@ -121,11 +140,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = issue?.path.join('.') ?? 'environment';
-    throw new ConfigError(`invalid configuration: ${key} ${issue?.message ?? 'is not valid'}`);
+    throw configError('ERR_CONFIG_INVALID', {
+      detail: { field: `${key}: ${issue?.message ?? 'is not valid'}` },
+    });
   }
   const e = parsed.data;
   const devModule = SOFTHSM_CANDIDATES.find((p) => existsSync(p)) ?? SOFTHSM_CANDIDATES[0] ?? '';
-  const stateHome = e.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
   return deepFreeze({
     modulePath: e.RXSIGN_MODULE ?? devModule,
     moduleIsDevDefault: e.RXSIGN_MODULE === undefined,
@@ -148,7 +168,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginHash: e.RXSIGN_LOGIN_HASH ?? 'SHA-1',
     pinPolicy: e.RXSIGN_PIN_POLICY ?? 'session',
     signWithoutRole: e.RXSIGN_SIGN_WITHOUT_ROLE === 'true',
-    auditLogPath: e.RXSIGN_AUDIT_LOG ?? join(stateHome, 'rxsign', 'audit.log'),
+    auditLogPath:
+      e.RXSIGN_AUDIT_LOG ??
+      defaultAuditLogPath({ xdgStateHome: e.XDG_STATE_HOME, home: env.HOME ?? homedir() }),
     logLevel: e.RXSIGN_LOG_LEVEL ?? 'info',
     softhsmConf: e.SOFTHSM2_CONF,
     trustDir: e.RXSIGN_TRUST_DIR,

@@ -6,12 +6,15 @@
  * `errors.ts` as an {@link ErrorTable}; `src/api/error-registry.ts` merges the tables into the one registry
  * that maps a code to an HTTP status and a public message (and `docs/errors.md` documents them).
  *
- * Messages are fixed strings: they never echo input (which may be a PIN, a ticket or a document) and never
- * carry a library's raw text. The library error, where there is one, is kept as `cause` for the logs.
+ * Messages are fixed strings: the table's message is the only message an error carries. It never echoes input
+ * (which may be a PIN, a ticket or a document) and never carries a library's raw text. What varies (the field
+ * or variable at fault, a path, a CKR name) goes into `detail`, which only the log and the CLI read; the
+ * library error, where there is one, is kept as `cause` for the logs. Build errors with the folder's factory
+ * ({@link errorFactory}), never with `new ServiceError` and a message of your own.
  *
  * @example
  * ```ts
- * throw new ServiceError('ERR_PKCS11_PIN_INCORRECT', 'the PIN is incorrect', { cause: err });
+ * throw pkcs11Error('ERR_PKCS11_PIN_INCORRECT', { cause: err });
  * ```
  */
 export class ServiceError<C extends string = string> extends Error {
@@ -51,19 +54,25 @@ export function isServiceError(value: unknown): value is ServiceError {
   return typeof code === 'string' && code.startsWith('ERR_');
 }
 
+/** What a caller may add to an error: the library error (`cause`) and context for the log (`detail`). */
+export interface ErrorOptions {
+  readonly cause?: unknown;
+  readonly detail?: Record<string, unknown>;
+}
+
+/** A folder's error constructor, as made by {@link errorFactory}. */
+export type ErrorFactory<C extends string> = (code: C, options?: ErrorOptions) => ServiceError<C>;
+
 /**
- * Builds a typed error from a folder's table: the message comes from the table, so that the same code
- * always says the same thing.
+ * The one error factory: a folder makes its own constructor from its table, so that the same code always
+ * says the same thing (the table's message) and a code outside the table does not type-check.
  *
  * @example
  * ```ts
- * const err = fromTable(PKCS11_ERRORS, 'ERR_PKCS11_PIN_LOCKED', { cause });
+ * export const pkcs11Error = errorFactory(PKCS11_ERRORS);
+ * throw pkcs11Error('ERR_PKCS11_PIN_LOCKED', { cause });
  * ```
  */
-export function fromTable<C extends string>(
-  table: ErrorTable<C>,
-  code: C,
-  options: { cause?: unknown; detail?: Record<string, unknown> } = {},
-): ServiceError<C> {
-  return new ServiceError(code, table[code].message, options);
+export function errorFactory<C extends string>(table: ErrorTable<C>): ErrorFactory<C> {
+  return (code, options = {}) => new ServiceError(code, table[code].message, options);
 }

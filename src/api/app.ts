@@ -4,12 +4,13 @@
  * - browser requests (those with an Origin header) are accepted only from the exact origins configured;
  * - JSON bodies with a size limit; every bad input is a 4xx with a stable code, never a 500 or a crash;
  * - one error handler builds every error body (error-registry.ts); the log line carries the code, never the
- *   input, a PIN or a ticket.
+ *   input, a PIN or a ticket; a 4xx's `detail` (field paths, a CKR name: never a secret) is logged at debug
+ *   level only.
  */
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
-import { fromTable, type ServiceError } from '../errors.js';
-import { API_ERRORS } from './errors.js';
+import { ServiceError } from '../errors.js';
+import { apiError } from './errors.js';
 import { errorResponse } from './error-registry.js';
 
 export interface AppOptions {
@@ -24,13 +25,6 @@ export interface AppOptions {
 }
 
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
-
-export function apiError(
-  code: keyof typeof API_ERRORS,
-  detail?: Record<string, unknown>,
-): ServiceError {
-  return fromTable(API_ERRORS, code, detail ? { detail } : {});
-}
 
 const hostGuard: RequestHandler = (req, _res, next) => {
   const host = req.headers.host ?? '';
@@ -82,11 +76,13 @@ export function createApp(o: AppOptions): express.Express {
     res.setHeader('x-content-type-options', 'nosniff');
     const started = performance.now();
     res.on('finish', () => {
+      const code: unknown = res.locals.errorCode;
       o.logger.info(
         {
           method: req.method,
           path: req.path,
           status: res.statusCode,
+          ...(typeof code === 'string' ? { code } : {}),
           ms: Math.round(performance.now() - started),
         },
         'request',
@@ -107,7 +103,12 @@ export function createApp(o: AppOptions): express.Express {
   }
   app.use((_req, _res, next) => next(apiError('ERR_NOT_FOUND')));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
-    const { status, body } = errorResponse(fromHttpError(err) ?? err);
+    const known = fromHttpError(err) ?? err;
+    const { status, body } = errorResponse(known);
+    res.locals.errorCode = body.code;
+    if (status < 500 && known instanceof ServiceError && known.detail !== undefined) {
+      o.logger.debug({ code: body.code, detail: known.detail }, 'request refused');
+    }
     if (status >= 500) {
       // Only names and codes: a library error's own fields (body-parser's `body`, say) may carry input.
       const code = (err as { code?: unknown }).code;

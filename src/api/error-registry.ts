@@ -2,19 +2,22 @@
  * The one registry: every folder's error table merged, each code mapped to its HTTP status and public
  * message; and the one function that builds an error response body (STYLE 11–12). Exposed errors become
  * `{ code, message, … }`; anything unknown becomes ERR_INTERNAL with no detail.
+ *
+ * The agent's codes only: the Spine simulator is a separate program with its own table
+ * (src/spine-sim/errors.ts, documented in docs/spine-sim.md).
  */
 import { AUDIT_ERRORS } from '../audit/errors.js';
 import { AUTH_ERRORS, TICKET_API } from '../auth/errors.js';
 import { WIRE_ERRORS } from '../auth/wire/errors.js';
 import { CMS_ERRORS } from '../cms/errors.js';
+import { CONFIG_ERRORS } from '../config.js';
 import { isServiceError, type ErrorSpec, type ServiceError } from '../errors.js';
 import { PKCS11_ERRORS } from '../pkcs11/index.js';
 import { PRESCRIPTION_ERRORS } from '../prescription/errors.js';
 import { SIGN_ERRORS } from '../signing/errors.js';
-import { SPINE_SIM_ERRORS } from '../spine-sim/errors.js';
 import { API_ERRORS } from './errors.js';
 
-export const ERROR_REGISTRY: Readonly<Record<string, ErrorSpec>> = Object.freeze({
+const TABLES = {
   ...PKCS11_ERRORS,
   ...CMS_ERRORS,
   ...PRESCRIPTION_ERRORS,
@@ -22,9 +25,19 @@ export const ERROR_REGISTRY: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...AUDIT_ERRORS,
   ...WIRE_ERRORS,
   ...AUTH_ERRORS,
-  ...SPINE_SIM_ERRORS,
+  ...CONFIG_ERRORS,
   ...API_ERRORS,
-});
+};
+
+/** Every code the agent can answer with: the union of the folders' code types, derived from their tables. */
+export type ServiceErrorCode = keyof typeof TABLES;
+
+export const ERROR_REGISTRY: Readonly<Record<ServiceErrorCode, ErrorSpec>> = Object.freeze(TABLES);
+
+/** The spec of a code, or undefined for a code that is not the agent's. */
+export function errorSpec(code: string): ErrorSpec | undefined {
+  return Object.hasOwn(ERROR_REGISTRY, code) ? ERROR_REGISTRY[code as ServiceErrorCode] : undefined;
+}
 
 export interface ErrorBody {
   code: string;
@@ -35,7 +48,7 @@ export interface ErrorBody {
 
 /** The response status and body for any error. Never includes a cause, a stack or input. */
 export function errorResponse(err: unknown): { status: number; body: ErrorBody } {
-  const spec = isServiceError(err) ? ERROR_REGISTRY[err.code] : undefined;
+  const spec = isServiceError(err) ? errorSpec(err.code) : undefined;
   if (spec === undefined) {
     return { status: 500, body: { code: 'ERR_INTERNAL', message: 'internal error' } };
   }

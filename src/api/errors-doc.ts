@@ -3,7 +3,7 @@
  * and the code cannot drift: test/api/errors-doc.test.ts compares the file with this output.
  * Regenerate with `npm run docs:errors`.
  */
-import { ERROR_REGISTRY } from './error-registry.js';
+import { ERROR_REGISTRY, errorSpec } from './error-registry.js';
 import { TICKET_API } from '../auth/errors.js';
 
 export function renderErrorsDoc(): string {
@@ -18,7 +18,7 @@ export function renderErrorsDoc(): string {
     '|---|---|---|---|',
   ];
   for (const code of Object.keys(ERROR_REGISTRY).sort()) {
-    const spec = ERROR_REGISTRY[code];
+    const spec = errorSpec(code);
     if (!spec) {
       continue;
     }

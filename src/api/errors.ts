@@ -1,5 +1,5 @@
 /** The HTTP layer's own codes. */
-import type { ErrorTable } from '../errors.js';
+import { errorFactory, type ErrorTable, type ServiceError } from '../errors.js';
 
 export type ApiErrorCode =
   | 'ERR_BAD_REQUEST'
@@ -43,3 +43,20 @@ export const API_ERRORS: ErrorTable<ApiErrorCode> = {
     fix: 'See the agent log; report it with the time of the request.',
   },
 };
+
+/**
+ * Builds an HTTP-layer error from {@link API_ERRORS}; `detail` (for example the field `issues`) travels with it.
+ *
+ * @example
+ * ```ts
+ * next(apiError('ERR_NOT_FOUND'));
+ * ```
+ */
+export function apiError(
+  code: ApiErrorCode,
+  detail?: Record<string, unknown>,
+): ServiceError<ApiErrorCode> {
+  return makeApiError(code, detail ? { detail } : {});
+}
+
+const makeApiError = errorFactory(API_ERRORS);

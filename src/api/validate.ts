@@ -1,6 +1,6 @@
 /** Validates a request part against a zod schema; failures become ERR_BAD_REQUEST with field paths only. */
 import type { z } from 'zod';
-import { apiError } from './app.js';
+import { apiError } from './errors.js';
 
 export function parseBody<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const r = schema.safeParse(value ?? {});

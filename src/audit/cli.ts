@@ -4,31 +4,9 @@
  * Exit status: 0 the log verifies, 1 the log is broken, 2 usage or I/O error. Human output is one line;
  * `--json` prints one JSON object on stdout, also for an I/O error.
  */
-import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isServiceError } from '../errors.js';
 import { verifyAuditLog } from './verify.js';
-
-/**
- * The default log path from the XDG Base Directory spec: `$XDG_STATE_HOME/rxsign/audit.log`, else
- * `~/.local/state/rxsign/audit.log`. A relative `XDG_STATE_HOME` is ignored, as the spec requires. The values
- * come from `src/config.ts`, the only reader of `process.env`.
- *
- * @example
- * ```ts
- * defaultAuditLogPath({ xdgStateHome: undefined, home: '/home/alice' }); // '/home/alice/.local/state/rxsign/audit.log'
- * ```
- */
-export function defaultAuditLogPath(env: {
-  readonly xdgStateHome: string | undefined;
-  readonly home: string;
-}): string {
-  const state =
-    env.xdgStateHome !== undefined && env.xdgStateHome !== '' && isAbsolute(env.xdgStateHome)
-      ? env.xdgStateHome
-      : join(env.home, '.local', 'state');
-  return join(state, 'rxsign', 'audit.log');
-}
 
 function usage(defaultPath: string): string {
   return [

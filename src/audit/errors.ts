@@ -3,7 +3,7 @@
  * awaits the audit append before it answers, so an audit failure fails the request closed. None of them is a
  * client's fault, hence the 5xx statuses (the client sees `ERR_INTERNAL`; the code and detail go to the log).
  */
-import type { ErrorTable } from '../errors.js';
+import { errorFactory, type ErrorTable } from '../errors.js';
 
 export type AuditErrorCode =
   | 'ERR_AUDIT_OPEN_FAILED'
@@ -19,7 +19,7 @@ export type AuditErrorCode =
  *
  * @example
  * ```ts
- * throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_LOCKED', { detail: { pid } });
+ * throw auditError('ERR_AUDIT_LOCKED', { detail: { pid } });
  * ```
  */
 export const AUDIT_ERRORS: ErrorTable<AuditErrorCode> = Object.freeze({
@@ -59,3 +59,13 @@ export const AUDIT_ERRORS: ErrorTable<AuditErrorCode> = Object.freeze({
     fix: 'A defect in the caller: an audit entry has exactly the fields of `SignAttemptEntry`, within their limits.',
   },
 });
+
+/**
+ * Builds an audit error from {@link AUDIT_ERRORS}.
+ *
+ * @example
+ * ```ts
+ * throw auditError('ERR_AUDIT_CLOSED');
+ * ```
+ */
+export const auditError = errorFactory(AUDIT_ERRORS);

@@ -15,8 +15,9 @@ export { verifyAuditLog } from './verify.js';
 export type { AuditVerifyResult } from './verify.js';
 export type { BrokenRecord } from './scan.js';
 export { BREAK_REASONS } from './scan.js';
-export { runAuditVerify, defaultAuditLogPath } from './cli.js';
-export { AUDIT_ERRORS } from './errors.js';
+export { runAuditVerify } from './cli.js';
+export { defaultAuditLogPath } from './default-path.js';
+export { AUDIT_ERRORS, auditError } from './errors.js';
 export type { AuditErrorCode } from './errors.js';
 export { GENESIS_PREV, canonicalJson, isAuditEntry } from './record.js';
 export type {

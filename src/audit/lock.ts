@@ -14,8 +14,7 @@
  * the check and the unlink (the window is a few microseconds at agent start).
  */
 import { open, readFile, stat, unlink } from 'node:fs/promises';
-import { fromTable } from '../errors.js';
-import { AUDIT_ERRORS } from './errors.js';
+import { auditError } from './errors.js';
 
 const EMPTY_LOCK_GRACE_MS = 5_000;
 
@@ -82,7 +81,7 @@ export async function acquireLogLock(logPath: string): Promise<() => Promise<voi
           continue;
         }
         if (!(await isStale(lockPath, pid))) {
-          throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_LOCKED', { detail: { lockPath, pid } });
+          throw auditError('ERR_AUDIT_LOCKED', { detail: { lockPath, pid } });
         }
         // Remove it only if it still is the stale lock we looked at.
         if ((await readPid(lockPath)) === pid) {
@@ -105,7 +104,7 @@ export async function acquireLogLock(logPath: string): Promise<() => Promise<voi
     if (errnoCode(err) === 'ERR_AUDIT_LOCKED') {
       throw err;
     }
-    throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_OPEN_FAILED', { cause: err, detail: { lockPath } });
+    throw auditError('ERR_AUDIT_OPEN_FAILED', { cause: err, detail: { lockPath } });
   }
-  throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_LOCKED', { detail: { lockPath } });
+  throw auditError('ERR_AUDIT_LOCKED', { detail: { lockPath } });
 }

@@ -31,8 +31,8 @@ import { constants } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ServiceError, fromTable } from '../errors.js';
-import { AUDIT_ERRORS } from './errors.js';
+import { ServiceError } from '../errors.js';
+import { auditError } from './errors.js';
 import { acquireLogLock } from './lock.js';
 import { isAuditEntry, sealRecord, snapshotEntry } from './record.js';
 import type { AuditBody, AuditEntry, AuditRecord } from './record.js';
@@ -94,16 +94,14 @@ class FileAuditLog implements AuditLog {
 
   append(entries: AuditEntry | readonly AuditEntry[]): Promise<AuditRecord[]> {
     if (this.#closed) {
-      return Promise.reject(fromTable(AUDIT_ERRORS, 'ERR_AUDIT_CLOSED'));
+      return Promise.reject(auditError('ERR_AUDIT_CLOSED'));
     }
     const list: readonly unknown[] = Array.isArray(entries) ? entries : [entries];
     const copies: AuditEntry[] = [];
     for (const [index, entry] of list.entries()) {
       if (!isAuditEntry(entry)) {
         // No echo of the entry: it is exactly what might carry a secret.
-        return Promise.reject(
-          fromTable(AUDIT_ERRORS, 'ERR_AUDIT_ENTRY_INVALID', { detail: { index } }),
-        );
+        return Promise.reject(auditError('ERR_AUDIT_ENTRY_INVALID', { detail: { index } }));
       }
       copies.push(snapshotEntry(entry));
     }
@@ -113,9 +111,7 @@ class FileAuditLog implements AuditLog {
   /** Queues bodies that are already checked (also the log's own `repair` records). */
   enqueue(entries: readonly AuditBody[]): Promise<AuditRecord[]> {
     if (this.#failure !== undefined) {
-      return Promise.reject(
-        fromTable(AUDIT_ERRORS, 'ERR_AUDIT_WRITE_FAILED', { cause: this.#failure }),
-      );
+      return Promise.reject(auditError('ERR_AUDIT_WRITE_FAILED', { cause: this.#failure }));
     }
     if (entries.length === 0) {
       return Promise.resolve([]);
@@ -136,7 +132,7 @@ class FileAuditLog implements AuditLog {
 
   async #commit(group: readonly Pending[]): Promise<void> {
     if (this.#failure !== undefined) {
-      const err = fromTable(AUDIT_ERRORS, 'ERR_AUDIT_WRITE_FAILED', { cause: this.#failure });
+      const err = auditError('ERR_AUDIT_WRITE_FAILED', { cause: this.#failure });
       group.forEach((p) => p.reject(err));
       return;
     }
@@ -159,7 +155,7 @@ class FileAuditLog implements AuditLog {
       }
     } catch (err) {
       // Nothing was written (a bad clock): the log stays usable.
-      const failed = fromTable(AUDIT_ERRORS, 'ERR_AUDIT_WRITE_FAILED', { cause: err });
+      const failed = auditError('ERR_AUDIT_WRITE_FAILED', { cause: err });
       group.forEach((p) => p.reject(failed));
       return;
     }
@@ -168,7 +164,7 @@ class FileAuditLog implements AuditLog {
       await this.#fh.datasync();
     } catch (err) {
       this.#failure = err;
-      const failed = fromTable(AUDIT_ERRORS, 'ERR_AUDIT_WRITE_FAILED', { cause: err });
+      const failed = auditError('ERR_AUDIT_WRITE_FAILED', { cause: err });
       group.forEach((p) => p.reject(failed));
       return;
     }
@@ -215,7 +211,7 @@ export async function openAuditLog(
   try {
     await mkdir(folder, { recursive: true, mode: 0o700 });
   } catch (err) {
-    throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_OPEN_FAILED', { cause: err, detail: { path } });
+    throw auditError('ERR_AUDIT_OPEN_FAILED', { cause: err, detail: { path } });
   }
   const release = await acquireLogLock(path);
   let fh: FileHandle | undefined;
@@ -231,7 +227,7 @@ export async function openAuditLog(
     await syncFolder(folder);
     const scan = await scanAuditLog(fh);
     if (scan.firstBroken !== undefined) {
-      throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_CORRUPT', { detail: { path, ...scan.firstBroken } });
+      throw auditError('ERR_AUDIT_CORRUPT', { detail: { path, ...scan.firstBroken } });
     }
     const log = new FileAuditLog(path, fh, release, now, scan.records, scan.head);
     if (scan.tornBytes !== undefined) {
@@ -244,6 +240,6 @@ export async function openAuditLog(
     if (err instanceof ServiceError) {
       throw err;
     }
-    throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_OPEN_FAILED', { cause: err, detail: { path } });
+    throw auditError('ERR_AUDIT_OPEN_FAILED', { cause: err, detail: { path } });
   }
 }

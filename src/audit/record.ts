@@ -167,7 +167,7 @@ function outcomeConsistent(v: Readonly<Record<string, unknown>>): boolean {
  *
  * @example
  * ```ts
- * if (!isAuditEntry(input)) throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_ENTRY_INVALID');
+ * if (!isAuditEntry(input)) throw auditError('ERR_AUDIT_ENTRY_INVALID');
  * ```
  */
 export function isAuditEntry(value: unknown): value is AuditEntry {

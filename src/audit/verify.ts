@@ -11,8 +11,7 @@
  * (a ticket, a second host); a later verify whose chain no longer contains that head shows either.
  */
 import { open } from 'node:fs/promises';
-import { fromTable } from '../errors.js';
-import { AUDIT_ERRORS } from './errors.js';
+import { auditError } from './errors.js';
 import { scanAuditLog } from './scan.js';
 import type { BrokenRecord } from './scan.js';
 
@@ -42,7 +41,7 @@ export async function verifyAuditLog(path: string): Promise<AuditVerifyResult> {
   try {
     fh = await open(path, 'r');
   } catch (err) {
-    throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_READ_FAILED', { cause: err, detail: { path } });
+    throw auditError('ERR_AUDIT_READ_FAILED', { cause: err, detail: { path } });
   }
   try {
     const scan = await scanAuditLog(fh);
@@ -56,7 +55,7 @@ export async function verifyAuditLog(path: string): Promise<AuditVerifyResult> {
       tornTail: scan.tornBytes !== undefined,
     };
   } catch (err) {
-    throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_READ_FAILED', { cause: err, detail: { path } });
+    throw auditError('ERR_AUDIT_READ_FAILED', { cause: err, detail: { path } });
   } finally {
     await fh.close();
   }

@@ -12,8 +12,13 @@
  *   never waits.
  */
 import type { Logger } from 'pino';
-import { isServiceError, ServiceError } from '../errors.js';
-import type { CardEvent, TokenPort, TokenSelector } from '../pkcs11/index.js';
+import { isServiceError } from '../errors.js';
+import {
+  pkcs11Error,
+  type CardEvent,
+  type TokenPort,
+  type TokenSelector,
+} from '../pkcs11/index.js';
 import { authError } from './errors.js';
 import { newClientIdentity, runLogin } from './login-flow.js';
 import type { SsbClient } from './ssb-client.js';
@@ -119,10 +124,7 @@ export class Agent {
       if (e.type === 'removed') {
         this.#card = undefined;
       }
-      void this.#end(
-        'card removed',
-        new ServiceError('ERR_PKCS11_CARD_REMOVED', 'the card was removed'),
-      );
+      void this.#end('card removed', pkcs11Error('ERR_PKCS11_CARD_REMOVED'));
     }
   }
 

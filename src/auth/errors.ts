@@ -2,7 +2,7 @@
  * The agent's login and Ticket API error codes. Each carries the name and value of the CIS Ticket API error it
  * corresponds to (spine-protocol.md §4), so that integrators recognise them.
  */
-import { fromTable, type ErrorTable, type ServiceError } from '../errors.js';
+import { errorFactory, type ErrorTable } from '../errors.js';
 
 export type AuthErrorCode =
   | 'ERR_TICKET_NOT_AVAILABLE'
@@ -104,9 +104,4 @@ export const TICKET_API: Readonly<Record<string, { name: string; value: string }
   ERR_PKCS11_TOKEN_NOT_FOUND: { name: 'READER_NOT_AVAILABLE', value: '0x80200002' },
 };
 
-export function authError(
-  code: AuthErrorCode,
-  options: { cause?: unknown; detail?: Record<string, unknown> } = {},
-): ServiceError<AuthErrorCode> {
-  return fromTable(AUTH_ERRORS, code, options);
-}
+export const authError = errorFactory(AUTH_ERRORS);

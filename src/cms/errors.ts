@@ -5,7 +5,7 @@
  * - messages are fixed strings: they never echo the input (a document, a certificate) nor a library's text;
  * - the library error, where there is one, travels as `cause` (for the log only).
  */
-import { fromTable, type ErrorTable, type ServiceError } from '../errors.js';
+import { errorFactory, type ErrorTable } from '../errors.js';
 
 export type CmsErrorCode =
   | 'ERR_CMS_MALFORMED'
@@ -74,9 +74,4 @@ export const CMS_ERRORS: ErrorTable<CmsErrorCode> = {
  * throw cmsError('ERR_CERT_MALFORMED', { cause: err });
  * ```
  */
-export function cmsError(
-  code: CmsErrorCode,
-  options: { cause?: unknown; detail?: Record<string, unknown> } = {},
-): ServiceError<CmsErrorCode> {
-  return fromTable(CMS_ERRORS, code, options);
-}
+export const cmsError = errorFactory(CMS_ERRORS);

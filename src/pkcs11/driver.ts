@@ -24,7 +24,7 @@ import { existsSync } from 'node:fs';
 import * as graphene from 'graphene-pk11';
 import type { ServiceError } from '../errors.js';
 import * as pkcs11js from './constants.js';
-import { CARD_GONE_CODES, mapPkcs11Error, pkcs11Error } from './errors.js';
+import { CARD_GONE_CODES, ckrName, mapPkcs11Error, pkcs11Error } from './errors.js';
 import { keyUsageOf, purposeOf } from './key-usage.js';
 import {
   laneOf,
@@ -332,7 +332,7 @@ export class Pkcs11Driver {
         if (err.code === 'ERR_PKCS11_PIN_INCORRECT' || err.code === 'ERR_PKCS11_PIN_LOCKED') {
           throw this.#pinError(o, cause);
         }
-        if (err.code === 'ERR_PKCS11_INTERNAL' && /USER_ALREADY_LOGGED_IN/.test(String(cause))) {
+        if (err.code === 'ERR_PKCS11_INTERNAL' && ckrName(cause) === 'CKR_USER_ALREADY_LOGGED_IN') {
           o.loggedIn = true;
           return;
         }
@@ -349,7 +349,7 @@ export class Pkcs11Driver {
     } catch {
       // keep the last flags we saw
     }
-    if (flags.userPinLocked || /CKR_PIN_LOCKED/.test(String(cause))) {
+    if (flags.userPinLocked || ckrName(cause) === 'CKR_PIN_LOCKED') {
       return pkcs11Error('ERR_PKCS11_PIN_LOCKED', { cause });
     }
     if (flags.userPinFinalTry) {

@@ -2,7 +2,7 @@
  * The token layer's error codes, and the one table that maps PKCS#11 return values (CKR_*) to them.
  * The original pkcs11js/graphene error is kept as `cause` (its text names the CKR value, never a PIN).
  */
-import { fromTable, ServiceError, type ErrorTable } from '../errors.js';
+import { errorFactory, ServiceError, type ErrorTable } from '../errors.js';
 
 export type Pkcs11ErrorCode =
   | 'ERR_PKCS11_MODULE_NOT_FOUND'
@@ -136,6 +136,16 @@ export const PKCS11_ERRORS: ErrorTable<Pkcs11ErrorCode> = {
 };
 
 /**
+ * Builds a token-layer error from {@link PKCS11_ERRORS}.
+ *
+ * @example
+ * ```ts
+ * throw pkcs11Error('ERR_PKCS11_TOKEN_NOT_FOUND', { detail: { label } });
+ * ```
+ */
+export const pkcs11Error = errorFactory(PKCS11_ERRORS);
+
+/**
  * CKR_* names to our codes. Removal-like values all become ERR_PKCS11_CARD_REMOVED (PKCS#11 v2.40 §5.1.x:
  * DEVICE_REMOVED during a call, SESSION_HANDLE_INVALID / SESSION_CLOSED after the token went, TOKEN_NOT_PRESENT
  * for a later call); the layer then drops the login and fails pending work.
@@ -200,12 +210,5 @@ export function mapPkcs11Error(err: unknown): ServiceError<Pkcs11ErrorCode> {
   }
   const name = ckrName(err);
   const code = (name && CKR_TABLE[name]) || 'ERR_PKCS11_INTERNAL';
-  return fromTable(PKCS11_ERRORS, code, { cause: err, detail: name ? { ckr: name } : {} });
-}
-
-export function pkcs11Error(
-  code: Pkcs11ErrorCode,
-  options: { cause?: unknown; detail?: Record<string, unknown> } = {},
-): ServiceError<Pkcs11ErrorCode> {
-  return fromTable(PKCS11_ERRORS, code, options);
+  return pkcs11Error(code, { cause: err, detail: name ? { ckr: name } : {} });
 }

@@ -14,6 +14,6 @@ export {
   type TokenInfo,
   type TokenSelector,
 } from './types.js';
-export { PKCS11_ERRORS, type Pkcs11ErrorCode } from './errors.js';
+export { PKCS11_ERRORS, pkcs11Error, type Pkcs11ErrorCode } from './errors.js';
 export { keyUsageOf, purposeOf } from './key-usage.js';
 export { digestInfo } from './digest-info.js';

@@ -94,10 +94,9 @@ export async function openTokenPort(options: WorkerPortOptions): Promise<TokenPo
   }
   const file = workerPath();
   if (!existsSync(file)) {
-    throw new ServiceError(
-      'ERR_PKCS11_INTERNAL',
-      'the PKCS#11 worker is not built (run npm run build)',
-    );
+    throw pkcs11Error('ERR_PKCS11_INTERNAL', {
+      detail: { reason: 'the PKCS#11 worker is not built (run npm run build)', file },
+    });
   }
   const init: WorkerInit = {
     modulePath: options.modulePath,
@@ -162,11 +161,7 @@ class WorkerTokenPort implements TokenPort {
         }
       });
       worker.on('error', (cause) => {
-        reject(
-          new ServiceError('ERR_PKCS11_INTERNAL', PKCS11_ERRORS.ERR_PKCS11_INTERNAL.message, {
-            cause,
-          }),
-        );
+        reject(pkcs11Error('ERR_PKCS11_INTERNAL', { cause }));
       });
       worker.on('exit', () => {
         this.#state = 'closed';

@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ServiceError } from '../errors.js';
 import { Pkcs11Driver } from './driver.js';
-import { ckrName, mapPkcs11Error } from './errors.js';
+import { ckrName, mapPkcs11Error, pkcs11Error } from './errors.js';
 import type {
   OpName,
   Request,
@@ -109,7 +109,7 @@ port.on('message', (batch: RequestBatch) => {
 function accept(msg: Request): void {
   const reply = replyTo(msg.id);
   if (closing) {
-    reply(new ServiceError('ERR_PKCS11_SHUTDOWN', 'the token layer is shutting down'));
+    reply(pkcs11Error('ERR_PKCS11_SHUTDOWN'));
     return;
   }
   switch (msg.op) {

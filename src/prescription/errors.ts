@@ -5,7 +5,7 @@
  * - messages are fixed strings: they never echo the document, an element name or a parser's text;
  * - the parser's own error, where there is one, travels as `cause` (for the log only).
  */
-import { fromTable, type ErrorTable, type ServiceError } from '../errors.js';
+import { errorFactory, type ErrorTable } from '../errors.js';
 
 export type PrescriptionErrorCode =
   | 'ERR_XML_MALFORMED'
@@ -104,9 +104,4 @@ export const PRESCRIPTION_ERRORS: ErrorTable<PrescriptionErrorCode> = {
  * throw prescriptionError('ERR_XML_MALFORMED', { cause: err });
  * ```
  */
-export function prescriptionError(
-  code: PrescriptionErrorCode,
-  options: { cause?: unknown; detail?: Record<string, unknown> } = {},
-): ServiceError<PrescriptionErrorCode> {
-  return fromTable(PRESCRIPTION_ERRORS, code, options);
-}
+export const prescriptionError = errorFactory(PRESCRIPTION_ERRORS);

@@ -33,7 +33,7 @@ import {
   type EpsItem,
   type ProvenanceEntry,
 } from './eps.js';
-import { SIGN_ERRORS, signError } from './errors.js';
+import { SIGN_ERRORS, signError, type SignErrorCode } from './errors.js';
 import { checkSignedHl7, placeSignature, prepareHl7 } from './hl7.js';
 import { checkCertificateUsage, checkSigningPolicy, type SigningTrust } from './policy.js';
 
@@ -125,12 +125,24 @@ function codeOf(err: unknown): string {
     : 'ERR_SIGN_CARD_FAILED';
 }
 
+/**
+ * The token layer's codes that mean the card or module broke (not a refusal): `failed` in the audit record,
+ * like the `failed` rows of SIGN_ERRORS.
+ */
+const TOKEN_FAILURES: ReadonlySet<string> = new Set([
+  'ERR_PKCS11_CARD_REMOVED',
+  'ERR_PKCS11_DEVICE_ERROR',
+  'ERR_PKCS11_INTERNAL',
+  'ERR_PKCS11_MODULE_NOT_FOUND',
+  'ERR_PKCS11_MODULE_LOAD_FAILED',
+]);
+
+/** The audit outcome of an attempt that ended with `code`: the `outcome` column of SIGN_ERRORS. */
 function outcomeOf(code: string): SignOutcome {
-  return /^ERR_(SIGN_(CARD|SELF_CHECK|AUDIT|CLOSED)|PKCS11_(CARD|DEVICE|INTERNAL|SESSION|MODULE))/.test(
-    code,
-  )
-    ? 'failed'
-    : 'refused';
+  if (Object.hasOwn(SIGN_ERRORS, code)) {
+    return SIGN_ERRORS[code as SignErrorCode].outcome;
+  }
+  return TOKEN_FAILURES.has(code) ? 'failed' : 'refused';
 }
 
 /** Per-item messages of `failed_signatures`: the table's, except where an item is not the whole request. */

@@ -5,6 +5,7 @@
  * or when `io.signal` aborts (tests).
  */
 import { parseArgs } from 'node:util';
+import { fieldOf } from '../cli/output.js';
 import { untilStopped } from '../cli/signals.js';
 import { createLogger } from '../log.js';
 import { isServiceError } from '../errors.js';
@@ -100,7 +101,8 @@ export async function runSpineSim(
     });
   } catch (err) {
     if (isServiceError(err)) {
-      return fail(err.message);
+      const field = fieldOf(err);
+      return fail(field === undefined ? err.message : `${err.message} (${field})`);
     }
     const code = (err as { code?: unknown }).code;
     return fail(typeof code === 'string' ? `cannot start (${code})` : 'cannot start');

@@ -8,7 +8,7 @@
  *   with the HTTP status it answers with. The real GAS error shape is not public (spine-protocol.md §6, §8.1);
  *   this is the simulator's choice, documented in docs/spine-sim.md.
  */
-import { fromTable, type ErrorTable, type ServiceError } from '../errors.js';
+import { errorFactory, type ErrorTable } from '../errors.js';
 
 export type SpineSimErrorCode =
   | 'ERR_SPINE_SIM_USERS_UNREADABLE'
@@ -48,12 +48,7 @@ export const SPINE_SIM_ERRORS: ErrorTable<SpineSimErrorCode> = {
  * throw simError('ERR_SPINE_SIM_TRUST_DIR', { detail: { dir } });
  * ```
  */
-export function simError(
-  code: SpineSimErrorCode,
-  options: { cause?: unknown; detail?: Record<string, unknown> } = {},
-): ServiceError<SpineSimErrorCode> {
-  return fromTable(SPINE_SIM_ERRORS, code, options);
-}
+export const simError = errorFactory(SPINE_SIM_ERRORS);
 
 export type LoginRejectionCode =
   | 'MALFORMED_REQUEST'

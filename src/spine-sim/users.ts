@@ -9,8 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ServiceError } from '../errors.js';
-import { SPINE_SIM_ERRORS, simError } from './errors.js';
+import { simError } from './errors.js';
 
 const digits = z.string().regex(/^\d{1,32}$/, 'must be 1 to 32 digits');
 const text = z.string().min(1).max(256);
@@ -85,28 +84,21 @@ export function parseUsers(json: unknown): SimUser[] {
   const result = usersSchema.safeParse(json);
   if (!result.success) {
     const detail = result.error.issues.slice(0, 5).map(describeIssue).join('; ');
-    throw new ServiceError(
-      'ERR_SPINE_SIM_USERS_INVALID',
-      `${SPINE_SIM_ERRORS.ERR_SPINE_SIM_USERS_INVALID.message}: ${detail}`,
-    );
+    throw simError('ERR_SPINE_SIM_USERS_INVALID', { detail: { field: detail } });
   }
   const users = result.data;
   const uids = new Set<string>();
   const roleIds = new Set<string>();
   users.forEach((u, i) => {
     if (uids.has(u.uid)) {
-      throw new ServiceError(
-        'ERR_SPINE_SIM_USERS_INVALID',
-        `${SPINE_SIM_ERRORS.ERR_SPINE_SIM_USERS_INVALID.message}: [${i}].uid: duplicate`,
-      );
+      throw simError('ERR_SPINE_SIM_USERS_INVALID', { detail: { field: `[${i}].uid: duplicate` } });
     }
     uids.add(u.uid);
     u.roles.forEach((r, j) => {
       if (roleIds.has(r.id)) {
-        throw new ServiceError(
-          'ERR_SPINE_SIM_USERS_INVALID',
-          `${SPINE_SIM_ERRORS.ERR_SPINE_SIM_USERS_INVALID.message}: [${i}].roles[${j}].id: duplicate`,
-        );
+        throw simError('ERR_SPINE_SIM_USERS_INVALID', {
+          detail: { field: `[${i}].roles[${j}].id: duplicate` },
+        });
       }
       roleIds.add(r.id);
     });

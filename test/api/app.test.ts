@@ -5,11 +5,12 @@ import request from 'supertest';
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/log.js';
+import { pkcs11Error } from '../../src/pkcs11/index.js';
 
-function echoApp(): { app: ReturnType<typeof createApp>; lines: string[] } {
+function echoApp(level = 'trace'): { app: ReturnType<typeof createApp>; lines: string[] } {
   const lines: string[] = [];
   const logger = createLogger(
-    { level: 'trace' },
+    { level },
     new Writable({
       write(chunk: Buffer, _e, cb) {
         lines.push(chunk.toString());
@@ -18,6 +19,9 @@ function echoApp(): { app: ReturnType<typeof createApp>; lines: string[] } {
     }),
   );
   const r = Router();
+  r.post('/echo/pin', () => {
+    throw pkcs11Error('ERR_PKCS11_PIN_INCORRECT', { detail: { ckr: 'CKR_PIN_INCORRECT' } });
+  });
   r.post(['/echo', '/big/echo'], (req, res) => {
     res.json({ keys: Object.keys(req.body as object) });
   });
@@ -67,5 +71,27 @@ describe('createApp', () => {
     expect(logged).toContainEqual(
       expect.objectContaining({ msg: 'request', path: '/echo', status: 403 }),
     );
+  });
+
+  test('a 4xx log line carries the code; its detail is logged at debug level only', async () => {
+    type Line = { msg: string; status?: number; code?: string; detail?: { ckr?: string } };
+    for (const level of ['debug', 'info']) {
+      const { app, lines } = echoApp(level);
+      const res = await request(app).post('/echo/pin').send({});
+      expect(res.status).toBe(401);
+      const logged = lines.map((l) => JSON.parse(l) as Line);
+      expect(logged).toContainEqual(
+        expect.objectContaining({ msg: 'request', status: 401, code: 'ERR_PKCS11_PIN_INCORRECT' }),
+      );
+      const refused = logged.find((l) => l.msg === 'request refused');
+      if (level === 'debug') {
+        expect(refused).toMatchObject({
+          code: 'ERR_PKCS11_PIN_INCORRECT',
+          detail: { ckr: 'CKR_PIN_INCORRECT' },
+        });
+      } else {
+        expect(refused).toBeUndefined();
+      }
+    }
   });
 });

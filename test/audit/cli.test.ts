@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { defaultAuditLogPath, runAuditVerify } from '../../src/audit/cli.js';
+import { defaultAuditLogPath, runAuditVerify } from '../../src/audit/index.js';
 import { openAuditLog } from '../../src/audit/log.js';
 import { BREAK_REASONS } from '../../src/audit/scan.js';
 import { readLines, signedEntry, tempDir, writeLines } from './fixtures.js';

@@ -3,9 +3,25 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import type { ServiceError } from '../../src/errors.js';
+import { SPINE_SIM_ERRORS } from '../../src/spine-sim/errors.js';
 import { loadUsersFile, parseUsers } from '../../src/spine-sim/users.js';
 import { pkiPaths } from '../helpers/softhsm.js';
 import { USERS } from './fixture.js';
+
+/** The thrown error's `detail.field` (what is wrong, by path), after checking its message is the table's. */
+function fieldOfThrown(run: () => unknown): string {
+  try {
+    run();
+  } catch (err) {
+    expect(err).toMatchObject({
+      code: 'ERR_SPINE_SIM_USERS_INVALID',
+      message: SPINE_SIM_ERRORS.ERR_SPINE_SIM_USERS_INVALID.message,
+    });
+    return String((err as ServiceError).detail?.field);
+  }
+  throw new Error('parseUsers did not throw');
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'rxsign-users-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,33 +37,31 @@ describe('users file', () => {
     const bad = [
       { ...USERS[0], roles: [{ ...USERS[0]?.roles[0], secretColour: 'SUPER-SECRET-VALUE' }] },
     ];
-    let message = '';
-    try {
-      parseUsers(bad);
-    } catch (err) {
-      expect(err).toMatchObject({ code: 'ERR_SPINE_SIM_USERS_INVALID' });
-      message = (err as Error).message;
-    }
-    expect(message).toContain('[0].roles[0].secretColour: unknown field');
-    expect(message).not.toContain('SUPER-SECRET-VALUE');
+    const field = fieldOfThrown(() => parseUsers(bad));
+    expect(field).toContain('[0].roles[0].secretColour: unknown field');
+    expect(field).not.toContain('SUPER-SECRET-VALUE');
   });
 
   test('wrong types and formats name the field', () => {
-    expect(() => parseUsers([{ uid: 'abc', name: 'x', roles: [] }])).toThrow(/\[0\]\.uid/);
-    expect(() =>
-      parseUsers([
-        {
-          uid: '1',
-          name: 'x',
-          roles: [{ id: '2', orgCode: 'A', orgName: 'B', jobRole: 'Clinical', jobRoleCode: 'C' }],
-        },
-      ]),
-    ).toThrow(/\[0\]\.roles\[0\]\.jobRole/);
-    expect(() => parseUsers({ uid: '1' })).toThrow(/\(root\): expected array/);
+    expect(fieldOfThrown(() => parseUsers([{ uid: 'abc', name: 'x', roles: [] }]))).toMatch(
+      /\[0\]\.uid/,
+    );
+    expect(
+      fieldOfThrown(() =>
+        parseUsers([
+          {
+            uid: '1',
+            name: 'x',
+            roles: [{ id: '2', orgCode: 'A', orgName: 'B', jobRole: 'Clinical', jobRoleCode: 'C' }],
+          },
+        ]),
+      ),
+    ).toMatch(/\[0\]\.roles\[0\]\.jobRole/);
+    expect(fieldOfThrown(() => parseUsers({ uid: '1' }))).toMatch(/\(root\): expected array/);
   });
 
   test('duplicate uids or role ids are refused', () => {
-    expect(() => parseUsers([USERS[0], USERS[0]])).toThrow(/\[1\]\.uid: duplicate/);
+    expect(fieldOfThrown(() => parseUsers([USERS[0], USERS[0]]))).toBe('[1].uid: duplicate');
   });
 
   test('a file that is not JSON is ERR_SPINE_SIM_USERS_UNREADABLE', () => {

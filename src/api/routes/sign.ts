@@ -17,7 +17,7 @@ import {
   type SignCaller,
   type SigningService,
 } from '../../signing/index.js';
-import { apiError } from '../app.js';
+import { apiError } from '../errors.js';
 import { parseBody } from '../validate.js';
 
 /** What the router needs. */

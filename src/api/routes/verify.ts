@@ -11,7 +11,7 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { createVerifier, Verifier, type VerifierOptions } from '../../verify/index.js';
-import { apiError } from '../app.js';
+import { apiError } from '../errors.js';
 import { parseBody } from '../validate.js';
 
 const RAW_TYPES = [

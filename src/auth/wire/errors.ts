@@ -4,7 +4,7 @@
  * The messages are fixed: a codec never echoes its input, which may be a ticket, a challenge or a signed
  * response.
  */
-import { fromTable, type ErrorTable, type ServiceError } from '../../errors.js';
+import { errorFactory, type ErrorTable, type ServiceError } from '../../errors.js';
 
 export type WireErrorCode =
   | 'ERR_WIRE_GPOBJECT_MALFORMED'
@@ -82,9 +82,4 @@ export const WIRE_ERRORS: ErrorTable<WireErrorCode> = {
  * throw wireError('ERR_WIRE_GPOBJECT_MALFORMED', { detail: { reason: 'no gpOBJECT' } });
  * ```
  */
-export function wireError(
-  code: WireErrorCode,
-  options: { cause?: unknown; detail?: Record<string, unknown> } = {},
-): WireError {
-  return fromTable(WIRE_ERRORS, code, options);
-}
+export const wireError = errorFactory(WIRE_ERRORS);

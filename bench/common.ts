@@ -14,6 +14,16 @@ export interface BenchCard {
   dir: string;
 }
 
+/** What every benchmark section gets: the card, this run's baselines and the time per measurement. */
+export interface SectionInput {
+  card: BenchCard;
+  /** raw C_Sign per second, measured in this run */
+  raw: number;
+  /** openssl RSA-2048 verify per second, measured in this run */
+  opensslVerify: number;
+  ms: number;
+}
+
 /** Makes (or reuses) the SoftHSM cards under .rxsign/bench and returns the prescriber card. */
 export function benchCard(): BenchCard {
   const dir = join(projectRoot, '.rxsign', 'bench-softhsm');

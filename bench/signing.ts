@@ -15,9 +15,8 @@ import { openAuditLog } from '../src/audit/index.js';
 import { openTokenPort } from '../src/pkcs11/index.js';
 import { buildSignedInfo } from '../src/prescription/signed-info.js';
 import { createSigningService } from '../src/signing/index.js';
-import { rate, type Row } from './common.js';
+import { rate, type Row, type SectionInput } from './common.js';
 import { loadPool } from './http-load.js';
-import type { SectionInput } from './sections.js';
 
 /**
  * Concurrent HTTP clients for the CMS row: each answer waits for its audit record's fsync, so the card is only

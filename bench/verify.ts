@@ -14,8 +14,7 @@ import { parseCertificate, pemToDer } from '../src/cms/certificate.js';
 import { buildFragmentsToBeHashed } from '../src/prescription/fragments.js';
 import { buildSignedInfo } from '../src/prescription/signed-info.js';
 import { createVerifier, type Verifier } from '../src/verify/index.js';
-import { projectRoot, rate, rateSync, type Row } from './common.js';
-import type { SectionInput } from './sections.js';
+import { projectRoot, rate, rateSync, type Row, type SectionInput } from './common.js';
 
 const SECTION = 'verification';
 const DSIG = 'http://www.w3.org/2000/09/xmldsig#';

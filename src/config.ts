@@ -29,6 +29,12 @@ import { defaultAuditLogPath } from './audit/index.js';
 import { errorFactory, type ErrorTable } from './errors.js';
 import { DEFAULT_SESSIONS } from './pkcs11/index.js';
 
+/**
+ * The Spine simulator's default port: `rxsign spine-sim` and `rxsign demo` listen on it, and the agent's
+ * default RXSIGN_SSB_URL points at it.
+ */
+export const DEFAULT_SIM_PORT = 8731;
+
 export const SOFTHSM_CANDIDATES = [
   '/usr/lib/softhsm/libsofthsm2.so',
   '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so',
@@ -163,7 +169,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signSessions: e.RXSIGN_SIGN_SESSIONS ?? DEFAULT_SESSIONS,
     host: e.RXSIGN_HOST ?? '127.0.0.1',
     port: e.RXSIGN_PORT ?? 8730,
-    ssbUrl: e.RXSIGN_SSB_URL ?? 'http://127.0.0.1:8731',
+    ssbUrl: e.RXSIGN_SSB_URL ?? `http://127.0.0.1:${DEFAULT_SIM_PORT}`,
     ssbTimeoutMs: e.RXSIGN_SSB_TIMEOUT_MS ?? 10_000,
     loginHash: e.RXSIGN_LOGIN_HASH ?? 'SHA-1',
     pinPolicy: e.RXSIGN_PIN_POLICY ?? 'session',

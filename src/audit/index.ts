@@ -15,7 +15,6 @@ export { verifyAuditLog } from './verify.js';
 export type { AuditVerifyResult } from './verify.js';
 export type { BrokenRecord } from './scan.js';
 export { BREAK_REASONS } from './scan.js';
-export { runAuditVerify } from './cli.js';
 export { defaultAuditLogPath } from './default-path.js';
 export { AUDIT_ERRORS, auditError } from './errors.js';
 export type { AuditErrorCode } from './errors.js';

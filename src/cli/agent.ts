@@ -8,11 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAgent, type RunningAgent } from '../agent.js';
 import { parseCertificate, pemToDer } from '../cms/certificate.js';
-import { loadConfig, type Config } from '../config.js';
+import { DEFAULT_SIM_PORT, loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
-import { startSpineSim } from '../spine-sim/server.js';
-import { loadCrlDir, trustFromCertificates } from '../spine-sim/trust.js';
-import { loadUsersFile } from '../spine-sim/users.js';
+import {
+  loadCrlDir,
+  loadUsersFile,
+  startSpineSim,
+  trustFromCertificates,
+} from '../spine-sim/index.js';
 import { reportError, type Io } from './output.js';
 import { untilStopped } from './signals.js';
 
@@ -110,7 +113,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       parseCertificate(pemToDer(readFileSync(join(pki, f), 'utf8'))),
     );
     const sim = await startSpineSim({
-      port: Number(values['sim-port'] ?? 8731),
+      port: Number(values['sim-port'] ?? DEFAULT_SIM_PORT),
       users: loadUsersFile(join(dir, 'users.json')),
       trust: trustFromCertificates(certs),
       crls: loadCrlDir(join(pki, 'crl')),

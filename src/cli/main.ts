@@ -37,24 +37,22 @@ const commands: Record<string, () => Promise<Command>> = {
     import('./client.js').then((m) => m.runClient('logout', argv, io)),
   status: async () => (argv, io) =>
     import('./client.js').then((m) => m.runClient('status', argv, io)),
-  'spine-sim': async () => async (argv) => (await import('../spine-sim/cli.js')).runSpineSim(argv),
+  'spine-sim': async () => async (argv, io) =>
+    (await import('./spine-sim.js')).runSpineSim(argv, io),
   audit: async () => async (argv, io) => {
     const [sub, ...rest] = argv;
     if (sub !== 'verify') {
       io.err('rxsign: usage: rxsign audit verify [--log PATH] [--json]');
       return 2;
     }
-    const { runAuditVerify } = await import('../audit/index.js');
-    return runAuditVerify(rest, {
-      defaultPath: (await import('../config.js')).loadConfig().auditLogPath,
-    });
+    const { runAuditVerify } = await import('./audit.js');
+    return runAuditVerify(
+      rest,
+      { defaultPath: (await import('../config.js')).loadConfig().auditLogPath },
+      io,
+    );
   },
 };
-
-/** Registers a command (used by modules that add their own commands). */
-export function registerCommand(name: string, load: () => Promise<Command>): void {
-  commands[name] = load;
-}
 
 /**
  * Runs the CLI; returns the exit status.

@@ -2,18 +2,15 @@
  * `rxsign spine-sim [--port N] [--host H] [--users FILE] [--trust DIR] [--crl DIR] [--help]`.
  *
  * Prints the URL on start, a one-line error for bad input (exit 2), and stops on SIGINT/SIGTERM (exit 0)
- * or when `io.signal` aborts (tests).
+ * or when `signal` aborts (tests).
  */
 import { parseArgs } from 'node:util';
-import { fieldOf } from '../cli/output.js';
-import { untilStopped } from '../cli/signals.js';
-import { createLogger } from '../log.js';
+import { DEFAULT_SIM_PORT } from '../config.js';
 import { isServiceError } from '../errors.js';
-import { startSpineSim } from './server.js';
-import { loadCrlDir, loadTrustDir } from './trust.js';
-import { loadUsersFile } from './users.js';
-
-export const DEFAULT_SPINE_SIM_PORT = 4480;
+import { createLogger } from '../log.js';
+import { loadCrlDir, loadTrustDir, loadUsersFile, startSpineSim } from '../spine-sim/index.js';
+import { fieldOf, processIo, type Io } from './output.js';
+import { untilStopped } from './signals.js';
 
 const USAGE = `Usage: rxsign spine-sim --users FILE --trust DIR [--crl DIR] [--port N] [--host H]
 
@@ -22,17 +19,10 @@ A local Spine Security Broker (CIS smartcard login) simulator for tests and demo
   --users FILE   users and role profiles (JSON; see docs/spine-sim.md)
   --trust DIR    CA certificates, PEM or DER (self-signed = anchors, others = intermediates)
   --crl DIR      CRLs, PEM or DER (optional)
-  --port N       port to listen on (default ${DEFAULT_SPINE_SIM_PORT}; 0 = any free port)
+  --port N       port to listen on (default ${DEFAULT_SIM_PORT}; 0 = any free port)
   --host H       address to listen on (default 127.0.0.1)
   --help         this text
 `;
-
-/** Where the CLI writes, and how a test stops it. */
-export interface CliIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-  readonly signal?: AbortSignal;
-}
 
 /**
  * Runs the simulator until interrupted; resolves with the exit code.
@@ -44,10 +34,11 @@ export interface CliIo {
  */
 export async function runSpineSim(
   argv: string[],
-  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+  io: Io = processIo,
+  signal?: AbortSignal,
 ): Promise<number> {
   const fail = (message: string): number => {
-    io.stderr.write(`rxsign spine-sim: ${message}\n`);
+    io.err(`rxsign spine-sim: ${message}`);
     return 2;
   };
   let values: {
@@ -76,10 +67,10 @@ export async function runSpineSim(
     return fail(`bad arguments (see --help)`);
   }
   if (values.help === true) {
-    io.stdout.write(USAGE);
+    io.out(USAGE);
     return 0;
   }
-  const port = values.port === undefined ? DEFAULT_SPINE_SIM_PORT : Number(values.port);
+  const port = values.port === undefined ? DEFAULT_SIM_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     return fail('--port must be an integer from 0 to 65535');
   }
@@ -107,8 +98,8 @@ export async function runSpineSim(
     const code = (err as { code?: unknown }).code;
     return fail(typeof code === 'string' ? `cannot start (${code})` : 'cannot start');
   }
-  io.stdout.write(`spine-sim listening on ${server.url}\n`);
-  await untilStopped(io.signal);
+  io.out(`spine-sim listening on ${server.url}`);
+  await untilStopped(signal);
   await server.close();
   return 0;
 }

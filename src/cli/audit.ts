@@ -5,8 +5,9 @@
  * `--json` prints one JSON object on stdout, also for an I/O error.
  */
 import { parseArgs } from 'node:util';
+import { verifyAuditLog } from '../audit/index.js';
 import { isServiceError } from '../errors.js';
-import { verifyAuditLog } from './verify.js';
+import { processIo, type Io } from './output.js';
 
 function usage(defaultPath: string): string {
   return [
@@ -35,6 +36,7 @@ function usage(defaultPath: string): string {
 export async function runAuditVerify(
   argv: readonly string[],
   options: { readonly defaultPath: string },
+  io: Io = processIo,
 ): Promise<number> {
   let values: { log?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
   try {
@@ -50,11 +52,11 @@ export async function runAuditVerify(
     }));
   } catch (err) {
     const why = err instanceof Error ? err.message : 'invalid arguments';
-    process.stderr.write(`rxsign audit verify: ${why}\n\n${usage(options.defaultPath)}`);
+    io.err(`rxsign audit verify: ${why}\n\n${usage(options.defaultPath)}`);
     return 2;
   }
   if (values.help === true) {
-    process.stdout.write(usage(options.defaultPath));
+    io.out(usage(options.defaultPath));
     return 0;
   }
   const path = values.log ?? options.defaultPath;
@@ -69,27 +71,27 @@ export async function runAuditVerify(
         ? String(err.cause.code)
         : undefined;
     if (json) {
-      process.stdout.write(
+      io.out(
         `${JSON.stringify({ ok: false, path, error: { code, ...(cause === undefined ? {} : { cause }) } })}\n`,
       );
     } else {
-      process.stderr.write(
+      io.err(
         `rxsign audit verify: cannot read ${path}${cause === undefined ? '' : ` (${cause})`}\n`,
       );
     }
     return 2;
   }
   if (json) {
-    process.stdout.write(`${JSON.stringify({ path, ...result })}\n`);
+    io.out(`${JSON.stringify({ path, ...result })}\n`);
   } else if (result.firstBroken === undefined) {
     const torn =
       result.tornTail === true
         ? ' (torn last line: never acknowledged; repaired on next open)'
         : '';
-    process.stdout.write(`audit log OK: ${result.records} records${torn}\n`);
+    io.out(`audit log OK: ${result.records} records${torn}\n`);
   } else {
     const { seq, line, reason } = result.firstBroken;
-    process.stdout.write(`audit log BROKEN at record ${seq} (line ${line}): ${reason}\n`);
+    io.out(`audit log BROKEN at record ${seq} (line ${line}): ${reason}\n`);
   }
   return result.ok ? 0 : 1;
 }

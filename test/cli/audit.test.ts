@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { defaultAuditLogPath, runAuditVerify } from '../../src/audit/index.js';
-import { openAuditLog } from '../../src/audit/log.js';
-import { BREAK_REASONS } from '../../src/audit/scan.js';
-import { readLines, signedEntry, tempDir, writeLines } from './fixtures.js';
+import { BREAK_REASONS, defaultAuditLogPath, openAuditLog } from '../../src/audit/index.js';
+import { runAuditVerify } from '../../src/cli/audit.js';
+import { readLines, signedEntry, tempDir, writeLines } from '../audit/fixtures.js';
 
 let cleanup: () => Promise<void>;
 let path: string;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { runSpineSim } from '../../src/spine-sim/cli.js';
+import { runSpineSim } from '../../src/cli/spine-sim.js';
 import { pkiPaths } from '../helpers/softhsm.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rxsign-cli-'));
@@ -15,11 +15,8 @@ function io(signal?: AbortSignal) {
   return {
     out,
     err,
-    io: {
-      stdout: { write: (t: string) => out.push(t) },
-      stderr: { write: (t: string) => err.push(t) },
-      ...(signal ? { signal } : {}),
-    },
+    io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) },
+    signal,
   };
 }
 
@@ -67,6 +64,7 @@ describe('runSpineSim', () => {
     const running = runSpineSim(
       ['--users', p.users, '--trust', p.trustDir, '--crl', p.crlDir, '--port', '0'],
       c.io,
+      c.signal,
     );
     for (let i = 0; i < 100 && c.out.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));

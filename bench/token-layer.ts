@@ -5,8 +5,7 @@
 // N sessions in parallel" shows what the module itself does with N sessions and pkcs11js's async C_Sign.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as graphene from 'graphene-pk11';
-import { openTokenPort } from '../src/pkcs11/index.js';
-import { CKF_OS_LOCKING_OK } from '../src/pkcs11/constants.js';
+import { openTokenPort, CKF_OS_LOCKING_OK } from '../src/pkcs11/index.js';
 import { rate, rateSync, type BenchCard, type Row } from './common.js';
 
 const DATA = new TextEncoder().encode(

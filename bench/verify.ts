@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { DOMParser } from '@xmldom/xmldom';
 import * as pkijs from 'pkijs';
 import { SignedXml } from 'xml-crypto';
-import { parseCertificate, pemToDer } from '../src/cms/certificate.js';
-import { buildFragmentsToBeHashed } from '../src/prescription/fragments.js';
-import { buildSignedInfo } from '../src/prescription/signed-info.js';
+import { parseCertificate, pemToDer } from '../src/cms/index.js';
+import { buildFragmentsToBeHashed, buildSignedInfo } from '../src/prescription/index.js';
 import { createVerifier, type Verifier } from '../src/verify/index.js';
 import { projectRoot, rate, rateSync, type Row, type SectionInput } from './common.js';
 

@@ -14,14 +14,9 @@
  */
 import type { Router } from 'express';
 import type { Logger } from 'pino';
-import { createApp } from './api/app.js';
-import { pageRouter } from './api/routes/page.js';
-import { signRouter } from './api/routes/sign.js';
-import { ticketRouter } from './api/routes/ticket.js';
-import { verifyRouter } from './api/routes/verify.js';
+import { createApp, pageRouter, signRouter, ticketRouter, verifyRouter } from './api/index.js';
 import { openAuditLog, type AuditLog } from './audit/index.js';
-import { Agent } from './auth/agent.js';
-import { SsbClient, type Fetch } from './auth/ssb-client.js';
+import { Agent, SsbClient, type Fetch } from './auth/index.js';
 import type { Config } from './config.js';
 import { listen } from './net.js';
 import { openTokenPort, type TokenPort } from './pkcs11/index.js';

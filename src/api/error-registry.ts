@@ -6,15 +6,14 @@
  * The agent's codes only: the Spine simulator is a separate program with its own table
  * (src/spine-sim/errors.ts, documented in docs/spine-sim.md).
  */
-import { AUDIT_ERRORS } from '../audit/errors.js';
-import { AUTH_ERRORS, TICKET_API } from '../auth/errors.js';
-import { WIRE_ERRORS } from '../auth/wire/errors.js';
-import { CMS_ERRORS } from '../cms/errors.js';
+import { AUDIT_ERRORS } from '../audit/index.js';
+import { AUTH_ERRORS, TICKET_API, WIRE_ERRORS } from '../auth/index.js';
+import { CMS_ERRORS } from '../cms/index.js';
 import { CONFIG_ERRORS } from '../config.js';
 import { isServiceError, type ErrorSpec, type ServiceError } from '../errors.js';
 import { PKCS11_ERRORS } from '../pkcs11/index.js';
-import { PRESCRIPTION_ERRORS } from '../prescription/errors.js';
-import { SIGN_ERRORS } from '../signing/errors.js';
+import { PRESCRIPTION_ERRORS } from '../prescription/index.js';
+import { SIGN_ERRORS } from '../signing/index.js';
 import { API_ERRORS } from './errors.js';
 
 const TABLES = {

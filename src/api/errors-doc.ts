@@ -4,7 +4,7 @@
  * Regenerate with `npm run docs:errors`.
  */
 import { ERROR_REGISTRY, errorSpec } from './error-registry.js';
-import { TICKET_API } from '../auth/errors.js';
+import { TICKET_API } from '../auth/index.js';
 
 export function renderErrorsDoc(): string {
   const lines = [

@@ -11,8 +11,7 @@
  * Role selection and the session itself are the agent's (agent.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { parseCertificate } from '../cms/certificate.js';
-import { createSigningIdentity, signChallenge } from '../cms/sign.js';
+import { parseCertificate, createSigningIdentity, signChallenge } from '../cms/index.js';
 import { isServiceError } from '../errors.js';
 import type { TokenPort, TokenSelector } from '../pkcs11/index.js';
 import { authError } from './errors.js';

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAgent, type RunningAgent } from '../agent.js';
-import { parseCertificate, pemToDer } from '../cms/certificate.js';
+import { parseCertificate, pemToDer } from '../cms/index.js';
 import { DEFAULT_SIM_PORT, loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
 import {

@@ -9,7 +9,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { openAuditLog } from '../audit/index.js';
-import { pemBlocks } from '../cms/certificate.js';
+import { pemBlocks } from '../cms/index.js';
 import { loadConfig } from '../config.js';
 import { openTokenPort, type TokenPort, type TokenSelector } from '../pkcs11/index.js';
 import {

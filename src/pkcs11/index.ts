@@ -17,3 +17,4 @@ export {
 export { PKCS11_ERRORS, pkcs11Error, type Pkcs11ErrorCode } from './errors.js';
 export { keyUsageOf, purposeOf } from './key-usage.js';
 export { digestInfo } from './digest-info.js';
+export { CKF_OS_LOCKING_OK } from './constants.js';

@@ -12,8 +12,12 @@
  * - the PIN is only passed to the port, never stored, logged or put into an error.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { parseCertificate, type CertificateInfo } from '../cms/certificate.js';
-import { createSigningIdentity, type SigningIdentity } from '../cms/identity.js';
+import {
+  parseCertificate,
+  type CertificateInfo,
+  createSigningIdentity,
+  type SigningIdentity,
+} from '../cms/index.js';
 import { isServiceError } from '../errors.js';
 import type { CardEvent, SignMechanism, TokenPort, TokenSelector } from '../pkcs11/index.js';
 import { signError } from './errors.js';

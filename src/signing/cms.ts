@@ -6,7 +6,7 @@
  * - only the RSA step runs on the card: CKM_SHA256_RSA_PKCS (CKM_SHA1_RSA_PKCS only if cms asks for SHA-1);
  * - attached or detached; DER, or PEM (`-----BEGIN CMS-----`); the chain is included when configured.
  */
-import { signCades, toPem, type RsaSigner } from '../cms/sign.js';
+import { signCades, toPem, type RsaSigner } from '../cms/index.js';
 import type { CardSession, SigningKey } from './card-session.js';
 
 /** Options of {@link signContentCms}. */

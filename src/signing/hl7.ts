@@ -17,21 +17,17 @@ import {
   findParentPrescription,
   fragmentsFromDocument,
   signatureOfPrescription,
-} from '../prescription/fragments.js';
-import {
   XMLDSIG_NAMESPACE,
   buildSignedInfo,
   canonicalSignedInfoFromSignature,
   type SignatureAlgorithm,
-} from '../prescription/signed-info.js';
-import { isoToHl7Timestamp } from '../prescription/timestamp.js';
-import { parseXml } from '../prescription/xml.js';
-import {
+  isoToHl7Timestamp,
+  parseXml,
   ELEMENT,
   attributeValue,
   type XmlDocument,
   type XmlElement,
-} from '../prescription/xml-tree.js';
+} from '../prescription/index.js';
 import { signError } from './errors.js';
 
 /** Largest HL7 v3 document accepted for signing. */

@@ -10,10 +10,14 @@
  * - the checks run before any card operation.
  */
 import { readFile } from 'node:fs/promises';
-import type { CertificateInfo } from '../cms/certificate.js';
-import type { CrlInfo } from '../cms/crl.js';
-import { validateCertificatePath, type RevocationPolicy } from '../cms/path.js';
-import { certificatesOf, loadTrustStore } from '../cms/trust-store.js';
+import {
+  type CertificateInfo,
+  type CrlInfo,
+  validateCertificatePath,
+  type RevocationPolicy,
+  certificatesOf,
+  loadTrustStore,
+} from '../cms/index.js';
 import { signError } from './errors.js';
 
 /** Trust configuration for the revocation/path check. */

@@ -12,8 +12,7 @@
 import { isServiceError } from '../errors.js';
 import type { AuditEntry, AuditLog, SignOutcome } from '../audit/index.js';
 import type { TokenPort, TokenSelector } from '../pkcs11/index.js';
-import type { SignatureAlgorithm } from '../prescription/signed-info.js';
-import { isoToHl7Timestamp } from '../prescription/timestamp.js';
+import { type SignatureAlgorithm, isoToHl7Timestamp } from '../prescription/index.js';
 import {
   openCardSession,
   type CardSession,

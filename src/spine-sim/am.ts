@@ -12,7 +12,7 @@
  * - Parameters come from the query string or an urlencoded body, for GET and POST alike.
  */
 import type { Request, Response, Router } from 'express';
-import { decodeEntities } from '../auth/wire/gpobject.js';
+import { decodeEntities } from '../auth/index.js';
 import { bodyText, param, type SimContext } from './context.js';
 import { sendText, sendXml } from './replies.js';
 import type { SimSession } from './sessions.js';

@@ -11,10 +11,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type Response } from 'express';
-import type { CrlInfo } from '../cms/crl.js';
-import type { RevocationPolicy } from '../cms/path.js';
+import type { CrlInfo, RevocationPolicy } from '../cms/index.js';
 import { silentLogger, type Logger } from '../log.js';
-import { DEFAULT_CHALLENGE_MAX_AGE_MS } from '../auth/wire/challenge.js';
+import { DEFAULT_CHALLENGE_MAX_AGE_MS } from '../auth/index.js';
 import { mountAdmin, type SimAdmin } from './admin.js';
 import { mountAm } from './am.js';
 import type { SimContext } from './context.js';

@@ -2,8 +2,7 @@
  * What every simulator route shares: configuration, the session store, the fault queue, the clock.
  */
 import type { Request } from 'express';
-import type { CrlInfo } from '../cms/crl.js';
-import type { RevocationPolicy } from '../cms/path.js';
+import type { CrlInfo, RevocationPolicy } from '../cms/index.js';
 import type { Logger } from '../log.js';
 import type { FaultQueue } from './faults.js';
 import type { SessionStore } from './sessions.js';

@@ -9,8 +9,7 @@
  * - Tickets and challenges are never logged: only the ticket's fingerprint.
  */
 import type { Request, Response, Router } from 'express';
-import { createChallenge } from '../auth/wire/challenge.js';
-import { gpParamMap, parseGpObject } from '../auth/wire/gpobject.js';
+import { createChallenge, gpParamMap, parseGpObject } from '../auth/index.js';
 import { baseUrl, bodyText, clientIp, type SimContext } from './context.js';
 import { LOGIN_REJECTIONS, type LoginRejectionCode } from './errors.js';
 import { checkLogin, LoginRejected } from './login-check.js';

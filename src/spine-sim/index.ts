@@ -22,3 +22,13 @@ export {
 } from './errors.js';
 export { FAULT_KINDS, type FaultKind, type FaultSpec } from './faults.js';
 export { DEFAULT_SESSION_LIMITS, type SessionLimits } from './sessions.js';
+export {
+  ATTR_NS,
+  SAML_NS,
+  SAMLP_NS,
+  buildRoleAssertion,
+  buildRoleAssertionError,
+  type RoleAssertion,
+  type RoleAssertionContext,
+  type SamlRole,
+} from './saml.js';

@@ -14,10 +14,8 @@
  * | 9 | certificate subject CN == `uid`                            | UID_MISMATCH       |
  * | 10| user known                                                 | UNKNOWN_USER       |
  */
-import { decodeAuthResponse } from '../auth/wire/response.js';
-import { constantEquals, verifyChallenge } from '../auth/wire/challenge.js';
-import { validateCertificatePath } from '../cms/path.js';
-import { verifyChallengeCms } from '../cms/verify.js';
+import { decodeAuthResponse, constantEquals, verifyChallenge } from '../auth/index.js';
+import { validateCertificatePath, verifyChallengeCms } from '../cms/index.js';
 import { isServiceError } from '../errors.js';
 import type { SimContext } from './context.js';
 import type { LoginRejectionCode } from './errors.js';

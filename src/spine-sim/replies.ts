@@ -2,8 +2,7 @@
  * The bodies the simulator writes, in the captured shapes (spine-protocol.md §1.2, §1.4, §1.5, §1.6).
  */
 import type { Response } from 'express';
-import { buildGpObject, SERVER_DOCTYPE, type GpParamInput } from '../auth/wire/gpobject.js';
-import { formatRoleText } from '../auth/wire/roles.js';
+import { buildGpObject, SERVER_DOCTYPE, type GpParamInput, formatRoleText } from '../auth/index.js';
 import { LOGIN_REJECTIONS, type LoginRejectionCode } from './errors.js';
 import type { SimSession, SessionLimits } from './sessions.js';
 

@@ -11,7 +11,7 @@
  * - Both reset the session's idle timer.
  */
 import type { Request, Router } from 'express';
-import { buildRoleAssertion, buildRoleAssertionError } from '../auth/wire/saml.js';
+import { buildRoleAssertion, buildRoleAssertionError } from './saml.js';
 import { clientIp, type SimContext } from './context.js';
 import { HTML_OK, htmlFailure, sendXml } from './replies.js';
 import type { SimSession } from './sessions.js';

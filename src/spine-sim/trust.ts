@@ -12,8 +12,13 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCertificate, pemBlocks, type CertificateInfo } from '../cms/certificate.js';
-import { parseCrl, type CrlInfo } from '../cms/crl.js';
+import {
+  parseCertificate,
+  pemBlocks,
+  type CertificateInfo,
+  parseCrl,
+  type CrlInfo,
+} from '../cms/index.js';
 import { simError } from './errors.js';
 
 /** Anchors and intermediates. */

@@ -7,14 +7,14 @@
  * - the EPS reason/date rule (crl.ts revocationStatus) at the signing time → REVOKED "CA certificate is revoked";
  * - no usable ARL → `skipped` (the anchor stays trusted as configured).
  */
-import type { CertificateInfo } from '../cms/certificate.js';
 import {
+  type CertificateInfo,
   crlMatchesIssuer,
   revocationStatus,
   verifyCrlSignature,
   type CrlInfo,
-} from '../cms/crl.js';
-import type { Check } from '../cms/report.js';
+  type Check,
+} from '../cms/index.js';
 import { EPS_MESSAGES } from './messages.js';
 
 /**

@@ -16,10 +16,7 @@
  * The checks that follow from the path result alone are derived once per path result (the Verifier caches
  * path results), the others for each document.
  */
-import type { CertificateInfo } from '../cms/certificate.js';
-import type { CrlInfo } from '../cms/crl.js';
-import type { PathResult } from '../cms/path.js';
-import type { Check } from '../cms/report.js';
+import type { CertificateInfo, CrlInfo, PathResult, Check } from '../cms/index.js';
 import { anchorRevocation } from './anchor-revocation.js';
 import { EPS_MESSAGES, OWN_MESSAGES } from './messages.js';
 

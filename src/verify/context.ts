@@ -4,9 +4,13 @@
  *   indeterminate results are not cached (revocation data may arrive);
  * - the cache is bounded (1024 entries, oldest out first).
  */
-import type { CertificateInfo } from '../cms/certificate.js';
-import type { CrlInfo } from '../cms/crl.js';
-import { validateCertificatePath, type PathResult, type RevocationPolicy } from '../cms/path.js';
+import {
+  type CertificateInfo,
+  type CrlInfo,
+  validateCertificatePath,
+  type PathResult,
+  type RevocationPolicy,
+} from '../cms/index.js';
 import { crlFetcher } from './crl-fetch.js';
 import type { CrlFetch, VerifierOptions } from './options.js';
 

@@ -5,8 +5,8 @@
  *   "Signature doesn't match prescription";
  * - with no prescription (a FHIR signature on its own) the check is `skipped`, never passed.
  */
-import type { Check } from '../cms/report.js';
-import { buildSignedInfo } from '../prescription/signed-info.js';
+import type { Check } from '../cms/index.js';
+import { buildSignedInfo } from '../prescription/index.js';
 import { EPS_MESSAGES, OWN_MESSAGES } from './messages.js';
 import type { SignatureParts } from './signature-format.js';
 

@@ -9,11 +9,13 @@
  * - with the HL7 v3 prescription supplied, the digest is checked over its fragments with `author/time := when`
  *   (as EPS translates); without it the digest check is `skipped` (signature + certificate checks only).
  */
-import type { VerificationReport } from '../cms/report.js';
-import { XMLDSIG_NAMESPACE } from '../prescription/signed-info.js';
-import { isoToHl7Timestamp } from '../prescription/timestamp.js';
-import { parseXml } from '../prescription/xml.js';
-import type { XmlDocument } from '../prescription/xml-tree.js';
+import type { VerificationReport } from '../cms/index.js';
+import {
+  XMLDSIG_NAMESPACE,
+  isoToHl7Timestamp,
+  parseXml,
+  type XmlDocument,
+} from '../prescription/index.js';
 import type { TrustContext } from './context.js';
 import { OWN_MESSAGES } from './messages.js';
 import { isBase64 } from './signature-format.js';

@@ -10,7 +10,7 @@ export {
   type DocumentKind,
 } from './verifier.js';
 export { crlFetcher, type HttpGet } from './crl-fetch.js';
-export { loadTrustStore, type TrustStore } from '../cms/trust-store.js';
+export { loadTrustStore, type TrustStore } from '../cms/index.js';
 export { EPS_MESSAGES } from './messages.js';
 export type { CrlFetch, RevocationPolicy, VerifierOptions, VerifyCallOptions } from './options.js';
 export type {
@@ -19,4 +19,4 @@ export type {
   Indication,
   SubIndication,
   VerificationReport,
-} from '../cms/report.js';
+} from '../cms/index.js';

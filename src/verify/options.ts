@@ -4,9 +4,7 @@
  * - revocation 'require' (default) fails closed: missing revocation data → INDETERMINATE/TRY_LATER;
  * - SHA-1 and RSA below 2048 bits fail with CRYPTO_CONSTRAINTS_FAILURE unless configured.
  */
-import type { CertificateInfo } from '../cms/certificate.js';
-import type { CrlInfo } from '../cms/crl.js';
-import type { RevocationPolicy } from '../cms/path.js';
+import type { CertificateInfo, CrlInfo, RevocationPolicy } from '../cms/index.js';
 
 export type { RevocationPolicy };
 

@@ -7,19 +7,17 @@
  * - `author/time` is the signing time; the fragments must be buildable → FORMAT_FAILURE;
  * - then the shared sequence of xml-signature.ts.
  */
-import type { VerificationReport } from '../cms/report.js';
+import type { VerificationReport } from '../cms/index.js';
 import {
   findParentPrescription,
   fragmentsFromDocument,
   signatureOfPrescription,
-} from '../prescription/fragments.js';
-import { parseXml } from '../prescription/xml.js';
-import {
+  parseXml,
   ELEMENT,
   attributeValue,
   type XmlDocument,
   type XmlElement,
-} from '../prescription/xml-tree.js';
+} from '../prescription/index.js';
 import type { TrustContext } from './context.js';
 import { OWN_MESSAGES } from './messages.js';
 import { hl7Time } from './signing-time.js';

@@ -12,22 +12,19 @@
  * - the algorithms are on the allowlist (rsa-sha256/sha256, rsa-sha1/sha1, exc-c14n); otherwise the
  *   signature check fails with CRYPTO_CONSTRAINTS_FAILURE (EPS would silently fall back to SHA-1).
  */
-import { parseCertificate, type CertificateInfo } from '../cms/certificate.js';
-import type { Check } from '../cms/report.js';
+import { parseCertificate, type CertificateInfo, type Check } from '../cms/index.js';
 import {
   XMLDSIG_NAMESPACE,
   canonicalSignedInfoFromSignature,
   parseSignedInfoAlgorithm,
   type SignedInfoAlgorithm,
-} from '../prescription/signed-info.js';
-import {
   CDATA,
   COMMENT,
   ELEMENT,
   TEXT,
   type XmlDocument,
   type XmlElement,
-} from '../prescription/xml-tree.js';
+} from '../prescription/index.js';
 import { EPS_MESSAGES } from './messages.js';
 
 const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;

@@ -5,9 +5,7 @@
  * - a signature that does not verify → failed, SIG_CRYPTO_FAILURE, "Signature is invalid".
  */
 import { verify, type KeyObject } from 'node:crypto';
-import { keyFromSpki } from '../cms/algorithms.js';
-import type { CertificateInfo } from '../cms/certificate.js';
-import type { Check } from '../cms/report.js';
+import { keyFromSpki, type CertificateInfo, type Check } from '../cms/index.js';
 import { EPS_MESSAGES } from './messages.js';
 import type { SignatureParts } from './signature-format.js';
 

@@ -4,7 +4,7 @@
  *   UTC, as EPS converts it); anything else, or an impossible date, is invalid;
  * - FHIR `Signature.when` is ISO 8601 with an offset (isoToHl7Timestamp's grammar).
  */
-import { isoToHl7Timestamp } from '../prescription/timestamp.js';
+import { isoToHl7Timestamp } from '../prescription/index.js';
 
 const TS = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d{1,4})?(?:([+-])(\d{2})(\d{2}))?$/;
 

@@ -5,8 +5,7 @@
  * - `<` → HL7 v3 XML; `{` → FHIR JSON; `-----BEGIN` or a DER SEQUENCE (0x30) → CMS; anything else (binary,
  *   empty) → TOTAL_FAILED / FORMAT_FAILURE. Nothing is ever thrown for bad input.
  */
-import type { VerificationReport } from '../cms/report.js';
-import { verifyCms } from '../cms/verify.js';
+import { type VerificationReport, verifyCms } from '../cms/index.js';
 import { createTrustContext, type TrustContext } from './context.js';
 import { verifyFhirSignature } from './fhir.js';
 import { OWN_MESSAGES } from './messages.js';

@@ -7,16 +7,16 @@
  *   the report fails with FORMAT_FAILURE;
  * - the signer is the certificate's CN; its UID is the CN's digits before the first `_`.
  */
-import type { CertificateInfo } from '../cms/certificate.js';
-import type { PathResult } from '../cms/path.js';
 import {
+  type CertificateInfo,
+  type PathResult,
   buildReport,
   chainEntry,
   type ChainEntry,
   type Check,
   type VerificationReport,
-} from '../cms/report.js';
-import type { XmlDocument, XmlElement } from '../prescription/xml-tree.js';
+} from '../cms/index.js';
+import type { XmlDocument, XmlElement } from '../prescription/index.js';
 import { certificateChecks } from './certificate-checks.js';
 import type { TrustContext } from './context.js';
 import { checkDigest } from './digest.js';

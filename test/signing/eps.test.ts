@@ -2,8 +2,8 @@
 // XML-DSig Signature, the Provenance entry; and the certificate policy on the test PKI's certificates.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { parseCertificate, pemBlocks } from '../../src/cms/certificate.js';
-import { buildSignedInfo } from '../../src/prescription/signed-info.js';
+import { parseCertificate, pemBlocks } from '../../src/cms/index.js';
+import { buildSignedInfo } from '../../src/prescription/index.js';
 import {
   checkCertificateUsage,
   decodeEpsPayload,

@@ -4,8 +4,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 
 import { describe, expect, test } from 'vitest';
 
-import { buildFragmentsToBeHashed } from '../../src/prescription/fragments.js';
-import { buildSignedInfo } from '../../src/prescription/signed-info.js';
+import { buildFragmentsToBeHashed, buildSignedInfo } from '../../src/prescription/index.js';
 import {
   checkSignedHl7,
   placeSignature,

@@ -3,8 +3,7 @@
 import pino from 'pino';
 import request from 'supertest';
 import { describe, expect, test } from 'vitest';
-import { createApp } from '../../src/api/app.js';
-import { signRouter } from '../../src/api/routes/sign.js';
+import { createApp, signRouter } from '../../src/api/index.js';
 import type { SignCaller, SigningService } from '../../src/signing/index.js';
 
 interface Calls {

@@ -1,7 +1,11 @@
 // spine-protocol.md §1.4 server checks and §6 rejections: one negative per rule, each with its error code.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildAuthResponse } from '../../src/auth/wire/response.js';
-import { buildValidateRequest, gpParamMap, parseGpObject } from '../../src/auth/wire/gpobject.js';
+import {
+  buildAuthResponse,
+  buildValidateRequest,
+  gpParamMap,
+  parseGpObject,
+} from '../../src/auth/index.js';
 import { startSpineSim, type RunningSpineSim } from '../../src/spine-sim/server.js';
 import {
   activate,

@@ -1,6 +1,6 @@
 // Fault injection (spine-protocol.md §7 "Fault injection"): each kind, count, endpoint filter, admin routes.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { buildActivateRequest, gpParamMap, parseGpObject } from '../../src/auth/wire/gpobject.js';
+import { buildActivateRequest, gpParamMap, parseGpObject } from '../../src/auth/index.js';
 import { startSpineSim, type RunningSpineSim } from '../../src/spine-sim/server.js';
 import { CLIENT, get, login, makeLoginPki, post, UID, USERS, type LoginPki } from './fixture.js';
 

@@ -5,14 +5,14 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAuthResponse } from '../../src/auth/wire/response.js';
 import {
+  buildAuthResponse,
   buildActivateRequest,
   buildValidateRequest,
   gpParamMap,
   parseGpObject,
-} from '../../src/auth/wire/gpobject.js';
-import { parseCrl, type CrlInfo } from '../../src/cms/crl.js';
+} from '../../src/auth/index.js';
+import { parseCrl, type CrlInfo } from '../../src/cms/index.js';
 import { loadTrustDir, type TrustStore } from '../../src/spine-sim/trust.js';
 import type { SimUser } from '../../src/spine-sim/users.js';
 import { pkiPaths } from '../helpers/softhsm.js';

@@ -6,8 +6,8 @@ import {
   buildValidateRequest,
   gpParamMap,
   parseGpObject,
-} from '../../src/auth/wire/gpobject.js';
-import { buildAuthResponse } from '../../src/auth/wire/response.js';
+  buildAuthResponse,
+} from '../../src/auth/index.js';
 import { createSpineSimApp, type SpineSimApp } from '../../src/spine-sim/app.js';
 import { startSpineSim } from '../../src/spine-sim/server.js';
 import { CLIENT, makeLoginPki, signChallenge, UID, USERS, type LoginPki } from './fixture.js';

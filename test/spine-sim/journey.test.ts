@@ -1,8 +1,7 @@
 // The whole CIS login on a real loopback server (spine-protocol.md §1.2–§1.6, §2, §3), and session lifetimes.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildLogoutRequest, parseGpObject } from '../../src/auth/wire/gpobject.js';
-import { parseRoles } from '../../src/auth/wire/roles.js';
-import { parseRoleAssertion } from '../../src/auth/wire/saml.js';
+import { buildLogoutRequest, parseGpObject, parseRoles } from '../../src/auth/index.js';
+import { parseRoleAssertion } from '../helpers/saml.js';
 import { startSpineSim, type RunningSpineSim } from '../../src/spine-sim/server.js';
 import { CLIENT, get, login, makeLoginPki, post, UID, USERS, type LoginPki } from './fixture.js';
 

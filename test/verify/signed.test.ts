@@ -3,9 +3,8 @@
 import { sign } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { parseCrl, type CrlInfo } from '../../src/cms/crl.js';
-import { buildFragmentsToBeHashed } from '../../src/prescription/fragments.js';
-import { buildSignedInfo } from '../../src/prescription/signed-info.js';
+import { parseCrl, type CrlInfo } from '../../src/cms/index.js';
+import { buildFragmentsToBeHashed, buildSignedInfo } from '../../src/prescription/index.js';
 import {
   createVerifier,
   type VerificationReport,

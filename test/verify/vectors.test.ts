@@ -1,8 +1,7 @@
 // EPS vectors (shared/vectors/eps, read in place): the EPS checks, their order and messages (eps-signature.md §2.2, §4).
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { parseCertificate, pemToDer, type CertificateInfo } from '../../src/cms/certificate.js';
-import { parseCrl } from '../../src/cms/crl.js';
+import { parseCertificate, pemToDer, type CertificateInfo, parseCrl } from '../../src/cms/index.js';
 import {
   createVerifier,
   type Check,

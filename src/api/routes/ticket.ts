@@ -12,7 +12,7 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Agent } from '../../auth/agent.js';
+import type { Agent } from '../../auth/index.js';
 import { parseBody } from '../validate.js';
 
 const Timeout = z.object({ timeoutMs: z.number().int().min(0).max(600_000).optional() }).strict();

@@ -10,9 +10,6 @@ export type WireErrorCode =
   | 'ERR_WIRE_GPOBJECT_MALFORMED'
   | 'ERR_WIRE_GPOBJECT_DUPLICATE'
   | 'ERR_WIRE_ROLE_MALFORMED'
-  | 'ERR_WIRE_SAML_MALFORMED'
-  | 'ERR_WIRE_SAML_FORBIDDEN_DTD'
-  | 'ERR_WIRE_SAML_STATUS'
   | 'ERR_WIRE_RESPONSE_MALFORMED'
   | 'ERR_WIRE_CHALLENGE_MALFORMED'
   | 'ERR_WIRE_CHALLENGE_FORGED'
@@ -36,21 +33,6 @@ export const WIRE_ERRORS: ErrorTable<WireErrorCode> = {
     status: 502,
     message: 'a role line is malformed',
     fix: 'A role line reads `<org name>, "<L1>":"<L2>":"<L3>"` (spine-protocol.md §1.4).',
-  },
-  ERR_WIRE_SAML_MALFORMED: {
-    status: 502,
-    message: 'the SAML role assertion is malformed',
-    fix: 'Check the SSB RoleAssertion endpoint (spine-protocol.md §3).',
-  },
-  ERR_WIRE_SAML_FORBIDDEN_DTD: {
-    status: 502,
-    message: 'the SAML role assertion carries a DOCTYPE or ENTITY declaration',
-    fix: 'The SSB never sends a DTD; treat the peer as hostile.',
-  },
-  ERR_WIRE_SAML_STATUS: {
-    status: 502,
-    message: 'the SSB refused the role assertion',
-    fix: 'The session is invalid or no role is selected; log in again.',
   },
   ERR_WIRE_RESPONSE_MALFORMED: {
     status: 400,

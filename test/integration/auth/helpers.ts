@@ -4,12 +4,16 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Agent } from '../../../src/auth/agent.js';
 import { SsbClient, type Fetch } from '../../../src/auth/ssb-client.js';
-import { parseCertificate, pemToDer } from '../../../src/cms/certificate.js';
+import { parseCertificate, pemToDer } from '../../../src/cms/index.js';
 import { createLogger, type Logger } from '../../../src/log.js';
 import { openTokenPort, type TokenPort } from '../../../src/pkcs11/index.js';
-import { startSpineSim, type RunningSpineSim } from '../../../src/spine-sim/server.js';
-import { loadCrlDir, trustFromCertificates } from '../../../src/spine-sim/trust.js';
-import { loadUsersFile } from '../../../src/spine-sim/users.js';
+import {
+  startSpineSim,
+  type RunningSpineSim,
+  loadCrlDir,
+  trustFromCertificates,
+  loadUsersFile,
+} from '../../../src/spine-sim/index.js';
 import { softhsmDir, softhsmModule } from '../../helpers/softhsm.js';
 
 /** Every log line any component writes, to check that no secret reaches a log. */

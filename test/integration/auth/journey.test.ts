@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseGpObject, gpParamMap } from '../../../src/auth/wire/gpobject.js';
 import { decodeAuthResponse, buildAuthResponse } from '../../../src/auth/wire/response.js';
-import { parseRoleAssertion } from '../../../src/auth/wire/saml.js';
+import { parseRoleAssertion } from '../../helpers/saml.js';
 import { openTokenPort } from '../../../src/pkcs11/index.js';
 import { FaultPort } from '../../helpers/fault-port.js';
 import { pkiPaths, privateSofthsmCopy, softhsmModule, testCard } from '../../helpers/softhsm.js';
-import type { RunningSpineSim } from '../../../src/spine-sim/server.js';
+import type { RunningSpineSim } from '../../../src/spine-sim/index.js';
 import { captureLogger, startAgent, startSim } from './helpers.js';
 
 const get = async (url: string) => (await fetch(url)).text();

@@ -8,7 +8,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { loadConfig } from '../../../src/config.js';
-import type { RunningSpineSim } from '../../../src/spine-sim/server.js';
+import type { RunningSpineSim } from '../../../src/spine-sim/index.js';
 import { softhsmModule, testCard } from '../../helpers/softhsm.js';
 import { captureLogger, startSim } from './helpers.js';
 

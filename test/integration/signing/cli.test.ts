@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { verifyAuditLog } from '../../../src/audit/index.js';
 import { runSign } from '../../../src/cli/sign.js';
-import { buildSignedInfo } from '../../../src/prescription/signed-info.js';
+import { buildSignedInfo } from '../../../src/prescription/index.js';
 import { opensslVerify } from '../../helpers/openssl.js';
 import { pkiPaths, softhsmModule, testCard } from '../../helpers/softhsm.js';
 

@@ -14,19 +14,17 @@ import {
   type AuditLog,
   type AuditRecord,
 } from '../../../src/audit/index.js';
-import { pemBlocks } from '../../../src/cms/certificate.js';
+import { pemBlocks } from '../../../src/cms/index.js';
 import { openTokenPort, type TokenPort } from '../../../src/pkcs11/index.js';
 import {
   buildFragmentsToBeHashed,
   fragmentsFromDocument,
   signatureOfPrescription,
-} from '../../../src/prescription/fragments.js';
-import {
   buildSignedInfo,
   canonicalSignedInfoFromSignature,
-} from '../../../src/prescription/signed-info.js';
-import { isoToHl7Timestamp } from '../../../src/prescription/timestamp.js';
-import { parseXml } from '../../../src/prescription/xml.js';
+  isoToHl7Timestamp,
+  parseXml,
+} from '../../../src/prescription/index.js';
 import {
   createSigningService,
   loadSigningTrust,

@@ -1,12 +1,12 @@
-// spine-protocol.md §3: the SAML 1.1 role assertion.
+// spine-protocol.md §3: the SAML 1.1 role assertion the simulator writes, read back by the tests' strict parser.
 import { describe, expect, test } from 'vitest';
 import {
   buildRoleAssertion,
   buildRoleAssertionError,
-  parseRoleAssertion,
   type RoleAssertion,
-} from '../../../src/auth/wire/saml.js';
-import { haveVectors, noVectorsReason, vectorText } from './vectors.js';
+} from '../../src/spine-sim/saml.js';
+import { haveVectors, noVectorsReason, vectorText } from '../auth/wire/vectors.js';
+import { parseRoleAssertion } from '../helpers/saml.js';
 
 describe.skipIf(!haveVectors)(
   `§3 captured samples${haveVectors ? '' : ` (skipped: ${noVectorsReason})`}`,

@@ -1,0 +1,18 @@
+/**
+ * The HTTP layer's public surface: the express shell (loopback, origin and body rules, one error handler),
+ * the routers the composition root (src/agent.ts) mounts, and the one error registry (docs/errors.md).
+ */
+export { createApp, type AppOptions } from './app.js';
+export { pageRouter } from './routes/page.js';
+export { signRouter, type SignRouterDeps } from './routes/sign.js';
+export { ticketRouter } from './routes/ticket.js';
+export { verifyRouter } from './routes/verify.js';
+export { API_ERRORS, apiError, type ApiErrorCode } from './errors.js';
+export {
+  ERROR_REGISTRY,
+  errorResponse,
+  errorSpec,
+  type ErrorBody,
+  type ServiceErrorCode,
+} from './error-registry.js';
+export { renderErrorsDoc } from './errors-doc.js';

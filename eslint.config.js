@@ -44,7 +44,7 @@ function surfaceRule(own, prefix = '**/') {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.rxsign/', '.rxsign-test/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist-bench/', '.rxsign/', '.rxsign-test/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

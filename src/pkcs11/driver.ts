@@ -1,7 +1,11 @@
 /**
- * The token bookkeeping over graphene-pk11 (with lanes.ts, the only files that talk to it). It runs inside the
+ * The token bookkeeping over graphene-pk11 (with lanes.ts and slot-scan.ts, the only files that talk to it). It runs inside the
  * PKCS#11 worker thread (worker.ts), where graphene's synchronous calls may block without stalling the
  * service's event loop.
+ *
+ * By concept: slot scan (slot-scan.ts), what a refused PIN means (login.ts), card watching as a pure function
+ * of the known and present tokens (card-watch.ts), signing lanes (lanes.ts); this file holds the open
+ * sessions and runs login, logout, signing dispatch and polling over them.
  *
  * Rules it enforces:
  * - the module is initialised with CKF_OS_LOCKING_OK (SoftHSM disables its mutexes otherwise; with it, a
@@ -24,8 +28,10 @@ import { existsSync } from 'node:fs';
 import * as graphene from 'graphene-pk11';
 import type { ServiceError } from '../errors.js';
 import * as pkcs11js from './constants.js';
+import { watchCards } from './card-watch.js';
 import { CARD_GONE_CODES, ckrName, mapPkcs11Error, pkcs11Error } from './errors.js';
 import { keyUsageOf, purposeOf } from './key-usage.js';
+import { pinError } from './login.js';
 import {
   laneOf,
   mechanismOf,
@@ -34,6 +40,7 @@ import {
   type Lane,
   type Pkcs11Mechanism,
 } from './lanes.js';
+import { findToken, matches, presentTokens, scanSlots, tokenInfoOf, trim } from './slot-scan.js';
 import type {
   CardCertificate,
   CardEvent,
@@ -69,38 +76,6 @@ export interface DriverOptions {
 
 /** The result of a signature started by {@link Pkcs11Driver.trySign}. */
 export type SignDone = (err: unknown, signature?: Uint8Array) => void;
-
-function trim(s: string): string {
-  return s.replace(/[\s\0]+$/, '');
-}
-
-function tokenInfoOf(slot: graphene.Slot): TokenInfo {
-  const t = slot.getToken();
-  const f = t.flags;
-  const has = (flag: number) => (f & flag) !== 0;
-  return {
-    slotId: Buffer.from(slot.handle).toString('hex'),
-    label: trim(t.label),
-    serial: trim(t.serialNumber),
-    manufacturer: trim(t.manufacturerID),
-    model: trim(t.model),
-    flags: {
-      tokenInitialized: has(pkcs11js.CKF_TOKEN_INITIALIZED),
-      loginRequired: has(pkcs11js.CKF_LOGIN_REQUIRED),
-      userPinInitialized: has(pkcs11js.CKF_USER_PIN_INITIALIZED),
-      protectedAuthenticationPath: has(pkcs11js.CKF_PROTECTED_AUTHENTICATION_PATH),
-      userPinCountLow: has(pkcs11js.CKF_USER_PIN_COUNT_LOW),
-      userPinFinalTry: has(pkcs11js.CKF_USER_PIN_FINAL_TRY),
-      userPinLocked: has(pkcs11js.CKF_USER_PIN_LOCKED),
-      userPinToBeChanged: has(pkcs11js.CKF_USER_PIN_TO_BE_CHANGED),
-      writeProtected: has(pkcs11js.CKF_WRITE_PROTECTED),
-    },
-  };
-}
-
-function matches(info: TokenInfo, sel: TokenSelector): boolean {
-  return 'label' in sel ? info.label === sel.label : info.serial === sel.serial;
-}
 
 export class Pkcs11Driver {
   readonly #opts: DriverOptions;
@@ -158,58 +133,15 @@ export class Pkcs11Driver {
 
   /** One pass over the slots: the slot list, and whether a slot claims a token it cannot read. */
   #scan(): { slots: SlotInfo[]; unreadable: boolean } {
-    const slots = this.#mod().getSlots(false);
-    const out: SlotInfo[] = [];
-    let unreadable = false;
-    for (let i = 0; i < slots.length; i++) {
-      const slot = slots.items(i);
-      const present = (slot.flags & pkcs11js.CKF_TOKEN_PRESENT) !== 0;
-      let token: TokenInfo | undefined;
-      if (present) {
-        try {
-          token = tokenInfoOf(slot);
-        } catch {
-          unreadable = true;
-        }
-      }
-      out.push({
-        slotId: Buffer.from(slot.handle).toString('hex'),
-        description: trim(slot.slotDescription),
-        manufacturer: trim(slot.manufacturerID),
-        tokenPresent: token !== undefined,
-        removableDevice: (slot.flags & pkcs11js.CKF_REMOVABLE_DEVICE) !== 0,
-        hardwareSlot: (slot.flags & pkcs11js.CKF_HW_SLOT) !== 0,
-        ...(token ? { token } : {}),
-      });
-    }
-    return { slots: out, unreadable };
+    return scanSlots(this.#mod());
   }
 
   #presentTokens(slots: SlotInfo[] = this.listSlots()): Map<string, TokenInfo> {
-    const out = new Map<string, TokenInfo>();
-    for (const s of slots) {
-      if (s.token && s.token.flags.tokenInitialized && s.token.serial) {
-        out.set(s.token.serial, s.token);
-      }
-    }
-    return out;
+    return presentTokens(slots);
   }
 
   #find(sel: TokenSelector): { slot: graphene.Slot; info: TokenInfo } {
-    const slots = this.#mod().getSlots(true);
-    for (let i = 0; i < slots.length; i++) {
-      const slot = slots.items(i);
-      let info: TokenInfo;
-      try {
-        info = tokenInfoOf(slot);
-      } catch {
-        continue;
-      }
-      if (info.flags.tokenInitialized && matches(info, sel)) {
-        return { slot, info };
-      }
-    }
-    throw pkcs11Error('ERR_PKCS11_TOKEN_NOT_FOUND');
+    return findToken(this.#mod(), sel);
   }
 
   #session(sel: TokenSelector): Open {
@@ -349,16 +281,7 @@ export class Pkcs11Driver {
     } catch {
       // keep the last flags we saw
     }
-    if (flags.userPinLocked || ckrName(cause) === 'CKR_PIN_LOCKED') {
-      return pkcs11Error('ERR_PKCS11_PIN_LOCKED', { cause });
-    }
-    if (flags.userPinFinalTry) {
-      return pkcs11Error('ERR_PKCS11_PIN_FINAL_TRY', { cause });
-    }
-    if (flags.userPinCountLow) {
-      return pkcs11Error('ERR_PKCS11_PIN_COUNT_LOW', { cause });
-    }
-    return pkcs11Error('ERR_PKCS11_PIN_INCORRECT', { cause });
+    return pinError(flags, cause);
   }
 
   logout(sel: TokenSelector): void {
@@ -532,22 +455,17 @@ export class Pkcs11Driver {
       this.#needsReinit = true;
       now = new Map();
     }
-    const unreadable = this.#needsReinit;
-    for (const [serial, info] of this.#known) {
-      if (!now.has(serial)) {
-        this.#drop(serial);
-        if (unreadable) {
-          this.#lost.add(serial);
-        }
-        events.push({ type: 'removed', token: { label: info.label, serial } });
-      }
+    const change = watchCards(this.#known, now, this.#needsReinit);
+    for (const serial of change.removed) {
+      this.#drop(serial);
     }
-    for (const [serial, info] of now) {
+    for (const serial of change.lost) {
+      this.#lost.add(serial);
+    }
+    for (const serial of now.keys()) {
       this.#lost.delete(serial);
-      if (!this.#known.has(serial)) {
-        events.push({ type: 'inserted', token: info });
-      }
     }
+    events.push(...change.events);
     // A session that vanished (CKR_SESSION_HANDLE_INVALID) while the token stayed: the login is lost.
     for (const o of this.#open.values()) {
       if (o.loggedIn && !this.#sessionAlive(o)) {

@@ -1,7 +1,7 @@
 /**
- * The token bookkeeping over graphene-pk11 (with lanes.ts and slot-scan.ts, the only files that talk to it). It runs inside the
- * PKCS#11 worker thread (worker.ts), where graphene's synchronous calls may block without stalling the
- * service's event loop.
+ * The token bookkeeping over graphene-pk11 (with lanes.ts and slot-scan.ts, the only files that talk to it).
+ * It runs inside the PKCS#11 worker thread (worker.ts), where graphene's synchronous calls may block without
+ * stalling the service's event loop.
  *
  * By concept: slot scan (slot-scan.ts), what a refused PIN means (login.ts), card watching as a pure function
  * of the known and present tokens (card-watch.ts), signing lanes (lanes.ts); this file holds the open

@@ -1,7 +1,7 @@
 /**
  * EPS digest signing: the `$prepare` SignedInfo as received, signed on the card, checked, assembled.
  *
- * Rules (eps-signature.md §1.5, §1.6, §3.2, §3.3, §6):
+ * Rules (eps-signature.md §1.5, §1.6, §3.2, §6; the Provenance entry of §3.3 is provenance.ts):
  * - `algorithm` is RS256 (CKM_SHA256_RSA_PKCS) or RS1 (CKM_SHA1_RSA_PKCS); anything else is refused before
  *   any card operation;
  * - `payload`/`digest` is strict base64 (RFC 4648 §4, canonical padding) of UTF-8 (fatal decoder) SignedInfo
@@ -13,7 +13,7 @@
  * - a batch holds at most 250 payloads; one bad item never stops the others; after a card removal no further
  *   signature is returned and the remaining items fail with ERR_SIGN_CARD_REMOVED.
  */
-import { createHash, randomUUID, verify } from 'node:crypto';
+import { createHash, verify } from 'node:crypto';
 import { isServiceError } from '../errors.js';
 import type { CardSession, SigningKey } from './card-session.js';
 import { signError } from './errors.js';
@@ -128,79 +128,6 @@ export function xmlDsigSignature(
     `<SignatureValue>${signatureB64}</SignatureValue>` +
     `<KeyInfo><X509Data><X509Certificate>${certificateB64}</X509Certificate></X509Data></KeyInfo></Signature>`
   );
-}
-
-/** A FHIR `Bundle.entry` holding the Provenance of §3.3. */
-export interface ProvenanceEntry {
-  fullUrl: string;
-  resource: {
-    resourceType: 'Provenance';
-    id: string;
-    target: { reference: string }[];
-    recorded: string;
-    agent: { who: { reference: string } }[];
-    signature: {
-      type: { system: string; code: string }[];
-      when: string;
-      who: { reference: string };
-      data: string;
-    }[];
-  };
-}
-
-interface BundleLike {
-  entry?: {
-    fullUrl?: unknown;
-    resource?: { resourceType?: unknown; requester?: { reference?: unknown } };
-  }[];
-}
-
-/**
- * The Provenance entry of §3.3: `signature.when` = the prepare `timestamp` (§1.8), `who` = the first
- * MedicationRequest's requester, `target` = every MedicationRequest, `data` = base64(UTF-8 XML-DSig).
- *
- * @example
- * ```ts
- * bundle.entry.push(provenanceEntry({ bundle, signatureXml, timestamp: prepare.timestamp }));
- * ```
- */
-export function provenanceEntry(o: {
-  bundle?: unknown;
-  requesterReference?: string;
-  targets?: readonly string[];
-  signatureXml: string;
-  timestamp: string;
-  recorded?: Date;
-  uuid?: string;
-}): ProvenanceEntry {
-  const entries = (o.bundle as BundleLike | undefined)?.entry ?? [];
-  const requests = Array.isArray(entries)
-    ? entries.filter((e) => e.resource?.resourceType === 'MedicationRequest')
-    : [];
-  const targets =
-    o.targets ??
-    requests.map((e) => (typeof e.fullUrl === 'string' ? e.fullUrl : '')).filter((u) => u !== '');
-  const firstRequester = requests[0]?.resource?.requester?.reference;
-  const who = o.requesterReference ?? (typeof firstRequester === 'string' ? firstRequester : '');
-  const id = o.uuid ?? randomUUID();
-  return {
-    fullUrl: `urn:uuid:${id}`,
-    resource: {
-      resourceType: 'Provenance',
-      id,
-      target: targets.map((reference) => ({ reference })),
-      recorded: (o.recorded ?? new Date()).toISOString(),
-      agent: [{ who: { reference: who } }],
-      signature: [
-        {
-          type: [{ system: 'urn:iso-astm:E1762-95:2013', code: '1.2.840.10065.1.12.1.1' }],
-          when: o.timestamp,
-          who: { reference: who },
-          data: Buffer.from(o.signatureXml, 'utf8').toString('base64'),
-        },
-      ],
-    },
-  };
 }
 
 /** One decoded item of a batch. */

@@ -28,11 +28,10 @@ export {
   MAX_EPS_BATCH,
   decodeEpsPayload,
   parseEpsAlgorithm,
-  provenanceEntry,
   xmlDsigSignature,
   type EpsAlgorithm,
-  type ProvenanceEntry,
 } from './eps.js';
+export { provenanceEntry, type ProvenanceEntry } from './provenance.js';
 export { MAX_HL7_BYTES, checkSignedHl7, placeSignature, prepareHl7 } from './hl7.js';
 export { MAX_CMS_CONTENT_BYTES, signContentCms, type CmsSignOptions } from './cms.js';
 export {

@@ -8,9 +8,12 @@
  * - policy (algorithm allowlist, certificate usage, validity, PKUP, path and revocation) runs before signing;
  *   the certificate is checked at the signing time (now) and, for EPS, at the `$prepare` timestamp as well;
  * - caller input is copied before the first await (STYLE 21); the PIN is passed to the card only.
+ *
+ * The audit records themselves (their fields, outcome and code) are built by audit-trail.ts.
  */
 import { isServiceError } from '../errors.js';
-import type { AuditEntry, AuditLog, SignOutcome } from '../audit/index.js';
+import type { AuditEntry, AuditLog } from '../audit/index.js';
+import { auditTrail, codeOf, PRINTABLE_ID } from './audit-trail.js';
 import type { TokenPort, TokenSelector } from '../pkcs11/index.js';
 import { type SignatureAlgorithm, isoToHl7Timestamp } from '../prescription/index.js';
 import {
@@ -25,14 +28,13 @@ import {
   decodeEpsPayload,
   epsMechanism,
   parseEpsAlgorithm,
-  provenanceEntry,
   sha256Hex,
   signEpsItems,
   xmlDsigSignature,
   type EpsItem,
-  type ProvenanceEntry,
 } from './eps.js';
-import { SIGN_ERRORS, signError, type SignErrorCode } from './errors.js';
+import { SIGN_ERRORS, signError } from './errors.js';
+import { provenanceEntry, type ProvenanceEntry } from './provenance.js';
 import { checkSignedHl7, placeSignature, prepareHl7 } from './hl7.js';
 import { checkCertificateUsage, checkSigningPolicy, type SigningTrust } from './policy.js';
 
@@ -105,44 +107,7 @@ export interface SigningService {
   close(): void;
 }
 
-const PRINTABLE_ID = /^[\x20-\x7e]{1,256}$/;
-
-/**
- * `value` if the audit record can hold it (printable ASCII, 1..`max`: record.ts), else undefined. The UID and
- * role come from the Spine broker's reply (untrusted): one the record cannot hold must not fail every append.
- */
-function storable(value: string | null | undefined, max: number): string | undefined {
-  return typeof value === 'string' && value.length <= max && PRINTABLE_ID.test(value)
-    ? value
-    : undefined;
-}
 const PATH_CACHE_MS = 60_000;
-
-function codeOf(err: unknown): string {
-  return isServiceError(err) && /^ERR_[A-Z0-9_]{1,64}$/.test(err.code)
-    ? err.code
-    : 'ERR_SIGN_CARD_FAILED';
-}
-
-/**
- * The token layer's codes that mean the card or module broke (not a refusal): `failed` in the audit record,
- * like the `failed` rows of SIGN_ERRORS.
- */
-const TOKEN_FAILURES: ReadonlySet<string> = new Set([
-  'ERR_PKCS11_CARD_REMOVED',
-  'ERR_PKCS11_DEVICE_ERROR',
-  'ERR_PKCS11_INTERNAL',
-  'ERR_PKCS11_MODULE_NOT_FOUND',
-  'ERR_PKCS11_MODULE_LOAD_FAILED',
-]);
-
-/** The audit outcome of an attempt that ended with `code`: the `outcome` column of SIGN_ERRORS. */
-function outcomeOf(code: string): SignOutcome {
-  if (Object.hasOwn(SIGN_ERRORS, code)) {
-    return SIGN_ERRORS[code as SignErrorCode].outcome;
-  }
-  return TOKEN_FAILURES.has(code) ? 'failed' : 'refused';
-}
 
 /** Per-item messages of `failed_signatures`: the table's, except where an item is not the whole request. */
 const ITEM_MESSAGES: Readonly<Record<string, string>> = {
@@ -176,44 +141,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
   });
   let closed = false;
   const pathChecked = new WeakMap<SigningKey, number>();
-  // Errors whose record is already written (so `guarded` does not write a second one).
-  const audited = new WeakSet<Error>();
-  const markAudited = (err: unknown): unknown => {
-    const e = err instanceof Error ? err : signError('ERR_SIGN_CARD_FAILED', { cause: err });
-    audited.add(e);
-    return e;
-  };
-
-  const entry = (
-    caller: SignCaller,
-    key: SigningKey | undefined,
-    x: {
-      algorithm: string | null;
-      sha: readonly string[];
-      ids: readonly string[];
-      code: string | null;
-    },
-  ): AuditEntry => ({
-    kind: 'sign',
-    client: PRINTABLE_ID.test(caller.client) ? caller.client : 'unknown',
-    cardSerial: key?.cardSerial ?? null,
-    uid: storable(caller.uid, 64) ?? key?.uid ?? null,
-    role: storable(caller.role, 128) ?? null,
-    certSerial: key?.certificate.serialHex ?? null,
-    algorithm: x.algorithm,
-    payloadSha256: [...x.sha],
-    documentIds: x.ids.filter((id) => PRINTABLE_ID.test(id)).slice(0, 1000),
-    outcome: x.code === null ? 'signed' : outcomeOf(x.code),
-    errorCode: x.code,
-  });
-
-  async function record(entries: readonly AuditEntry[]): Promise<void> {
-    try {
-      await o.audit.append(entries);
-    } catch (cause) {
-      throw signError('ERR_SIGN_AUDIT_FAILED', { cause });
-    }
-  }
+  const { entry, record, markAudited, isAudited } = auditTrail(o.audit);
 
   /** Runs `fn`; a thrown refusal/failure is audited (one record) and rethrown. */
   async function guarded<T>(
@@ -230,10 +158,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
         key = k;
       });
     } catch (err) {
-      if (
-        (isServiceError(err) && err.code === 'ERR_SIGN_AUDIT_FAILED') ||
-        (err instanceof Error && audited.has(err))
-      ) {
+      if ((isServiceError(err) && err.code === 'ERR_SIGN_AUDIT_FAILED') || isAudited(err)) {
         throw err;
       }
       await record([

@@ -17,7 +17,7 @@
  */
 import { createHash, verify } from 'node:crypto';
 import { OID, digestOid, keyFromSpki, nodeHash } from './algorithms.js';
-import { tlv, derSetOf } from './der.js';
+import { derSetOf, encode, node, tlv, type DerNode } from './der.js';
 import { cmsError } from './errors.js';
 import {
   attributeDer,
@@ -87,67 +87,11 @@ async function cardSign(
   return sig;
 }
 
-/** A DER TLV whose length is known before anything is written: constant pieces stay as they are. */
-interface Node {
-  readonly tag: number;
-  readonly parts: readonly (Uint8Array | Node)[];
-  readonly length: number;
-  readonly size: number;
-}
-
-/** X.690 §8.1.3 definite length: octets for a length of `n` (short form, or 0x8k and k octets). */
-function lengthSize(n: number): number {
-  if (n < 0x80) {
-    return 1;
-  }
-  let octets = 0;
-  for (let v = n; v > 0; v = Math.floor(v / 256)) {
-    octets += 1;
-  }
-  return 1 + octets;
-}
-
-function node(tag: number, ...parts: (Uint8Array | Node)[]): Node {
-  const length = parts.reduce((n, p) => n + (p instanceof Uint8Array ? p.length : p.size), 0);
-  return { tag, parts, length, size: 1 + lengthSize(length) + length };
-}
-
-function writeNode(n: Node, out: Uint8Array, start: number): number {
-  let at = start;
-  out[at++] = n.tag;
-  const lengthOctets = lengthSize(n.length);
-  if (lengthOctets === 1) {
-    out[at++] = n.length;
-  } else {
-    out[at++] = 0x80 | (lengthOctets - 1);
-    for (let i = lengthOctets - 2, v = n.length; i >= 0; i--, v = Math.floor(v / 256)) {
-      out[at + i] = v & 0xff;
-    }
-    at += lengthOctets - 1;
-  }
-  for (const p of n.parts) {
-    if (p instanceof Uint8Array) {
-      out.set(p, at);
-      at += p.length;
-    } else {
-      at = writeNode(p, out, at);
-    }
-  }
-  return at;
-}
-
-/** One allocation, each piece copied once. */
-function encode(root: Node): Uint8Array {
-  const out = Buffer.alloc(root.size);
-  writeNode(root, out, 0);
-  return out;
-}
-
 function contentInfo(parts: {
   digestAlg: Uint8Array;
   content: Uint8Array | undefined;
   certs: Uint8Array;
-  signerInfo: Node;
+  signerInfo: DerNode;
 }): Uint8Array {
   const encap =
     parts.content === undefined

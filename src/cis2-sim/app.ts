@@ -189,7 +189,15 @@ export async function createCis2SimApp(o: Cis2SimOptions): Promise<Cis2SimApp> {
       idTokenSigningAlgValues: ['RS256', 'RS512'],
     },
     acrValues: [...CIS2_ACR_VALUES],
-    claims: Object.fromEntries(Object.entries(CIS2_CLAIMS).map(([k, v]) => [k, [...v]])),
+    claims: {
+      // standalone claims (no scope): oidc-provider's defaults, plus amr (CIS2 sends it)
+      acr: null,
+      amr: null,
+      sid: null,
+      auth_time: null,
+      iss: null,
+      ...Object.fromEntries(Object.entries(CIS2_CLAIMS).map(([k, v]) => [k, [...v]])),
+    },
     scopes: Object.keys(CIS2_CLAIMS),
     conformIdTokenClaims: true,
     clockTolerance: 5,
@@ -319,7 +327,9 @@ export async function createCis2SimApp(o: Cis2SimOptions): Promise<Cis2SimApp> {
   let failures = 0;
   let polling = false;
   const poll = async () => {
-    const sids = new Set([...tracked.values()].map((t) => t.cardSid).filter((s) => s !== undefined));
+    const sids = new Set(
+      [...tracked.values()].map((t) => t.cardSid).filter((s) => s !== undefined),
+    );
     if (polling || sids.size === 0) {
       return;
     }
@@ -550,7 +560,12 @@ export async function createCis2SimApp(o: Cis2SimOptions): Promise<Cis2SimApp> {
     }
     logger.info({ uid: user.uid, method: 'username' }, 'cis2-sim sign-in');
     await finish(req, res, {
-      login: { accountId: user.uid, acr: 'AAL2_ANY', amr: ['MOCK_USERNAME'], ts: Math.floor(now() / 1000) },
+      login: {
+        accountId: user.uid,
+        acr: 'AAL2_ANY',
+        amr: ['MOCK_USERNAME'],
+        ts: Math.floor(now() / 1000),
+      },
       rxsign: { signIn: { method: 'username', selectedRoleId: selected, acr: 'AAL2_ANY' } },
     });
   });

@@ -68,7 +68,15 @@ const headerSchema = z
   .object({
     alg: z.literal('RS256'),
     typ: z.literal(CARD_ASSERTION_TYP),
-    x5c: z.array(z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/).max(16_384)).min(1).max(8),
+    x5c: z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9+/]+={0,2}$/)
+          .max(16_384),
+      )
+      .min(1)
+      .max(8),
   })
   .strict();
 
@@ -140,7 +148,9 @@ export async function checkCardAssertion(
   }
   let claims: CardAssertionClaims;
   try {
-    claims = claimsSchema.parse(JSON.parse(new TextDecoder().decode(payload))) as CardAssertionClaims;
+    claims = claimsSchema.parse(
+      JSON.parse(new TextDecoder().decode(payload)),
+    ) as CardAssertionClaims;
   } catch {
     throw new CardRefused('MALFORMED_ASSERTION', 'claims');
   }

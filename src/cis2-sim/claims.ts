@@ -16,6 +16,9 @@ import type { SimUser } from '../spine-sim/users.js';
 export const CIS2_CLAIMS: Readonly<Record<string, readonly string[]>> = {
   openid: [
     'sub',
+    'acr',
+    'amr',
+    'auth_time',
     'id_assurance_level',
     'authentication_assurance_level',
     'realm',

@@ -21,7 +21,9 @@ const httpUrl = z
   .refine((v) => {
     try {
       const u = new URL(v);
-      return (u.protocol === 'https:' || u.protocol === 'http:') && u.hash === '' && !v.includes('#');
+      return (
+        (u.protocol === 'https:' || u.protocol === 'http:') && u.hash === '' && !v.includes('#')
+      );
     } catch {
       return false;
     }
@@ -71,7 +73,8 @@ function pathText(path: readonly PropertyKey[]): string {
 }
 
 function invalid(index: number, clientId: unknown, field: string, rule: string): ServiceError {
-  const who = typeof clientId === 'string' && /^[\x21-\x7e]{1,128}$/.test(clientId) ? ` (${clientId})` : '';
+  const who =
+    typeof clientId === 'string' && /^[\x21-\x7e]{1,128}$/.test(clientId) ? ` (${clientId})` : '';
   return new ServiceError(
     'ERR_CIS2_SIM_CLIENTS_INVALID',
     `${CIS2_SIM_ERRORS.ERR_CIS2_SIM_CLIENTS_INVALID.message}: entry [${index}]${who} ${field}: ${rule}`,
@@ -132,9 +135,15 @@ export function parseClients(json: unknown): ClientMetadata[] {
     }
     seen.add(c.client_id);
     if ((c.jwks === undefined) === (c.client_secret === undefined)) {
-      throw invalid(index, clientId, 'jwks/client_secret', 'give exactly one of jwks or client_secret');
+      throw invalid(
+        index,
+        clientId,
+        'jwks/client_secret',
+        'give exactly one of jwks or client_secret',
+      );
     }
-    const method = c.token_endpoint_auth_method ?? (c.jwks ? 'private_key_jwt' : 'client_secret_basic');
+    const method =
+      c.token_endpoint_auth_method ?? (c.jwks ? 'private_key_jwt' : 'client_secret_basic');
     if ((method === 'private_key_jwt') !== (c.jwks !== undefined)) {
       throw invalid(
         index,
@@ -149,7 +158,10 @@ export function parseClients(json: unknown): ClientMetadata[] {
       redirect_uris: c.redirect_uris,
       post_logout_redirect_uris: c.post_logout_redirect_uris ?? [],
       ...(c.backchannel_logout_uri
-        ? { backchannel_logout_uri: c.backchannel_logout_uri, backchannel_logout_session_required: true }
+        ? {
+            backchannel_logout_uri: c.backchannel_logout_uri,
+            backchannel_logout_session_required: true,
+          }
         : {}),
       ...(c.jwks ? { jwks: c.jwks } : { client_secret: c.client_secret }),
       token_endpoint_auth_method: method,

@@ -294,6 +294,60 @@ describe('CIS2 simulator with the agent and the prescriber card', () => {
     );
   });
 
+  test('max_age: a card login older than max_age is refused (the PIN is asked again)', async () => {
+    await new Promise((r) => setTimeout(r, 2100));
+    const jar = new Jar();
+    const page = await openLoginPage(jar, rig.rps[0]?.url ?? '', '?max_age=1');
+    expect(page.authAfter).toBeGreaterThan(0);
+    const a = await askAgent(rig.agent.url, rig.cis2.url, {
+      nonce: page.nonce,
+      audience: page.audience,
+      authAfter: page.authAfter,
+    });
+    expect(a.json.code).toBe('ERR_CIS2_FRESH_LOGIN_REQUIRED');
+  });
+
+  test('RP-initiated logout at /connect/endSession sends the back-channel logout token', async () => {
+    const rp = rig.rps[0];
+    const jar = new Jar();
+    const page = await openLoginPage(jar, rp?.url ?? '');
+    const a = await askAgent(rig.agent.url, rig.cis2.url, {
+      nonce: page.nonce,
+      audience: page.audience,
+    });
+    expect(a.status).toBe(200);
+    const done = await postAssertion(jar, page.interactionUrl, String(a.json.assertion));
+    expect(done.url).toContain('/cb?code=');
+    const login = rp?.logins.at(-1);
+    const before = rp?.logouts.length ?? 0;
+    const cfg = await rp?.config();
+    if (!cfg || !login) {
+      throw new Error('no login');
+    }
+    const { buildEndSessionUrl } = await import('openid-client');
+    const end = buildEndSessionUrl(cfg, {
+      id_token_hint: login.idToken,
+      post_logout_redirect_uri: `${rp?.url}/`,
+    });
+    expect(end.pathname).toBe(`${new URL(rig.cis2.issuer).pathname}/connect/endSession`);
+    const { follow } = await import('./http-driver.js');
+    const confirm = await follow(jar, end.href);
+    const html = await confirm.res.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1] ?? '';
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+    expect(action).not.toBe('');
+    const res = await fetch(new URL(action, end).href, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+      body: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`${rp?.url}/`);
+    expect(rp?.logouts.length).toBe(before + 1);
+    expect(rp?.logouts.at(-1)).toMatchObject({ sid: login.claims.sid, sub: card().uid });
+  });
+
   test('the username form is labelled and gives AAL2; an AAL3-only application does not offer it', async () => {
     const jar = new Jar();
     const page = await openLoginPage(jar, rig.rps[0]?.url ?? '');

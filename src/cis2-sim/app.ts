@@ -442,7 +442,9 @@ export async function createCis2SimApp(o: Cis2SimOptions): Promise<Cis2SimApp> {
     const t = now();
     const seen = firstSeen.get(d.uid) ?? t;
     firstSeen.set(d.uid, seen);
-    let authAfter = promptsLogin(d.params) ? Math.floor(seen / 1000) : 0;
+    // prompt=login: a PIN login after this sign-in started. auth_time has whole seconds, so the next whole
+    // second: a login in the same second as the start could be the one before it.
+    let authAfter = promptsLogin(d.params) ? Math.ceil(seen / 1000) : 0;
     const maxAge = Number(d.params.max_age);
     if (typeof d.params.max_age === 'string' && Number.isInteger(maxAge) && maxAge >= 0) {
       authAfter = Math.max(authAfter, Math.floor(t / 1000) - maxAge);

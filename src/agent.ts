@@ -4,7 +4,7 @@
  * which parts exist and how they are wired:
  *
  *   token port (PKCS#11 worker) → Spine login agent (auth) → verifier (verify) → audit log → signing service
- *   → routers (page, Ticket API, verification, signing) → express app → loopback listener
+ *   → routers (page, Ticket API, verification, CIS2 card assertion, signing) → express app → loopback listener
  *
  * Rules:
  * - every part is created here and closed here, in reverse order of creation (HTTP first, module last);
@@ -14,7 +14,14 @@
  */
 import type { Router } from 'express';
 import type { Logger } from 'pino';
-import { createApp, pageRouter, signRouter, ticketRouter, verifyRouter } from './api/index.js';
+import {
+  cis2Router,
+  createApp,
+  pageRouter,
+  signRouter,
+  ticketRouter,
+  verifyRouter,
+} from './api/index.js';
 import { openAuditLog, type AuditLog } from './audit/index.js';
 import { Agent, SsbClient, type Fetch } from './auth/index.js';
 import type { Config } from './config.js';
@@ -98,6 +105,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     pageRouter(),
     ticketRouter(agent),
     verifyRouter(verifier),
+    cis2Router({ agent, port, cas: () => [...trust.anchors, ...trust.intermediates] }),
     ...(signingParts ? [signingParts.router] : []),
   ];
   const app = createApp({

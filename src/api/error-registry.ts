@@ -8,6 +8,8 @@
  */
 import { AUDIT_ERRORS } from '../audit/index.js';
 import { AUTH_ERRORS, TICKET_API, WIRE_ERRORS } from '../auth/index.js';
+import { CIS2_SIM_ERRORS } from '../cis2-sim/errors.js';
+import { CIS2_ERRORS } from '../cis2/errors.js';
 import { CMS_ERRORS } from '../cms/index.js';
 import { CONFIG_ERRORS } from '../config.js';
 import { isServiceError, type ErrorSpec, type ServiceError } from '../errors.js';
@@ -25,6 +27,8 @@ const TABLES = {
   ...WIRE_ERRORS,
   ...AUTH_ERRORS,
   ...CONFIG_ERRORS,
+  ...CIS2_ERRORS,
+  ...CIS2_SIM_ERRORS,
   ...API_ERRORS,
 };
 

@@ -1,6 +1,6 @@
 /**
  * The one registry: every folder's error table merged, each code mapped to its HTTP status and public
- * message; and the one function that builds an error response body (STYLE 11–12). Exposed errors become
+ * message; and the one function that builds an error response body (docs/style.md §11–12). Exposed errors become
  * `{ code, message, … }`; anything unknown becomes ERR_INTERNAL with no detail.
  */
 import { AUDIT_ERRORS } from '../audit/errors.js';

@@ -1,5 +1,5 @@
 /**
- * The CIS smartcard login, as a table of steps (spine-protocol.md §1):
+ * The CIS smartcard login, as a table of steps (docs/protocol/cis-login.md §1):
  *
  *   1. card login        C_Login with the PIN (tried once)
  *   2. find auth cert    the authentication certificate paired with a private key; UID = its subject CN

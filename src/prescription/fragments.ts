@@ -1,5 +1,5 @@
 /**
- * The EPS "signature fragments" of an HL7 v3 ParentPrescription, canonicalised (eps-signature.md §1.2–1.3).
+ * The EPS "signature fragments" of an HL7 v3 ParentPrescription, canonicalised (docs/protocol/eps-signing.md §1.2–1.3).
  *
  * Rules:
  * - the document holds exactly one ParentPrescription, in urn:hl7-org:v3 or (as the EPS vectors are

@@ -7,7 +7,7 @@
  *   (fsync); if the audit fails, no signature is returned (ERR_SIGN_AUDIT_FAILED);
  * - policy (algorithm allowlist, certificate usage, validity, PKUP, path and revocation) runs before signing;
  *   the certificate is checked at the signing time (now) and, for EPS, at the `$prepare` timestamp as well;
- * - caller input is copied before the first await (STYLE 21); the PIN is passed to the card only.
+ * - caller input is copied before the first await (docs/style.md §21); the PIN is passed to the card only.
  */
 import { isServiceError } from '../errors.js';
 import type { AuditEntry, AuditLog, SignOutcome } from '../audit/index.js';
@@ -272,7 +272,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     request: EpsBatchRequest,
     caller: SignCaller,
   ): Promise<EpsBatchResult> {
-    // Copy the caller's request before the first await (STYLE 21).
+    // Copy the caller's request before the first await (docs/style.md §21).
     const payloads = Array.isArray(request.payloads)
       ? request.payloads
           .slice(0, MAX_EPS_BATCH + 1)

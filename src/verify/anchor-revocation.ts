@@ -1,5 +1,5 @@
 /**
- * EPS check 7 for the CA at the top of the path (eps-signature.md §2.5 "ARL"). Path validation trusts an anchor
+ * EPS check 7 for the CA at the top of the path (docs/protocol/eps-signing.md §2.5 "ARL"). Path validation trusts an anchor
  * as configured (RFC 5280 §6.1.1 (d)); EPS instead looks the signer's sub-CA up on the ARL. Rules:
  * - only when the path has a CA (the anchor is not the signer itself);
  * - a CRL is used when it names the anchor's issuer, its signature verifies with the key of a configured anchor

@@ -1,5 +1,5 @@
 /**
- * EPS checks 6–9 with the gaps of eps-signature.md §2.5 closed, then key usage and algorithm policy. Rules,
+ * EPS checks 6–9 with the gaps of docs/protocol/eps-signing.md §2.5 closed, then key usage and algorithm policy. Rules,
  * in report order:
  * - 6 the signer certificate is not revoked on its issuer's CRL (signature checked, EPS reason/date rule)
  *   → REVOKED "Certificate is revoked"; no usable CRL → TRY_LATER (indeterminate under 'require');

@@ -1,5 +1,5 @@
 /**
- * EPS check 5 (eps-signature.md §2.3). Rules:
+ * EPS check 5 (docs/protocol/eps-signing.md §2.3). Rules:
  * - the received SignedInfo (canonicalised as EPS does) equals, byte for byte, the SignedInfo rebuilt from
  *   the prescription's fragments with the algorithm the received one declares → else HASH_FAILURE,
  *   "Signature doesn't match prescription";

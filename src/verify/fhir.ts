@@ -1,5 +1,5 @@
 /**
- * Verification of a FHIR signature (eps-signature.md §1.7): a Bundle ($process-message), a Provenance or a
+ * Verification of a FHIR signature (docs/protocol/eps-signing.md §1.7): a Bundle ($process-message), a Provenance or a
  * bare Signature datatype. Rules:
  * - JSON ≤ `maxBytes`, strict JSON → FORMAT_FAILURE;
  * - Bundle: the Provenance signatures whose `who.reference` is the first MedicationRequest's

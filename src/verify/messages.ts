@@ -1,5 +1,5 @@
 /**
- * The fixed messages of verification reports: EPS's own strings (eps-signature.md §2.2) where EPS has a
+ * The fixed messages of verification reports: EPS's own strings (docs/protocol/eps-signing.md §2.2) where EPS has a
  * check, and ours for the checks EPS lacks (§2.5). Rules:
  * - a failed or indeterminate check carries one of these strings and nothing derived from the input;
  * - the EPS strings are byte for byte those of EPS `verifyPrescriptionSignature()`.

@@ -1,5 +1,5 @@
 /**
- * The one check sequence for an EPS XML-DSig signature, shared by HL7 v3 and FHIR (eps-signature.md §2.2 order):
+ * The one check sequence for an EPS XML-DSig signature, shared by HL7 v3 and FHIR (docs/protocol/eps-signing.md §2.2 order):
  * format (1–3), signing time, signature value (4), digest (5), then certificates (6–9), key usage and policy.
  * Rules:
  * - checks 1–3 stop at the first failure (as EPS); 4–9 all run and all are reported;

@@ -1,4 +1,4 @@
-// CRLs (src/cms/crl.ts): signature verification and the EPS revocation rule (eps-signature.md §2.5).
+// CRLs (src/cms/crl.ts): signature verification and the EPS revocation rule (docs/protocol/eps-signing.md §2.5).
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parseCrl, revocationStatus, verifyCrlSignature } from '../../src/cms/crl.js';
@@ -76,7 +76,7 @@ describe('RFC 5280 §5 test PKI CRLs', () => {
   });
 });
 
-describe('eps-signature.md §2.5 reason codes and dates', () => {
+describe('docs/protocol/eps-signing.md §2.5 reason codes and dates', () => {
   const ca = new TempCa('sign-ca');
   const users = [
     'keyCompromise',

@@ -159,7 +159,7 @@ describe('CAdES-BES output (ETSI EN 319 122-1 §5.2) accepted by openssl cms -ve
   });
 });
 
-describe('Spine login token (spine-protocol.md §1.3)', () => {
+describe('Spine login token (docs/protocol/cis-login.md §1.3)', () => {
   const challenge = Buffer.from('0123456789abcdef0123456789abcdef0123456789abcdef', 'ascii');
 
   test('accepted by openssl cms -verify -inform DER -noverify and by verifyChallengeCms', async () => {

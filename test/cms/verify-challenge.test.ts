@@ -1,4 +1,4 @@
-// The Spine login token (spine-protocol.md §1.3): verifyChallengeCms against the public captured template
+// The Spine login token (docs/protocol/cis-login.md §1.3): verifyChallengeCms against the public captured template
 // (read in place from /work/shared/vectors/spine, source: nhos identity agent commit 6c360ea).
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
@@ -8,7 +8,7 @@ const vectors = '/work/shared/vectors/spine';
 const haveVectors = existsSync(vectors);
 
 describe.skipIf(!haveVectors)(
-  'spine-protocol.md §1.3 captured login CMS (needs /work/shared/vectors)',
+  'docs/protocol/cis-login.md §1.3 captured login CMS (needs /work/shared/vectors)',
   () => {
     const der = (): Uint8Array => readFileSync(`${vectors}/captured_cms_template.der`);
 

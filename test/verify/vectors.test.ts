@@ -1,4 +1,4 @@
-// EPS vectors (shared/vectors/eps, read in place): the EPS checks, their order and messages (eps-signature.md §2.2, §4).
+// EPS vectors (shared/vectors/eps, read in place): the EPS checks, their order and messages (docs/protocol/eps-signing.md §2.2, §4).
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parseCertificate, pemToDer, type CertificateInfo } from '../../src/cms/certificate.js';

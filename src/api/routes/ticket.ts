@@ -1,5 +1,5 @@
 /**
- * The Ticket API for workstation applications (spine-protocol.md §4), plus the session routes the agent's page
+ * The Ticket API for workstation applications (docs/protocol/cis-login.md §4), plus the session routes the agent's page
  * and the CLI use. Routes:
  *   POST /ticket-api/getTicket        { timeoutMs? }  → { ticket }   (waits for a login up to timeoutMs)
  *   POST /ticket-api/getTicketNoAuth                  → { ticket }   (never waits)

@@ -1,4 +1,4 @@
-// spine-protocol.md §1–§3: the whole Identity Agent journey on loopback with the SoftHSM cards and the
+// docs/protocol/cis-login.md §1–§3: the whole Identity Agent journey on loopback with the SoftHSM cards and the
 // simulator, and every negative the login can meet, each with its own error.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';

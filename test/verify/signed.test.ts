@@ -13,7 +13,7 @@ import {
 } from '../../src/verify/index.js';
 import { TempCa, authCa, openssl, pki, root, signCa, type Issued } from '../cms/fixtures.js';
 
-const BASE = '/work/shared/vectors/eps/hl7v3/ValidSignature.xml';
+const BASE = `${import.meta.dirname}/../../../shared/vectors/eps/hl7v3/ValidSignature.xml`;
 const present = existsSync(BASE);
 const hl7Now = (): string => new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
 

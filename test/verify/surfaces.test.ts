@@ -11,7 +11,7 @@ import { runVerify } from '../../src/cli/verify.js';
 import { copyFileSync } from 'node:fs';
 import { TempCa, certFile, openssl, pki } from '../cms/fixtures.js';
 
-const V = '/work/shared/vectors/eps/';
+const V = `${import.meta.dirname}/../../../shared/vectors/eps/`;
 const present = existsSync(`${V}INDEX.md`);
 
 function io() {

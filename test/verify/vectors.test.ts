@@ -10,7 +10,7 @@ import {
   type VerifierOptions,
 } from '../../src/verify/index.js';
 
-const V = '/work/shared/vectors/eps/';
+const V = `${import.meta.dirname}/../../../shared/vectors/eps/`;
 const present = existsSync(`${V}INDEX.md`);
 const cert = (n: string): CertificateInfo =>
   parseCertificate(pemToDer(readFileSync(`${V}certs/${n}`, 'utf8'), ['CERTIFICATE']));

@@ -39,7 +39,7 @@ import { opensslVerify, withTmp } from '../../helpers/openssl.js';
 import { pkiPaths, softhsmModule, testCard } from '../../helpers/softhsm.js';
 
 const VECTORS = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'vectors', 'eps');
-const haveVectors = existsSync('../shared/vectors');
+const haveVectors = existsSync(VECTORS);
 const enc = new TextEncoder();
 
 function signedInfoFor(text: string, alg: 'RS256' | 'RS1'): Uint8Array {

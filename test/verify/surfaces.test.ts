@@ -22,10 +22,13 @@ function io() {
 
 describe.skipIf(!present)('rxsign verify (skipped: shared/vectors/eps not present)', () => {
   const trust = mkdtempSync(join(tmpdir(), 'rxsign-verify-trust-'));
-  writeFileSync(
-    join(trust, 'sha256-signer.pem'),
-    Buffer.from(certFile(`${V}certs/signer-Sha256-AssuranceTeamTwo-INT-SigningG2.pem`).der),
-  );
+  // A skipped describe still runs its body to collect the tests: read the vector only when it is there.
+  if (present) {
+    writeFileSync(
+      join(trust, 'sha256-signer.pem'),
+      Buffer.from(certFile(`${V}certs/signer-Sha256-AssuranceTeamTwo-INT-SigningG2.pem`).der),
+    );
+  }
 
   test('a passing file (openssl CMS under the test PKI, --trust/--crl folders) → exit 0 and a PASSED line', async () => {
     const ca = new TempCa('sign-ca');

@@ -15,9 +15,8 @@ export const PIN_ERRORS: ErrorTable<PinErrorCode> = {
   },
   ERR_PIN_PAGE_ONLY: {
     status: 403,
-    message:
-      "log in on the agent's page: after wrong PINs, or when the card has few tries left, only the agent's page may try a PIN",
-    fix: 'Open the agent page (http://127.0.0.1:8730/), read its warning and log in there.',
+    message: "log in on the agent's page: only the agent's page may try a PIN now",
+    fix: 'After two wrong PINs, or when the card reports few tries left, open the agent page (http://127.0.0.1:8730/), read its warning and log in there.',
   },
   ERR_PIN_ACK_REQUIRED: {
     status: 428,

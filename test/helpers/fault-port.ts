@@ -149,6 +149,13 @@ export class FaultPort implements TokenPort {
     } catch (err) {
       if (err instanceof ServiceError && err.code.startsWith('ERR_PKCS11_PIN')) {
         this.#wrongPins += 1;
+        if (this.#pinFlags.countLow === false && err.code === 'ERR_PKCS11_PIN_COUNT_LOW') {
+          // SoftHSM says "count low" after any wrong PIN; this card has many tries left
+          throw new ServiceError(
+            'ERR_PKCS11_PIN_INCORRECT',
+            PKCS11_ERRORS.ERR_PKCS11_PIN_INCORRECT.message,
+          );
+        }
         if (this.#lockAfter !== undefined && this.#wrongPins >= this.#lockAfter) {
           throw new ServiceError(
             'ERR_PKCS11_PIN_LOCKED',

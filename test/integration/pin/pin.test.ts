@@ -299,10 +299,14 @@ describe('a PIN sent with a signing request is always checked', () => {
   test('session policy, card logged in: a wrong PIN is refused (was: ignored and signed), the login goes on', async () => {
     await agent();
     await post('/api/v1/login', { pin: card.pin });
+    // the card session now holds the login (a signature made with it)
+    expect((await post('/api/v1/sign/cms', { content })).body.format).toBe('der');
+    const logins = port.logins;
     const wrong = await post('/api/v1/sign/cms', { content, pin: WRONG });
     expect(wrong.body.code).toBe('ERR_PKCS11_PIN_INCORRECT');
     expect(wrong.body.format).toBeUndefined();
-    expect(port.logouts).toEqual([]);
+    expect(port.logins).toBe(logins); // checked against the live login, not on the card
+    expect(await loginState()).toBe('logged-in');
     clock += 1000;
     expect((await post('/api/v1/sign/cms', { content, pin: card.pin })).body.format).toBe('der');
     expect((await post('/api/v1/sign/cms', { content })).body.format).toBe('der');

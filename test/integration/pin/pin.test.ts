@@ -130,6 +130,16 @@ describe('wrong PINs: back-off, then the agent page only', () => {
     );
     expect(port.logins).toBe(2);
 
+    // The page may try; a third wrong PIN doubles the wait again.
+    expect((await post('/api/v1/login', { pin: WRONG }, { from: 'page' })).body.code).toBe(
+      'ERR_PKCS11_PIN_INCORRECT',
+    );
+    expect((await post('/api/v1/login', { pin: card.pin }, { from: 'page' })).body).toMatchObject({
+      code: 'ERR_PIN_BACKOFF',
+      retryAfterMs: 4000,
+    });
+    expect(port.logins).toBe(3);
+    clock += 4000;
     // The user logs in on the page: accepted, and the count starts again.
     const page = await post('/api/v1/login', { pin: card.pin }, { from: 'page' });
     expect(page.body.state).toBe('active');

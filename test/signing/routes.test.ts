@@ -242,3 +242,30 @@ describe('POST /api/v1/sign/hl7', () => {
     expect(res.status).toBe(415);
   });
 });
+
+describe('the PIN source (src/api/pin-source.ts: the one place it is decided)', () => {
+  test("the agent's own origin is the page, no Origin the CLI, another allowed origin a web application", async () => {
+    const { service, calls } = stub();
+    const router = signRouter({
+      service,
+      roleProvider: () => ({ uid: '555000000001', roleId: '1' }),
+      signWithoutRole: false,
+    });
+    const a = createApp({
+      logger: pino({ level: 'silent' }),
+      routers: [router],
+      allowedOrigins: ['https://emr.example'],
+    });
+    const send = (headers: Record<string, string>) =>
+      request(a)
+        .post('/api/v1/sign/cms')
+        .set('host', '127.0.0.1:8730')
+        .set(headers)
+        .send({ content: 'aGVsbG8=', pin: '1234' })
+        .expect(200);
+    await send({ origin: 'http://127.0.0.1:8730' });
+    await send({});
+    await send({ origin: 'https://emr.example' });
+    expect(calls.cms.map((c) => c.caller.pinFrom)).toEqual(['page', 'cli', 'app']);
+  });
+});

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { loadConfig } from '../../../src/config.js';
 import type { RunningSpineSim } from '../../../src/spine-sim/server.js';
@@ -48,6 +48,11 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await server?.close();
       await sim?.close();
       await clearPinCountLow('multi-role');
+    });
+
+    beforeEach(async () => {
+      // Each test starts with the card present and no session, whatever the one before left.
+      await server.agent.destroyTicket();
     });
 
     test('log in with the PIN, choose a role, see the session, log out', async () => {

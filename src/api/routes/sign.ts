@@ -4,7 +4,11 @@
  * Rules:
  * - every body is validated (zod, strict: unknown fields rejected) before the signing service sees it;
  * - the role rule: with no selected Spine role, signing is refused (ERR_SIGN_NO_ROLE, audited) unless
- *   `signWithoutRole` is configured;
+ *   `signWithoutRole` is configured; a prescription (EPS, HL7 v3) needs a selected role whose job role can
+ *   prescribe (`prescriberRoles`, signing/prescriber.ts) → else ERR_SIGN_ROLE_NOT_PRESCRIBER, audited;
+ * - /sign/eps: each payload may carry the FHIR `bundle` it was prepared from; the service then signs only a
+ *   SignedInfo that matches the Bundle (ERR_SIGN_DIGEST_MISMATCH) and answers with the prescription's summary,
+ *   the XML-DSig Signature, the Provenance and the Bundle ready for $process-message;
  * - the PIN travels in the body field `pin` (EPS, CMS) or the `X-Rxsign-Pin` header (HL7, whose body is XML);
  *   it is never logged, echoed or stored (the card session keeps the login, not the PIN);
  * - size limits: JSON bodies by the app (1 MiB default), XML bodies 2 MiB here → 413.
@@ -12,7 +16,9 @@
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import {
+  DEFAULT_PRESCRIBER_ROLES,
   MAX_EPS_BATCH,
+  isPrescriberRole,
   signError,
   type SignCaller,
   type SigningService,
@@ -23,10 +29,13 @@ import { parseBody } from '../validate.js';
 /** What the router needs. */
 export interface SignRouterDeps {
   readonly service: SigningService;
-  /** The agent's current Spine session: the UID and the selected role, if any. */
-  readonly roleProvider: () => { uid?: string; roleId?: string } | undefined;
+  /** The agent's current Spine session: the UID and the selected role (id, job role name/code), if any. */
+  readonly roleProvider: () =>
+    { uid?: string; roleId?: string; jobRole?: string; jobRoleCode?: string } | undefined;
   /** Allow signing with no selected role (config.signWithoutRole). */
   readonly signWithoutRole: boolean;
+  /** Job roles that may sign prescriptions (config.prescriberRoles); default DEFAULT_PRESCRIBER_ROLES. */
+  readonly prescriberRoles?: readonly string[];
   /** XML body limit for /sign/hl7, default '2mb'. */
   readonly xmlLimit?: string;
 }
@@ -51,6 +60,10 @@ const EpsBody = z
               .string()
               .min(1)
               .max(32 * 1024),
+            // The FHIR Bundle (object, or its JSON text to keep decimals such as 1.50 as written).
+            bundle: z
+              .union([z.string().max(2 * 1024 * 1024), z.record(z.string(), z.unknown())])
+              .optional(),
           })
           .strict(),
       )
@@ -96,10 +109,26 @@ function caller(
  */
 export function signRouter(deps: SignRouterDeps): Router {
   const r = Router();
-  const roleRule = async (c: SignCaller, ids: readonly string[]): Promise<void> => {
+  const allowed = deps.prescriberRoles ?? DEFAULT_PRESCRIBER_ROLES;
+  const roleRule = async (
+    c: SignCaller,
+    ids: readonly string[],
+    prescription = false,
+  ): Promise<void> => {
     if (c.role === null && !deps.signWithoutRole) {
       await deps.service.refuse(c, 'ERR_SIGN_NO_ROLE', ids);
       throw signError('ERR_SIGN_NO_ROLE');
+    }
+    if (prescription && c.role !== null && c.role !== undefined) {
+      const role = deps.roleProvider();
+      const facts = {
+        ...(role?.jobRole === undefined ? {} : { jobRole: role.jobRole }),
+        ...(role?.jobRoleCode === undefined ? {} : { jobRoleCode: role.jobRoleCode }),
+      };
+      if (!isPrescriberRole(facts, allowed)) {
+        await deps.service.refuse(c, 'ERR_SIGN_ROLE_NOT_PRESCRIBER', ids);
+        throw signError('ERR_SIGN_ROLE_NOT_PRESCRIBER');
+      }
     }
   };
 
@@ -109,6 +138,7 @@ export function signRouter(deps: SignRouterDeps): Router {
     await roleRule(
       c,
       body.payloads.map((p) => p.id),
+      true,
     );
     res.json(
       await deps.service.signEpsBatch(
@@ -135,7 +165,7 @@ export function signRouter(deps: SignRouterDeps): Router {
       const pinHeader = req.headers['x-rxsign-pin'];
       const pin = typeof pinHeader === 'string' ? parseBody(Pin, pinHeader) : undefined;
       const c = caller(req, deps.roleProvider, pin);
-      await roleRule(c, []);
+      await roleRule(c, [], true);
       const out = await deps.service.signHl7(new Uint8Array(req.body), c);
       res.type('application/xml').send(out.xml);
     },

@@ -4,7 +4,13 @@
  */
 export { readBundle, type FhirBundle } from './bundle.js';
 export { FHIR_ERRORS, fhirError, type FhirErrorCode } from './errors.js';
-export { JsonNumber, parseJsonLossless, type JsonObject, type JsonValue } from './json.js';
+export {
+  JsonNumber,
+  parseJsonLossless,
+  stringifyJsonLossless,
+  type JsonObject,
+  type JsonValue,
+} from './json.js';
 export {
   fragmentsFromBundle,
   hl7ToIso,
@@ -14,3 +20,4 @@ export {
   type PrepareResult,
 } from './prepare.js';
 export { translateBundle, type SignedParts } from './translate.js';
+export { describePrescription, type PrescriptionSummary } from './describe.js';

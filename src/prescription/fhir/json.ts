@@ -250,3 +250,32 @@ class Reader {
     return out;
   }
 }
+
+/**
+ * Writes a value read by {@link parseJsonLossless} back to JSON text, each number exactly as it was written
+ * (a Bundle that goes back to EPS must hash as it did here).
+ *
+ * @example
+ * ```ts
+ * stringifyJsonLossless(parseJsonLossless('{"value":1.50}')); // '{"value":1.50}'
+ * ```
+ */
+export function stringifyJsonLossless(value: unknown): string {
+  if (value instanceof JsonNumber) {
+    return value.text;
+  }
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value);
+    return text === undefined ? 'null' : text;
+  }
+  if (Array.isArray(value)) {
+    return `[${value.map((v) => stringifyJsonLossless(v === undefined ? null : v)).join(',')}]`;
+  }
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (v !== undefined) {
+      parts.push(`${JSON.stringify(k)}:${stringifyJsonLossless(v)}`);
+    }
+  }
+  return `{${parts.join(',')}}`;
+}

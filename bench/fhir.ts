@@ -1,5 +1,5 @@
 // FHIR section (issue 13 §4): the local EPS $prepare digest from a FHIR Bundle per second on one core (the
-// largest public EPS prepare vector when ../shared is present, and our own fixture always), and FHIR
+// largest public EPS prepare vector when the vectors are present beside the repo, and our own fixture always), and FHIR
 // verification with content (the Bundle's fragments rebuilt and compared) per second through one Verifier.
 // Target for both: >= 2,000/s. The verification input is our fixture, prepared and signed here with a temp key
 // and self-signed nonRepudiation certificate trusted as the anchor; revocation off (no CRL involved).
@@ -91,7 +91,7 @@ export async function fhirSection(input: SectionInput): Promise<Row[]> {
       section: SECTION,
       name: 'local $prepare digest, largest EPS vector',
       perSecond: Number.NaN,
-      extra: 'skipped: ../shared/vectors not present',
+      extra: 'skipped: EPS vectors not present',
     });
   } else {
     const once = (): unknown => prepareBundle(vector.bytes, { timestamp });

@@ -1,5 +1,5 @@
 // Pharmacist-safe FHIR verification (issue 13 §3, docs/verify.md): a FHIR prescription is checked against its
-// own content. Runs without ../shared: our own Bundle (test/prescription/fhir/fixtures), signed here under the
+// own content. Runs without the EPS vectors: our own Bundle (test/prescription/fhir/fixtures), signed here under the
 // test PKI (node:crypto in place of the card), its Provenance built as EPS expects (docs/protocol/eps-signing.md §3.3).
 import { sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // What you see is what you sign (issue 13 §2, docs/signing.md): a payload with its FHIR Bundle is signed on the
 // SoftHSM card only when the SignedInfo is the Bundle's; the answer carries the summary, the Signature, the
 // Provenance and the Bundle ready for $process-message, which rxsign's verifier then passes. Runs without
-// ../shared (own Bundle under test/prescription/fhir/fixtures).
+// the EPS vectors (own Bundle under test/prescription/fhir/fixtures).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 // Conformance of the local $prepare with EPS (docs/protocol/eps-signing.md §1.2–1.4, §3.1): for every case of
-// the public EPS vectors (read in place from ../shared/vectors/eps/prepare), the digest equals EPS's byte for
+// the public EPS vectors (read in place beside the repo; skipped when absent), the digest equals EPS's byte for
 // byte and the fragments equal those of EPS's own HL7 v3 conversion of the same Bundle.
 import { describe, expect, it } from 'vitest';
 

@@ -1,5 +1,5 @@
 // src/prescription/fhir: strict lossless JSON, refusals that name the FHIR element, the summary, rxsign prepare.
-// Runs without ../shared (own Bundle under fixtures/).
+// Runs without the EPS vectors (own Bundle under fixtures/).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';

@@ -174,10 +174,16 @@ async function startSigning(
   const router = signRouter({
     service,
     signWithoutRole: config.signWithoutRole,
+    prescriberRoles: config.prescriberRoles,
     roleProvider: () => {
       const s = agent.status();
       return s.uid
-        ? { uid: s.uid, ...(s.selectedRole ? { roleId: s.selectedRole.id } : {}) }
+        ? {
+            uid: s.uid,
+            ...(s.selectedRole
+              ? { roleId: s.selectedRole.id, jobRole: s.selectedRole.jobRole[2] }
+              : {}),
+          }
         : undefined;
     },
   });

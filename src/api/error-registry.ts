@@ -13,6 +13,7 @@ import { isServiceError, type ErrorSpec, type ServiceError } from '../errors.js'
 import { PKCS11_ERRORS } from '../pkcs11/index.js';
 import { PIN_ERRORS } from '../pin/index.js';
 import { PRESCRIPTION_ERRORS } from '../prescription/errors.js';
+import { FHIR_ERRORS } from '../prescription/fhir/errors.js';
 import { SIGN_ERRORS } from '../signing/errors.js';
 import { SPINE_SIM_ERRORS } from '../spine-sim/errors.js';
 import { API_ERRORS } from './errors.js';
@@ -22,6 +23,7 @@ export const ERROR_REGISTRY: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...PIN_ERRORS,
   ...CMS_ERRORS,
   ...PRESCRIPTION_ERRORS,
+  ...FHIR_ERRORS,
   ...SIGN_ERRORS,
   ...AUDIT_ERRORS,
   ...WIRE_ERRORS,

@@ -26,6 +26,10 @@ export const OWN_MESSAGES = Object.freeze({
   rsaSize: 'the RSA key is smaller than the algorithm policy allows',
   algorithm: 'the signature algorithm is not allowed',
   noPrescription: 'no prescription supplied: the digest was not checked',
+  contentNotRebuilt: 'the prescription content could not be rebuilt: the digest was not checked',
+  noAnchors: 'no trust anchors configured: the certificate was not checked',
+  anchorLeafRevocation:
+    'the signer certificate is itself a trust anchor: its revocation was not checked',
   noPath: 'not checked: no path to a trust anchor',
   anchorLeaf: 'not checked: the signer certificate is itself a trust anchor',
 });

@@ -23,8 +23,9 @@ function stub(): { service: SigningService; calls: Calls } {
         certificate: 'Q0VSVA==',
         signatures: req.payloads.map((p) => ({ id: p.id, signature: 'U0lH' })),
         failed_signatures: [],
-      });
+      } as unknown as Awaited<ReturnType<SigningService['signEpsBatch']>>);
     },
+
     signCms: (content, caller, o) => {
       calls.cms.push({
         detached: o?.detached === true,
@@ -53,13 +54,23 @@ function stub(): { service: SigningService; calls: Calls } {
   return { service, calls };
 }
 
-function app(o: { role?: string; signWithoutRole?: boolean } = {}) {
+function app(
+  o: {
+    role?: string;
+    jobRole?: string;
+    signWithoutRole?: boolean;
+    prescriberRoles?: readonly string[];
+  } = {},
+) {
   const { service, calls } = stub();
   const router = signRouter({
     service,
     roleProvider: () =>
-      o.role === undefined ? undefined : { uid: '555000000001', roleId: o.role },
+      o.role === undefined
+        ? undefined
+        : { uid: '555000000001', roleId: o.role, jobRole: o.jobRole ?? 'Nurse Access Role' },
     signWithoutRole: o.signWithoutRole ?? false,
+    ...(o.prescriberRoles === undefined ? {} : { prescriberRoles: o.prescriberRoles }),
     xmlLimit: '1kb',
   });
   return { app: createApp({ logger: pino({ level: 'silent' }), routers: [router] }), calls };
@@ -128,6 +139,53 @@ describe('POST /api/v1/sign/eps', () => {
     expect(res.body.code).toBe('ERR_SIGN_NO_ROLE');
     expect(calls.refused.map((r) => r.code)).toEqual(['ERR_SIGN_NO_ROLE']);
     expect(calls.eps).toHaveLength(0);
+  });
+
+  test('a role whose job role cannot prescribe → 403 ERR_SIGN_ROLE_NOT_PRESCRIBER, audited, nothing signed', async () => {
+    const { app: a, calls } = app({ role: '555000000701', jobRole: 'Receptionist Access Role' });
+    const res = await request(a)
+      .post('/api/v1/sign/eps')
+      .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256' })
+      .expect(403);
+    expect(res.body.code).toBe('ERR_SIGN_ROLE_NOT_PRESCRIBER');
+    expect(calls.refused.map((r) => r.code)).toEqual(['ERR_SIGN_ROLE_NOT_PRESCRIBER']);
+    expect(calls.eps).toHaveLength(0);
+    // HL7 v3 prescriptions too; CMS (any document) is not a prescription.
+    await request(a)
+      .post('/api/v1/sign/hl7')
+      .set('content-type', 'application/xml')
+      .send('<x/>')
+      .expect(403);
+    await request(a)
+      .post('/api/v1/sign/cms')
+      .send({ content: Buffer.from('hi').toString('base64') })
+      .expect(200);
+  });
+
+  test('the prescriber list is configurable: a listed name or code signs, * allows any role', async () => {
+    const listed = app({
+      role: '555000000701',
+      jobRole: 'Receptionist Access Role',
+      prescriberRoles: ['receptionist access role'],
+    });
+    await request(listed.app)
+      .post('/api/v1/sign/eps')
+      .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256' })
+      .expect(200);
+    const any = app({
+      role: '555000000701',
+      jobRole: 'Receptionist Access Role',
+      prescriberRoles: ['*'],
+    });
+    await request(any.app)
+      .post('/api/v1/sign/eps')
+      .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256' })
+      .expect(200);
+    const defaults = app({ role: '555000000202', jobRole: 'Medical Practitioner Access Role' });
+    await request(defaults.app)
+      .post('/api/v1/sign/eps')
+      .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256' })
+      .expect(200);
   });
 
   test('no selected role but signWithoutRole configured → signed', async () => {

@@ -73,6 +73,30 @@ describe.skipIf(!present)('rxsign verify (skipped: shared/vectors/eps not presen
     const t2 = io();
     expect(await runVerify([file, '--trust', trustDir], t2.io)).toBe(2); // no CRL: INDETERMINATE/TRY_LATER
     expect(t2.out.join('\n')).toContain('INDETERMINATE — TRY_LATER');
+    // With no --trust/--crl the CLI reads RXSIGN_TRUST_DIR and RXSIGN_CRL_DIR, as the agent does.
+    const saved = { trust: process.env.RXSIGN_TRUST_DIR, crl: process.env.RXSIGN_CRL_DIR };
+    try {
+      process.env.RXSIGN_TRUST_DIR = trustDir;
+      process.env.RXSIGN_CRL_DIR = crlDir;
+      const t3 = io();
+      expect(await runVerify([file], t3.io)).toBe(0);
+      delete process.env.RXSIGN_TRUST_DIR;
+      delete process.env.RXSIGN_CRL_DIR;
+      const t4 = io();
+      expect(await runVerify([file], t4.io)).toBe(2); // no anchors: INDETERMINATE
+      expect(t4.out.join('\n')).toContain('INDETERMINATE — NO_CERTIFICATE_CHAIN_FOUND');
+    } finally {
+      for (const [k, v] of [
+        ['RXSIGN_TRUST_DIR', saved.trust],
+        ['RXSIGN_CRL_DIR', saved.crl],
+      ] as const) {
+        if (v === undefined) {
+          delete process.env[k];
+        } else {
+          process.env[k] = v;
+        }
+      }
+    }
   });
 
   test('any failure → exit 1, FAILED, sub-indication and the first failing message', async () => {
@@ -104,12 +128,13 @@ describe.skipIf(!present)('rxsign verify (skipped: shared/vectors/eps not presen
       file: string;
       report: { indication: string; subIndication: string };
     }[];
-    // The signer certificate is not self-signed, so it is an intermediate, not an anchor: no chain.
+    // The signer certificate is neither self-signed nor a CA, so it is an intermediate, not an anchor: no
+    // anchor at all → INDETERMINATE (nothing could be trusted), exit 2.
     expect(reports[0]?.report).toMatchObject({
-      indication: 'TOTAL_FAILED',
+      indication: 'INDETERMINATE',
       subIndication: 'NO_CERTIFICATE_CHAIN_FOUND',
     });
-    expect(code).toBe(1);
+    expect(code).toBe(2);
   });
 
   test('usage and I/O errors → exit 2 with one line', async () => {

@@ -15,7 +15,9 @@
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import {
+  DEFAULT_PRESCRIBER_ROLES,
   MAX_EPS_BATCH,
+  isPrescriberRole,
   signError,
   type SignCaller,
   type SigningService,
@@ -28,10 +30,13 @@ import { parseBody } from '../validate.js';
 /** What the router needs. */
 export interface SignRouterDeps {
   readonly service: SigningService;
-  /** The agent's current Spine session: the UID and the selected role, if any. */
-  readonly roleProvider: () => { uid?: string; roleId?: string } | undefined;
+  /** The agent's current Spine session: the UID and the selected role (id, job role name/code), if any. */
+  readonly roleProvider: () =>
+    { uid?: string; roleId?: string; jobRole?: string; jobRoleCode?: string } | undefined;
   /** Allow signing with no selected role (config.signWithoutRole). */
   readonly signWithoutRole: boolean;
+  /** Job roles that may sign prescriptions (config.prescriberRoles); default DEFAULT_PRESCRIBER_ROLES. */
+  readonly prescriberRoles?: readonly string[];
   /** XML body limit for /sign/hl7, default '2mb'. */
   readonly xmlLimit?: string;
 }
@@ -56,6 +61,10 @@ const EpsBody = z
               .string()
               .min(1)
               .max(32 * 1024),
+            // The FHIR Bundle (object, or its JSON text to keep decimals such as 1.50 as written).
+            bundle: z
+              .union([z.string().max(2 * 1024 * 1024), z.record(z.string(), z.unknown())])
+              .optional(),
           })
           .strict(),
       )
@@ -117,10 +126,26 @@ function caller(
  */
 export function signRouter(deps: SignRouterDeps): Router {
   const r = Router();
-  const roleRule = async (c: SignCaller, ids: readonly string[]): Promise<void> => {
+  const allowed = deps.prescriberRoles ?? DEFAULT_PRESCRIBER_ROLES;
+  const roleRule = async (
+    c: SignCaller,
+    ids: readonly string[],
+    prescription = false,
+  ): Promise<void> => {
     if (c.role === null && !deps.signWithoutRole) {
       await deps.service.refuse(c, 'ERR_SIGN_NO_ROLE', ids);
       throw signError('ERR_SIGN_NO_ROLE');
+    }
+    if (prescription && c.role !== null && c.role !== undefined) {
+      const role = deps.roleProvider();
+      const facts = {
+        ...(role?.jobRole === undefined ? {} : { jobRole: role.jobRole }),
+        ...(role?.jobRoleCode === undefined ? {} : { jobRoleCode: role.jobRoleCode }),
+      };
+      if (!isPrescriberRole(facts, allowed)) {
+        await deps.service.refuse(c, 'ERR_SIGN_ROLE_NOT_PRESCRIBER', ids);
+        throw signError('ERR_SIGN_ROLE_NOT_PRESCRIBER');
+      }
     }
   };
 
@@ -130,6 +155,7 @@ export function signRouter(deps: SignRouterDeps): Router {
     await roleRule(
       c,
       body.payloads.map((p) => p.id),
+      true,
     );
     res.json(
       await deps.service.signEpsBatch(
@@ -175,7 +201,7 @@ export function signRouter(deps: SignRouterDeps): Router {
         throw apiError('ERR_UNSUPPORTED_MEDIA_TYPE');
       }
       const c = caller(req, deps.roleProvider, pin);
-      await roleRule(c, []);
+      await roleRule(c, [], true);
       const out = await deps.service.signHl7(xml, c, algorithm !== undefined ? { algorithm } : {});
       if (envelope) {
         res.json({

@@ -11,31 +11,40 @@ import tseslint from 'typescript-eslint';
  *   what a unit test is for), and reach every other folder through its index.ts; test/helpers/ and
  *   test/setup/ test no folder, so they use the indexes only.
  * src/cli/ is not listed: it is the outermost layer (only bin/ and tests run it), it has no index.
+ * A folder may hold a sub-folder with its own surface (NESTED: src/prescription/fhir/index.ts): outside the
+ * folder, that index is allowed too, and the sub-folder's other files are not.
  */
 const SURFACES = [
   'pkcs11',
   'cms',
   'prescription',
+  'pin',
   'audit',
   'signing',
   'verify',
   'auth',
   'spine-sim',
+  'cis2',
+  'cis2-sim',
   'api',
 ];
+
+/** Sub-folders with their own index.ts, by folder. */
+const NESTED = { prescription: ['fhir'] };
 
 /**
  * `no-restricted-imports` against deep imports into every surface folder except `own`. In src/ and bench/ a
  * path names the folder directly ('../cms/x.js'); in test/ it goes through src/ ('../../src/cms/x.js'), so
  * that test/cms/fixtures.ts is not mistaken for src/cms.
  */
-function surfaceRule(own, prefix = '**/') {
+function surfaceRule(own, prefix = '') {
   return {
     'no-restricted-imports': [
       'error',
       {
         patterns: SURFACES.filter((f) => f !== own).map((f) => ({
-          group: [`${prefix}${f}/**`, `!${prefix}${f}/index.js`],
+          // '<prefix>f/' followed by anything but 'index.js' (or a NESTED sub-folder's 'sub/index.js').
+          regex: `(^|/)${prefix}${f}/(?!(${['', ...(NESTED[f] ?? []).map((n) => `${n}/`)].join('|')})index\\.js$)`,
           message: `Import src/${f} through its index.ts (its declared surface; README: Layout).`,
         })),
       },
@@ -60,10 +69,10 @@ export default tseslint.config(
   // Inside a folder, relative imports ('./x.js', '../errors.js') never name the folder itself, so one rule
   // for all of src/ and bench/ is enough; the per-folder test blocks come after the general one and win.
   { files: ['src/**/*.ts', 'bench/**/*.ts'], rules: surfaceRule(undefined) },
-  { files: ['test/**/*.ts'], rules: surfaceRule(undefined, '**/src/') },
+  { files: ['test/**/*.ts'], rules: surfaceRule(undefined, 'src/') },
   ...SURFACES.map((f) => ({
     files: [`test/${f}/**/*.ts`, `test/integration/${f}/**/*.ts`],
-    rules: surfaceRule(f, '**/src/'),
+    rules: surfaceRule(f, 'src/'),
   })),
   {
     // Plain Node scripts (setup, launcher): Node's globals.

@@ -4,6 +4,7 @@
 import type { Row, SectionInput } from './common.js';
 import { signingSection } from './signing.js';
 import { verifySection } from './verify.js';
+import { fhirSection } from './fhir.js';
 
 /** `name` is the rows' section, as `--only` takes it. */
 export const extraSections: readonly {
@@ -12,4 +13,5 @@ export const extraSections: readonly {
 }[] = [
   { name: 'signing', run: signingSection },
   { name: 'verification', run: verifySection },
+  { name: 'fhir', run: fhirSection },
 ];

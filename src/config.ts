@@ -15,6 +15,8 @@
  * - RXSIGN_LOGIN_HASH    SHA-1 (protocol default) or SHA-256 for the login challenge signature
  * - RXSIGN_PIN_POLICY    'session' (once per card session, default) or 'per-signature'
  * - RXSIGN_SIGN_WITHOUT_ROLE  'true' to allow agent signing with no selected Spine role (default false)
+ * - RXSIGN_PRESCRIBER_ROLES   job roles that may sign prescriptions (EPS, HL7 v3), comma-separated RBAC job role
+ *   codes (R8000) or names (Nurse Access Role); '*' = any role; default DEFAULT_PRESCRIBER_ROLES
  * - RXSIGN_AUDIT_LOG     audit log path, default $XDG_STATE_HOME/rxsign/audit.log (audit/default-path.ts: always absolute)
  * - RXSIGN_LOG_LEVEL     pino level, default info
  * - RXSIGN_PIN           the card PIN for non-interactive CLI use (read only by readPinFromEnv)
@@ -28,6 +30,7 @@ import { z } from 'zod';
 import { defaultAuditLogPath } from './audit/index.js';
 import { errorFactory, type ErrorTable } from './errors.js';
 import { DEFAULT_SESSIONS } from './pkcs11/index.js';
+import { DEFAULT_PRESCRIBER_ROLES } from './signing/index.js';
 
 /**
  * The Spine simulator's default port: `rxsign spine-sim` and `rxsign demo` listen on it, and the agent's
@@ -62,6 +65,11 @@ const EnvSchema = z.object({
   RXSIGN_LOGIN_HASH: z.enum(['SHA-1', 'SHA-256']).optional(),
   RXSIGN_PIN_POLICY: z.enum(['session', 'per-signature']).optional(),
   RXSIGN_SIGN_WITHOUT_ROLE: z.enum(['true', 'false']).optional(),
+  RXSIGN_PRESCRIBER_ROLES: z
+    .string()
+    .max(4096)
+    .regex(/^[\x20-\x7e]*$/, 'must be printable ASCII')
+    .optional(),
   RXSIGN_AUDIT_LOG: z.string().min(1).optional(),
   RXSIGN_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -88,6 +96,11 @@ export interface Config {
   readonly loginHash: 'SHA-1' | 'SHA-256';
   readonly pinPolicy: 'session' | 'per-signature';
   readonly signWithoutRole: boolean;
+  /**
+   * Job roles that may sign prescriptions: RBAC job role codes (`R8000`) or names (`Nurse Access Role`),
+   * compared case-insensitively; `['*']` = any role.
+   */
+  readonly prescriberRoles: readonly string[];
   readonly auditLogPath: string;
   readonly logLevel: string;
   /** SoftHSM's configuration file, when set (the demo finds its cards beside it). */
@@ -174,6 +187,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginHash: e.RXSIGN_LOGIN_HASH ?? 'SHA-1',
     pinPolicy: e.RXSIGN_PIN_POLICY ?? 'session',
     signWithoutRole: e.RXSIGN_SIGN_WITHOUT_ROLE === 'true',
+    prescriberRoles:
+      e.RXSIGN_PRESCRIBER_ROLES === undefined || e.RXSIGN_PRESCRIBER_ROLES.trim() === ''
+        ? DEFAULT_PRESCRIBER_ROLES
+        : e.RXSIGN_PRESCRIBER_ROLES.split(',')
+            .map((r) => r.trim())
+            .filter((r) => r !== ''),
     auditLogPath:
       e.RXSIGN_AUDIT_LOG ??
       defaultAuditLogPath({ xdgStateHome: e.XDG_STATE_HOME, home: env.HOME ?? homedir() }),

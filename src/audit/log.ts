@@ -52,7 +52,7 @@ export interface AuditLog {
 }
 
 export interface OpenAuditLogOptions {
-  /** The clock for each record's `time` (STYLE 32). */
+  /** The clock for each record's `time` (docs/style.md §32). */
   readonly now?: () => Date;
 }
 

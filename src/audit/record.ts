@@ -194,7 +194,7 @@ export function isAuditRecordShape(value: unknown): value is AuditRecord {
 
 /**
  * A fresh copy of an entry (arrays copied too), so that a caller mutating its object after `append` cannot
- * change what is written (STYLE 21).
+ * change what is written (docs/style.md §21).
  *
  * @example
  * ```ts

@@ -19,11 +19,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
-import {
-  CARD_ASSERTION_ISS,
-  CARD_ASSERTION_TYP,
-  type CardAssertionClaims,
-} from '../cis2/card-assertion.js';
+import { CARD_ASSERTION_ISS, CARD_ASSERTION_TYP, type CardAssertionClaims } from '../cis2/index.js';
 import {
   parseCertificate,
   type CertificateInfo,

@@ -12,8 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ServiceError } from '../errors.js';
-import { CIS2_SIM_ERRORS, cis2SimError } from './errors.js';
+import type { ServiceError } from '../errors.js';
+import { cis2SimError } from './errors.js';
 
 const httpUrl = z
   .string()
@@ -72,14 +72,16 @@ function pathText(path: readonly PropertyKey[]): string {
     .replace(/^\./, '');
 }
 
+/**
+ * ERR_CIS2_SIM_CLIENTS_INVALID with the table's message; what varies (the entry, its client_id when printable,
+ * the field and the rule broken) goes into `detail.field`, which the CLI prints after the message.
+ */
 function invalid(index: number, clientId: unknown, field: string, rule: string): ServiceError {
   const who =
     typeof clientId === 'string' && /^[\x21-\x7e]{1,128}$/.test(clientId) ? ` (${clientId})` : '';
-  return new ServiceError(
-    'ERR_CIS2_SIM_CLIENTS_INVALID',
-    `${CIS2_SIM_ERRORS.ERR_CIS2_SIM_CLIENTS_INVALID.message}: entry [${index}]${who} ${field}: ${rule}`,
-    { detail: { index, field } },
-  );
+  return cis2SimError('ERR_CIS2_SIM_CLIENTS_INVALID', {
+    detail: { index, field: `entry [${index}]${who} ${field}: ${rule}` },
+  });
 }
 
 function rule(issue: z.core.$ZodIssue): string {
@@ -109,16 +111,14 @@ function rule(issue: z.core.$ZodIssue): string {
  */
 export function parseClients(json: unknown): ClientMetadata[] {
   if (!Array.isArray(json)) {
-    throw new ServiceError(
-      'ERR_CIS2_SIM_CLIENTS_INVALID',
-      `${CIS2_SIM_ERRORS.ERR_CIS2_SIM_CLIENTS_INVALID.message}: the file must hold a JSON array of clients`,
-    );
+    throw cis2SimError('ERR_CIS2_SIM_CLIENTS_INVALID', {
+      detail: { field: 'the file must hold a JSON array of clients' },
+    });
   }
   if (json.length === 0 || json.length > 1000) {
-    throw new ServiceError(
-      'ERR_CIS2_SIM_CLIENTS_INVALID',
-      `${CIS2_SIM_ERRORS.ERR_CIS2_SIM_CLIENTS_INVALID.message}: the file must list 1 to 1000 clients`,
-    );
+    throw cis2SimError('ERR_CIS2_SIM_CLIENTS_INVALID', {
+      detail: { field: 'the file must list 1 to 1000 clients' },
+    });
   }
   const seen = new Set<string>();
   return json.map((raw: unknown, index) => {

@@ -10,8 +10,7 @@ import { startAgent, type RunningAgent } from '../agent.js';
 import { parseCertificate, pemToDer } from '../cms/index.js';
 import { DEFAULT_SIM_PORT, loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
-import { loadClientsFile } from '../cis2-sim/clients.js';
-import { startCis2Sim } from '../cis2-sim/server.js';
+import { loadClientsFile, startCis2Sim } from '../cis2-sim/index.js';
 import {
   loadCrlDir,
   loadUsersFile,

@@ -14,6 +14,7 @@ Commands:
   spine-sim              run the Spine Security Broker simulator
   cis2-sim               run the CIS2 Authentication (OpenID Connect) simulator
   login | ticket | logout | status   talk to the running agent (Ticket API)
+  prepare BUNDLE.json    compute EPS $prepare (digest, timestamp, algorithm) for a FHIR Bundle, locally
   sign eps|hl7|cms       sign a $prepare digest, an HL7 v3 prescription or any document (CMS)
   verify FILE…           verify prescriptions (HL7 v3, FHIR) and CMS signatures
   audit verify           check the signing audit log's hash chain
@@ -28,6 +29,7 @@ const commands: Record<string, () => Promise<Command>> = {
   tokens: async () => runTokens,
   verify: async () => (await import('./verify.js')).runVerify,
   sign: async () => (await import('./sign.js')).runSign,
+  prepare: async () => (await import('./prepare.js')).runPrepare,
   serve: async () => (await import('./agent.js')).runServe,
   demo: async () => (await import('./agent.js')).runDemo,
   login: async () => (argv, io) =>
@@ -40,7 +42,7 @@ const commands: Record<string, () => Promise<Command>> = {
     import('./client.js').then((m) => m.runClient('status', argv, io)),
   'spine-sim': async () => async (argv, io) =>
     (await import('./spine-sim.js')).runSpineSim(argv, io),
-  'cis2-sim': async () => async (argv) => (await import('../cis2-sim/cli.js')).runCis2Sim(argv),
+  'cis2-sim': async () => async (argv) => (await import('./cis2-sim.js')).runCis2Sim(argv),
   audit: async () => async (argv, io) => {
     const [sub, ...rest] = argv;
     if (sub !== 'verify') {

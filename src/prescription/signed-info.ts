@@ -1,5 +1,5 @@
 /**
- * The XML-DSig SignedInfo of an EPS prescription signature (eps-signature.md §1.4, §2.3, §2.4).
+ * The XML-DSig SignedInfo of an EPS prescription signature (docs/protocol/eps-signing.md §1.4, §2.3, §2.4).
  *
  * Rules:
  * - built SignedInfo is byte for byte the EPS template (vectors/eps/signedinfo-templates.txt): default

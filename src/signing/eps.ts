@@ -1,7 +1,7 @@
 /**
  * EPS digest signing: the `$prepare` SignedInfo as received, signed on the card, checked, assembled.
  *
- * Rules (eps-signature.md §1.5, §1.6, §3.2, §6; the Provenance entry of §3.3 is provenance.ts):
+ * Rules (docs/protocol/eps-signing.md §1.5, §1.6, §3.2, §6; the Provenance entry of §3.3 is provenance.ts):
  * - `algorithm` is RS256 (CKM_SHA256_RSA_PKCS) or RS1 (CKM_SHA1_RSA_PKCS); anything else is refused before
  *   any card operation;
  * - `payload`/`digest` is strict base64 (RFC 4648 §4, canonical padding) of UTF-8 (fatal decoder) SignedInfo

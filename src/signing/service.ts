@@ -7,15 +7,24 @@
  *   (fsync); if the audit fails, no signature is returned (ERR_SIGN_AUDIT_FAILED);
  * - policy (algorithm allowlist, certificate usage, validity, PKUP, path and revocation) runs before signing;
  *   the certificate is checked at the signing time (now) and, for EPS, at the `$prepare` timestamp as well;
- * - caller input is copied before the first await (STYLE 21); the PIN is passed to the card only.
+ * - caller input is copied before the first await (docs/style.md §21); the PIN is passed to the card only.
  *
  * The audit records themselves (their fields, outcome and code) are built by audit-trail.ts.
  */
-import { isServiceError } from '../errors.js';
+import { ServiceError, isServiceError } from '../errors.js';
 import type { AuditEntry, AuditLog } from '../audit/index.js';
 import { auditTrail, codeOf, PRINTABLE_ID } from './audit-trail.js';
 import type { TokenPort, TokenSelector } from '../pkcs11/index.js';
+import type { PinGuard, PinSource } from '../pin/index.js';
 import { type SignatureAlgorithm, isoToHl7Timestamp } from '../prescription/index.js';
+import {
+  FHIR_ERRORS,
+  describePrescription,
+  prepareBundle,
+  readBundle,
+  stringifyJsonLossless,
+  type PrescriptionSummary,
+} from '../prescription/fhir/index.js';
 import {
   openCardSession,
   type CardSession,
@@ -43,6 +52,8 @@ export interface SignCaller {
   /** The requesting client (origin, API client id, 'cli'). */
   readonly client: string;
   readonly pin?: string;
+  /** Where `pin` came from (default 'cli'): see docs/pin.md. */
+  readonly pinFrom?: PinSource;
   readonly uid?: string | null;
   readonly role?: string | null;
 }
@@ -56,28 +67,62 @@ export interface SigningServiceOptions {
   readonly trust?: SigningTrust;
   readonly chainDer?: readonly Uint8Array[];
   readonly now?: () => Date;
+  /** The PIN guard shared with the Spine login (the composition root passes the agent's). */
+  readonly pins?: PinGuard;
 }
 
-/** An EPS batch request (NHS Credential Management `signPrescription` payload shape). */
+/**
+ * An EPS batch request (NHS Credential Management `signPrescription` payload shape). A payload may carry the
+ * FHIR prescription-order `bundle` its digest was prepared from (an object, or its JSON text, which keeps
+ * decimals as written): the SignedInfo is then recomputed from the Bundle with `timestamp` (required then) and
+ * signed only when it is the same, byte for byte (docs/signing.md "What you see is what you sign").
+ */
 export interface EpsBatchRequest {
-  readonly payloads: readonly { readonly id: string; readonly payload: string }[];
+  readonly payloads: readonly {
+    readonly id: string;
+    readonly payload: string;
+    readonly bundle?: unknown;
+  }[];
   readonly algorithm: string;
   readonly timestamp?: string;
 }
 
-/** The answer, shaped like NHS Credential Management's `signPrescription`. */
-export interface EpsBatchResult {
-  certificate: string;
-  signatures: { id: string; signature: string }[];
-  failed_signatures: { id: string; code: string; message: string }[];
+/** One signed payload: the raw signature and what integrators otherwise assemble by hand. */
+export interface EpsSignedItem {
+  id: string;
+  /** base64 RSA signature over the SignedInfo. */
+  signature: string;
+  /** The XML-DSig `Signature` (docs/protocol/eps-signing.md §1.6). */
+  signatureXml: string;
+  /** The Provenance Bundle entry for $process-message (§3.3). */
+  provenance: ProvenanceEntry;
+  /** With a Bundle: what was signed, in words. */
+  prescription?: PrescriptionSummary;
+  /** With a Bundle: the Bundle with the Provenance added, as JSON text (numbers as given), for $process-message. */
+  bundle?: string;
 }
 
-/** One `$prepare` result signed: raw signature, certificate, XML-DSig and Provenance entry. */
+/** The answer, shaped like NHS Credential Management's `signPrescription`, plus the assembled parts. */
+export interface EpsBatchResult {
+  certificate: string;
+  signatures: EpsSignedItem[];
+  failed_signatures: {
+    id: string;
+    code: string;
+    message: string;
+    issues?: { path: string; message: string }[];
+  }[];
+}
+
+/** One `$prepare` result signed: raw signature, certificate, XML-DSig and Provenance entry (and, with a
+ * Bundle, what was signed and the Bundle ready for $process-message). */
 export interface EpsDigestResult {
   signature: string;
   certificate: string;
   signatureXml: string;
   provenance: ProvenanceEntry;
+  prescription?: PrescriptionSummary;
+  bundle?: string;
 }
 
 /** A signed HL7 v3 document. */
@@ -109,6 +154,15 @@ export interface SigningService {
 
 const PATH_CACHE_MS = 60_000;
 
+/** The Bundle read now (a copy), or the error to report for its item. */
+function readBundleOrError(bundle: unknown): ReturnType<typeof readBundle> | Error {
+  try {
+    return readBundle(bundle as string | object);
+  } catch (err) {
+    return err instanceof Error ? err : new Error('bundle');
+  }
+}
+
 /** Per-item messages of `failed_signatures`: the table's, except where an item is not the whole request. */
 const ITEM_MESSAGES: Readonly<Record<string, string>> = {
   ERR_SIGN_BAD_PAYLOAD: SIGN_ERRORS.ERR_SIGN_BAD_PAYLOAD.message,
@@ -116,7 +170,20 @@ const ITEM_MESSAGES: Readonly<Record<string, string>> = {
   ERR_SIGN_CARD_REMOVED: SIGN_ERRORS.ERR_SIGN_CARD_REMOVED.message,
   ERR_SIGN_SELF_CHECK_FAILED: SIGN_ERRORS.ERR_SIGN_SELF_CHECK_FAILED.message,
   ERR_SIGN_BAD_INPUT: 'the item is not valid',
+  ERR_SIGN_DIGEST_MISMATCH: SIGN_ERRORS.ERR_SIGN_DIGEST_MISMATCH.message,
+  ERR_SIGN_TIMESTAMP_INVALID: SIGN_ERRORS.ERR_SIGN_TIMESTAMP_INVALID.message,
+  ERR_FHIR_JSON_INVALID: FHIR_ERRORS.ERR_FHIR_JSON_INVALID.message,
+  ERR_FHIR_NOT_PRESCRIPTION_ORDER: FHIR_ERRORS.ERR_FHIR_NOT_PRESCRIPTION_ORDER.message,
+  ERR_FHIR_ELEMENT_MISSING: FHIR_ERRORS.ERR_FHIR_ELEMENT_MISSING.message,
+  ERR_FHIR_ELEMENT_INVALID: FHIR_ERRORS.ERR_FHIR_ELEMENT_INVALID.message,
+  ERR_FHIR_ELEMENT_UNSUPPORTED: FHIR_ERRORS.ERR_FHIR_ELEMENT_UNSUPPORTED.message,
 };
+
+/** The FHIR path issues of an error (FHIR translation errors carry them), for failed_signatures. */
+function issuesOf(err: unknown): { path: string; message: string }[] | undefined {
+  const issues = isServiceError(err) ? err.detail?.issues : undefined;
+  return Array.isArray(issues) ? (issues as { path: string; message: string }[]) : undefined;
+}
 
 function messageOf(code: string): string {
   return ITEM_MESSAGES[code] ?? 'the item could not be signed';
@@ -138,6 +205,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     token: o.token,
     pinPolicy: o.pinPolicy,
     ...(o.chainDer !== undefined ? { chainDer: o.chainDer } : {}),
+    ...(o.pins !== undefined ? { pins: o.pins } : {}),
   });
   let closed = false;
   const pathChecked = new WeakMap<SigningKey, number>();
@@ -178,7 +246,10 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     at: readonly Date[],
     setKey: (k: SigningKey) => void,
   ): Promise<SigningKey> {
-    const key = await session.acquire(caller.pin);
+    const key = await session.acquire(
+      caller.pin,
+      caller.pinFrom !== undefined ? { from: caller.pinFrom } : {},
+    );
     setKey(key);
     for (const t of at) {
       checkCertificateUsage(key.certificate, t);
@@ -208,11 +279,14 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     request: EpsBatchRequest,
     caller: SignCaller,
   ): Promise<EpsBatchResult> {
-    // Copy the caller's request before the first await (STYLE 21).
+    // Copy the caller's request before the first await (docs/style.md §21).
     const payloads = Array.isArray(request.payloads)
-      ? request.payloads
-          .slice(0, MAX_EPS_BATCH + 1)
-          .map((p) => ({ id: String(p.id), payload: p.payload }))
+      ? request.payloads.slice(0, MAX_EPS_BATCH + 1).map((p) => ({
+          id: String(p.id),
+          payload: p.payload,
+          // A Bundle object is read (and so copied) now, before the first await.
+          bundle: p.bundle === undefined ? undefined : readBundleOrError(p.bundle),
+        }))
       : [];
     const ids = payloads.map((p) => p.id);
     const alg =
@@ -233,23 +307,70 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
       const items: EpsItem[] = [];
       const failed: EpsBatchResult['failed_signatures'] = [];
       const records: AuditEntry[] = [];
+      const withBundle = new Map<string, { summary: PrescriptionSummary; root: object }>();
       for (const p of payloads) {
+        let sha: string[] = [];
         try {
           if (!PRINTABLE_ID.test(p.id)) {
             throw signError('ERR_SIGN_BAD_INPUT');
           }
-          items.push({ id: p.id, bytes: decodeEpsPayload(p.payload, algorithm) });
+          const bytes = decodeEpsPayload(p.payload, algorithm);
+          sha = [sha256Hex(bytes)];
+          if (p.bundle !== undefined) {
+            // What you see is what you sign: the SignedInfo must be the Bundle's, byte for byte.
+            if (p.bundle instanceof Error) {
+              throw p.bundle;
+            }
+            if (timestamp === undefined) {
+              throw signError('ERR_SIGN_TIMESTAMP_INVALID');
+            }
+            const prepared = prepareBundle(p.bundle, { timestamp, algorithm });
+            if (!Buffer.from(prepared.signedInfo).equals(Buffer.from(bytes))) {
+              throw signError('ERR_SIGN_DIGEST_MISMATCH');
+            }
+            withBundle.set(p.id, { summary: describePrescription(p.bundle), root: p.bundle.root });
+          }
+          items.push({ id: p.id, bytes });
         } catch (err) {
           const code = codeOf(err);
-          failed.push({ id: p.id, code, message: messageOf(code) });
-          records.push(entry(caller, key, { algorithm, sha: [], ids: [p.id], code }));
+          const issues = issuesOf(err);
+          failed.push({ id: p.id, code, message: messageOf(code), ...(issues ? { issues } : {}) });
+          records.push(entry(caller, key, { algorithm, sha, ids: [p.id], code }));
         }
       }
       const outcomes = await signEpsItems(session, key, algorithm, items);
       const signatures: EpsBatchResult['signatures'] = [];
+      const when = timestamp ?? now().toISOString();
       for (const r of outcomes) {
         if (r.ok) {
-          signatures.push({ id: r.id, signature: Buffer.from(r.signature).toString('base64') });
+          const signature = Buffer.from(r.signature).toString('base64');
+          const item = items.find((i) => i.id === r.id);
+          const signatureXml = xmlDsigSignature(
+            item?.bytes ?? new Uint8Array(),
+            signature,
+            key.certificateB64,
+          );
+          const fhir = withBundle.get(r.id);
+          const provenance = provenanceEntry({
+            ...(fhir === undefined ? {} : { bundle: fhir.root }),
+            signatureXml,
+            timestamp: when,
+            recorded: now(),
+          });
+          const withProvenance = (root: { entry?: unknown }): string =>
+            stringifyJsonLossless({
+              ...root,
+              entry: [...(Array.isArray(root.entry) ? root.entry : []), provenance],
+            });
+          signatures.push({
+            id: r.id,
+            signature,
+            signatureXml,
+            provenance,
+            ...(fhir === undefined
+              ? {}
+              : { prescription: fhir.summary, bundle: withProvenance(fhir.root) }),
+          });
           records.push(entry(caller, key, { algorithm, sha: [r.sha256], ids: [r.id], code: null }));
         } else {
           failed.push({ id: r.id, code: r.code, message: messageOf(r.code) });
@@ -268,29 +389,45 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     signEpsBatch,
     async signEpsDigest(request, caller) {
       const digest = request.digest;
-      const timestamp = request.timestamp ?? now().toISOString();
       const bundle = request.bundle;
+      if (bundle !== undefined && request.timestamp === undefined) {
+        // The Bundle's digest depends on the time hashed: it cannot be checked without it.
+        throw signError('ERR_SIGN_TIMESTAMP_INVALID');
+      }
+      const timestamp = request.timestamp ?? now().toISOString();
       const res = await signEpsBatch(
-        { payloads: [{ id: 'digest', payload: digest }], algorithm: request.algorithm, timestamp },
+        {
+          payloads: [
+            { id: 'digest', payload: digest, ...(bundle === undefined ? {} : { bundle }) },
+          ],
+          algorithm: request.algorithm,
+          timestamp,
+        },
         caller,
       );
       const sig = res.signatures[0];
       if (sig === undefined) {
         const f = res.failed_signatures[0];
+        if (f !== undefined && f.code.startsWith('ERR_FHIR_')) {
+          throw new ServiceError(f.code, f.message, {
+            ...(f.issues === undefined
+              ? {}
+              : { detail: { issues: f.issues, element: f.issues[0]?.path } }),
+          });
+        }
         throw signError(
           f !== undefined && f.code.startsWith('ERR_SIGN_')
             ? (f.code as Parameters<typeof signError>[0])
             : 'ERR_SIGN_CARD_FAILED',
         );
       }
-      // Signed, so the batch has already decoded and checked it strictly (decodeEpsPayload).
-      const signedInfo = Buffer.from(digest, 'base64');
-      const signatureXml = xmlDsigSignature(signedInfo, sig.signature, res.certificate);
       return {
         signature: sig.signature,
         certificate: res.certificate,
-        signatureXml,
-        provenance: provenanceEntry({ bundle, signatureXml, timestamp, recorded: now() }),
+        signatureXml: sig.signatureXml,
+        provenance: sig.provenance,
+        ...(sig.prescription === undefined ? {} : { prescription: sig.prescription }),
+        ...(sig.bundle === undefined ? {} : { bundle: sig.bundle }),
       };
     },
     async signHl7(xml, caller, opts = {}) {

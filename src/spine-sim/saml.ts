@@ -1,5 +1,5 @@
 /**
- * The SSB SAML 1.1 role assertion the simulator serves (spine-protocol.md §3): `GET /saml/RoleAssertion?token=…`.
+ * The SSB SAML 1.1 role assertion the simulator serves (docs/protocol/cis-login.md §3): `GET /saml/RoleAssertion?token=…`.
  * The agent never reads this document (it uses the Ticket API and the gpOBJECT replies); the parser that
  * checks what this file writes lives with the tests (test/helpers/saml.ts).
  *

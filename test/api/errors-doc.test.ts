@@ -1,4 +1,4 @@
-// STYLE 11: the code list, docs/errors.md and the types agree.
+// docs/style.md §11: the code list, docs/errors.md and the types agree.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { format, resolveConfig } from 'prettier';

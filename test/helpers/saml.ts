@@ -1,6 +1,7 @@
 /**
- * A strict parser of the SSB SAML 1.1 role assertion (spine-protocol.md §3), for the tests that check what the
- * simulator serves (src/spine-sim/saml.ts writes it; the agent never reads it, so this lives with the tests).
+ * A strict parser of the SSB SAML 1.1 role assertion (docs/protocol/cis-login.md §3), for the tests that check
+ * what the simulator serves (src/spine-sim/saml.ts writes it; the agent never reads it, so this lives with the
+ * tests).
  *
  * Rules this file enforces:
  * - Safe parse: a document with `<!DOCTYPE` or `<!ENTITY` is refused before any parsing (the SSB never sends
@@ -23,7 +24,7 @@ const SAML_ERRORS: ErrorTable<
   ERR_WIRE_SAML_MALFORMED: {
     status: 502,
     message: 'the SAML role assertion is malformed',
-    fix: 'Check the SSB RoleAssertion endpoint (spine-protocol.md §3).',
+    fix: 'Check the SSB RoleAssertion endpoint (docs/protocol/cis-login.md §3).',
   },
   ERR_WIRE_SAML_FORBIDDEN_DTD: {
     status: 502,

@@ -1,4 +1,4 @@
-// EPS digest handling (eps-signature.md §1.5, §1.6, §3.3, §6): strict decoding, algorithm allowlist, the exact
+// EPS digest handling (docs/protocol/eps-signing.md §1.5, §1.6, §3.3, §6): strict decoding, algorithm allowlist, the exact
 // XML-DSig Signature, the Provenance entry; and the certificate policy on the test PKI's certificates.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';

@@ -1,4 +1,4 @@
-// Fault injection (spine-protocol.md §7 "Fault injection"): each kind, count, endpoint filter, admin routes.
+// Fault injection (docs/protocol/cis-login.md §7 "Fault injection"): each kind, count, endpoint filter, admin routes.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { buildActivateRequest, gpParamMap, parseGpObject } from '../../src/auth/index.js';
 import { startSpineSim, type RunningSpineSim } from '../../src/spine-sim/server.js';

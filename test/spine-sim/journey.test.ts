@@ -1,4 +1,4 @@
-// The whole CIS login on a real loopback server (spine-protocol.md §1.2–§1.6, §2, §3), and session lifetimes.
+// The whole CIS login on a real loopback server (docs/protocol/cis-login.md §1.2–§1.6, §2, §3), and session lifetimes.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildLogoutRequest, parseGpObject, parseRoles } from '../../src/auth/index.js';
 import { parseRoleAssertion } from '../helpers/saml.js';

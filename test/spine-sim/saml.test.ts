@@ -1,4 +1,5 @@
-// spine-protocol.md §3: the SAML 1.1 role assertion the simulator writes, read back by the tests' strict parser.
+// docs/protocol/cis-login.md §3: the SAML 1.1 role assertion the simulator writes, read back by the tests'
+// strict parser.
 import { describe, expect, test } from 'vitest';
 import {
   buildRoleAssertion,

@@ -16,12 +16,8 @@ import { createHash } from 'node:crypto';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { type Agent, authError } from '../../auth/index.js';
-import {
-  buildCardAssertion,
-  CARD_ASSERTION_LIFETIME_S,
-  NONCE_PATTERN,
-} from '../../cis2/card-assertion.js';
-import { cis2Error } from '../../cis2/errors.js';
+import { buildCardAssertion, CARD_ASSERTION_LIFETIME_S, NONCE_PATTERN } from '../../cis2/index.js';
+import { cis2Error } from '../../cis2/index.js';
 import { parseCertificate, type CertificateInfo } from '../../cms/index.js';
 import type { TokenPort } from '../../pkcs11/index.js';
 import { parseBody } from '../validate.js';

@@ -1,4 +1,4 @@
-// spine-protocol.md §1–§3: the whole Identity Agent journey on loopback with the SoftHSM cards and the
+// docs/protocol/cis-login.md §1–§3: the whole Identity Agent journey on loopback with the SoftHSM cards and the
 // simulator, and every negative the login can meet, each with its own error.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,13 @@ import { decodeAuthResponse, buildAuthResponse } from '../../../src/auth/wire/re
 import { parseRoleAssertion } from '../../helpers/saml.js';
 import { openTokenPort } from '../../../src/pkcs11/index.js';
 import { FaultPort } from '../../helpers/fault-port.js';
-import { pkiPaths, privateSofthsmCopy, softhsmModule, testCard } from '../../helpers/softhsm.js';
+import {
+  clearPinCountLow,
+  pkiPaths,
+  privateSofthsmCopy,
+  softhsmModule,
+  testCard,
+} from '../../helpers/softhsm.js';
 import type { RunningSpineSim } from '../../../src/spine-sim/index.js';
 import { captureLogger, startAgent, startSim } from './helpers.js';
 
@@ -146,6 +152,7 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
       expect(calls).toBe(0);
     } finally {
       await rig.close();
+      await clearPinCountLow('prescriber');
     }
   });
 
@@ -155,11 +162,15 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
     port.lockAfterWrongPins(1);
     const rig = await startAgent({ ssbUrl: sim.url, label: 'lockme', port });
     try {
-      await expect(rig.agent.login('00000000')).rejects.toMatchObject({
+      await expect(
+        rig.agent.login('00000000', { from: 'page', acknowledgeFinalTry: true }),
+      ).rejects.toMatchObject({
         code: 'ERR_PKCS11_PIN_LOCKED',
       });
+      expect(rig.agent.status().pin).toMatchObject({ locked: true, apiLoginBlocked: true });
     } finally {
       await rig.close();
+      await clearPinCountLow('lockme');
     }
   });
 

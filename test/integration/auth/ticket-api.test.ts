@@ -15,7 +15,7 @@ import { captureLogger, startSim } from './helpers.js';
 const run = promisify(execFile);
 const cli = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'rxsign.js');
 
-describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
+describe('Ticket API (docs/protocol/cis-login.md §4) over HTTP', () => {
   let sim: RunningSpineSim;
   let server: RunningAgent;
   const log = captureLogger();

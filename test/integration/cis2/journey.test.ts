@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { decodeProtectedHeader, decodeJwt, jwtVerify, createLocalJWKSet } from 'jose';
 import type { JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CIS2_BASE_PATH } from '../../../src/cis2-sim/app.js';
+import { CIS2_BASE_PATH } from '../../../src/cis2-sim/index.js';
 import { privateSofthsmCopy, testCard } from '../../helpers/softhsm.js';
 import { askAgent, Jar, openLoginPage, postAssertion } from './http-driver.js';
 import { startCis2Rig, type Cis2Rig } from './rig.js';

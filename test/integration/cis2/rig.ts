@@ -17,8 +17,7 @@ import {
 import * as client from 'openid-client';
 import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { parseCertificate, pemToDer } from '../../../src/cms/index.js';
-import { parseClients } from '../../../src/cis2-sim/clients.js';
-import { startCis2Sim, type RunningCis2Sim } from '../../../src/cis2-sim/server.js';
+import { parseClients, startCis2Sim, type RunningCis2Sim } from '../../../src/cis2-sim/index.js';
 import { loadConfig } from '../../../src/config.js';
 import type { TokenPort } from '../../../src/pkcs11/index.js';
 import {

@@ -218,6 +218,7 @@ describe('rxsign sign', () => {
     expect(t.err[0]).toContain('ERR_SIGN_ALGORITHM_UNSUPPORTED');
     const v = await verifyAuditLog(auditLog);
     expect(v.ok).toBe(true);
-    expect(v.records).toBeGreaterThanOrEqual(6);
+    // One record fewer without the vectors: the `hl7 --in --out` test above is skipped then.
+    expect(v.records).toBeGreaterThanOrEqual(existsSync('../shared/vectors') ? 6 : 5);
   });
 });

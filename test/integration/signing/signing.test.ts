@@ -1,4 +1,4 @@
-// Content-commitment signing against SoftHSM cards (eps-signature.md §1.5–1.8, §3, §6).
+// Content-commitment signing against SoftHSM cards (docs/protocol/eps-signing.md §1.5–1.8, §3, §6).
 // Rules checked: every signature verified independently with openssl; refusals by policy; batch semantics;
 // removal mid-batch; every attempt in the audit log (verified chain).
 // (OpenSSL 3.0's cms has no -untrusted: -certfile puts chain.pem into the untrusted pool instead.)
@@ -37,7 +37,7 @@ import { opensslVerify, withTmp } from '../../helpers/openssl.js';
 import { pkiPaths, softhsmModule, testCard } from '../../helpers/softhsm.js';
 
 const VECTORS = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'vectors', 'eps');
-const haveVectors = existsSync('../shared/vectors');
+const haveVectors = existsSync(VECTORS);
 const enc = new TextEncoder();
 
 function signedInfoFor(text: string, alg: 'RS256' | 'RS1'): Uint8Array {

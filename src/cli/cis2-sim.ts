@@ -6,13 +6,12 @@
  * (exit 0) or when `io.signal` aborts (tests).
  */
 import { parseArgs } from 'node:util';
-import { untilStopped } from '../cli/signals.js';
+import { DEFAULT_AGENT_URL, loadClientsFile, startCis2Sim } from '../cis2-sim/index.js';
 import { isServiceError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { loadCrlDir, loadTrustDir, loadUsersFile } from '../spine-sim/index.js';
-import { DEFAULT_AGENT_URL } from './app.js';
-import { loadClientsFile } from './clients.js';
-import { startCis2Sim } from './server.js';
+import { fieldOf } from './output.js';
+import { untilStopped } from './signals.js';
 
 export const DEFAULT_CIS2_SIM_PORT = 8732;
 
@@ -124,7 +123,8 @@ export async function runCis2Sim(
     });
   } catch (err) {
     if (isServiceError(err)) {
-      return fail(err.message);
+      const field = fieldOf(err);
+      return fail(field === undefined ? err.message : `${err.message} (${field})`);
     }
     const code = (err as { code?: unknown }).code;
     return fail(typeof code === 'string' ? `cannot start (${code})` : 'cannot start');

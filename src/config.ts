@@ -16,6 +16,7 @@
  * - RXSIGN_PIN_POLICY    'session' (once per card session, default) or 'per-signature'
  * - RXSIGN_SIGN_WITHOUT_ROLE  'true' to allow agent signing with no selected Spine role (default false)
  * - RXSIGN_AUDIT_LOG     audit log path, default $XDG_STATE_HOME/rxsign/audit.log
+ * - RXSIGN_AUDIT_RESERVE_MB  free space (MiB) the audit disk keeps: below it signing is refused, default 64
  * - RXSIGN_LOG_LEVEL     pino level, default info
  * - RXSIGN_PIN           the card PIN for non-interactive CLI use (read only by readPinFromEnv)
  * - RXSIGN_TRUST_DIR / RXSIGN_CRL_DIR   CA certificates and CRLs for verification and the signing policy
@@ -64,6 +65,7 @@ const EnvSchema = z.object({
   RXSIGN_TRUST_DIR: z.string().min(1).optional(),
   RXSIGN_CRL_DIR: z.string().min(1).optional(),
   RXSIGN_ALLOWED_ORIGINS: z.string().optional(),
+  RXSIGN_AUDIT_RESERVE_MB: intFrom(0, 1_048_576).optional(),
 });
 
 export interface Config {
@@ -82,6 +84,8 @@ export interface Config {
   readonly pinPolicy: 'session' | 'per-signature';
   readonly signWithoutRole: boolean;
   readonly auditLogPath: string;
+  /** Free space (MiB) the audit log's disk must keep: below it signing is refused (RXSIGN_AUDIT_RESERVE_MB). */
+  readonly auditReserveMiB: number;
   readonly logLevel: string;
   /** SoftHSM's configuration file, when set (the demo finds its cards beside it). */
   readonly softhsmConf: string | undefined;
@@ -149,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pinPolicy: e.RXSIGN_PIN_POLICY ?? 'session',
     signWithoutRole: e.RXSIGN_SIGN_WITHOUT_ROLE === 'true',
     auditLogPath: e.RXSIGN_AUDIT_LOG ?? join(stateHome, 'rxsign', 'audit.log'),
+    auditReserveMiB: e.RXSIGN_AUDIT_RESERVE_MB ?? 64,
     logLevel: e.RXSIGN_LOG_LEVEL ?? 'info',
     softhsmConf: e.SOFTHSM2_CONF,
     trustDir: e.RXSIGN_TRUST_DIR,

@@ -8,7 +8,7 @@
  */
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
-import { fromTable, isServiceError, type ServiceError } from '../errors.js';
+import { ServiceError, fromTable } from '../errors.js';
 import { API_ERRORS } from './errors.js';
 import { errorResponse } from './error-registry.js';
 import { refuseDeepJson } from './json-depth.js';
@@ -57,8 +57,9 @@ function originGuard(allowed: readonly string[]): RequestHandler {
  * charset or encoding, undecompressable or truncated body): all of them are the client's fault, never a 500.
  */
 function fromHttpError(err: unknown): ServiceError | undefined {
-  if (isServiceError(err)) {
-    // Our own error thrown inside a parser hook (json-depth.ts), which http-errors gave a status.
+  if (err instanceof ServiceError) {
+    // Our own error thrown inside a parser hook (json-depth.ts), which http-errors gave a status. (Not
+    // isServiceError: zlib's brotli errors carry codes such as ERR__ERROR_FORMAT_PADDING_1.)
     return err;
   }
   const { status, expose } = err as { status?: unknown; expose?: unknown };

@@ -220,10 +220,9 @@ describe.skipIf(!present)(
       ],
     ];
     test.each(cases)('%s', async (_name, make) => {
-      const doc = make();
-      const t = performance.now();
-      const r = await run(doc);
-      expect(performance.now() - t).toBeLessThan(1000);
+      // No wall-clock assertion (tests never assert on time; a loaded machine made it flaky): a hang or a
+      // quadratic blow-up still fails on the test timeout, and bench/ measures speed.
+      const r = await run(make());
       expect(r).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'FORMAT_FAILURE' });
     });
 

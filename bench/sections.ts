@@ -2,6 +2,8 @@
 import type { BenchCard, Row } from './common.js';
 
 export interface SectionInput {
+  /** Signatures of the service section's memory run (--signatures, default 100,000). */
+  signatures?: number;
   card: BenchCard;
   /** raw C_Sign per second, measured in this run */
   raw: number;
@@ -16,3 +18,5 @@ import { signingSection } from './signing.js';
 extraSections.push({ name: 'signing', run: signingSection });
 import { verifySection } from './verify.js';
 extraSections.push({ name: 'verification', run: verifySection });
+import { serviceSection } from './service.js';
+extraSections.push({ name: 'service', run: (i) => serviceSection(i, i.signatures ?? 100_000) });

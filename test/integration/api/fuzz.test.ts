@@ -2,7 +2,7 @@
 // simulator, the audit log): methods, paths, query strings, headers (Host, Origin, content type and
 // encoding, PIN header, credentials), and bodies (JSON of every route's shape, arbitrary JSON, bytes, gzip).
 //
-// Properties, for every request:
+// Properties, for every request (local callers authenticate with the agent's key once the agent has one):
 // - never a 5xx, never a crash (the agent answers its status route after every request);
 // - a caller that is not allowed (foreign Host, foreign or null Origin) never gets a 2xx, and never a ticket
 //   or a signature in any body;
@@ -23,7 +23,10 @@ import { softhsmModule, testCard } from '../../helpers/softhsm.js';
 import { captureLogger, startSim } from '../auth/helpers.js';
 
 const RUNS = Number(process.env.RXSIGN_FUZZ_RUNS ?? '2000');
+/** Allowlisted and pre-approved by the user. */
 const ALLOWED_ORIGIN = 'https://ehr.example.nhs.uk';
+/** Allowlisted, never approved (its approval requests time out at once). */
+const UNAPPROVED_ORIGIN = 'https://other-ehr.example.nhs.uk';
 const card = testCard('prescriber');
 
 const ROUTES = [
@@ -59,7 +62,9 @@ interface Case {
   path: string;
   query: string;
   host: 'ok' | 'localhost' | 'evil' | 'rebind';
-  origin: 'none' | 'self' | 'allowed' | 'evil' | 'null';
+  origin: 'none' | 'self' | 'allowed' | 'unapproved' | 'evil' | 'null';
+  /** The agent's own key, a wrong one, or none (`authorization` then carries noise, or nothing). */
+  credential: 'key' | 'wrong' | 'none';
   contentType: string | undefined;
   encoding: 'none' | 'gzip' | 'bogus' | 'gzip-lie';
   pin: string | undefined;
@@ -185,7 +190,8 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
     { weight: 1, arbitrary: fc.constantFrom('?pin=1234', '?a[b][c]=1&a=2', '?%', '?x=%ZZ') },
   ),
   host: fc.constantFrom('ok', 'ok', 'localhost', 'evil', 'rebind'),
-  origin: fc.constantFrom('none', 'none', 'self', 'allowed', 'evil', 'null'),
+  origin: fc.constantFrom('none', 'none', 'self', 'allowed', 'unapproved', 'evil', 'null'),
+  credential: fc.constantFrom('key', 'key', 'wrong', 'none'),
   contentType: fc.option(
     fc.constantFrom(
       'application/json',
@@ -224,7 +230,7 @@ interface Answer {
   timedOut: boolean;
 }
 
-function send(base: string, c: Case): Promise<Answer> {
+function send(base: string, c: Case, apiKey: string | undefined): Promise<Answer> {
   const url = new URL(base);
   const port = url.port;
   const route = ROUTES.find((r) => r[1] === c.path);
@@ -241,6 +247,7 @@ function send(base: string, c: Case): Promise<Answer> {
     none: undefined,
     self: `http://127.0.0.1:${port}`,
     allowed: ALLOWED_ORIGIN,
+    unapproved: UNAPPROVED_ORIGIN,
     evil: 'https://evil.example',
     null: 'null',
   }[c.origin];
@@ -260,7 +267,11 @@ function send(base: string, c: Case): Promise<Answer> {
   if (c.pin !== undefined) {
     headers['x-rxsign-pin'] = c.pin;
   }
-  if (c.authorization !== undefined) {
+  if (c.credential === 'key' && apiKey !== undefined) {
+    headers.authorization = `Bearer ${apiKey}`;
+  } else if (c.credential === 'wrong' && apiKey !== undefined) {
+    headers.authorization = `Bearer ${apiKey.slice(0, -2)}${apiKey.endsWith('AA') ? 'BB' : 'AA'}`;
+  } else if (c.authorization !== undefined) {
     headers.authorization = c.authorization;
   }
   return new Promise((resolve, reject) => {
@@ -303,9 +314,26 @@ afterAll(() => {
   }
 });
 
-function allowedCaller(c: Case): boolean {
-  return (c.host === 'ok' || c.host === 'localhost') && c.origin !== 'evil' && c.origin !== 'null';
+/**
+ * May this caller get a ticket or a signature? Loopback Host always; then, before local callers were
+ * authenticated (no `apiKey` on the running agent), anything but a foreign or null Origin; with
+ * authentication (docs/security.md): a local program with the agent's key, or the pre-approved web origin.
+ */
+function allowedCaller(c: Case, auth: boolean): boolean {
+  const hostOk = c.host === 'ok' || c.host === 'localhost';
+  if (!auth) {
+    // Every allowlisted origin (there were no approvals yet).
+    return hostOk && c.origin !== 'evil' && c.origin !== 'null';
+  }
+  return (
+    hostOk &&
+    ((c.credential === 'key' && (c.origin === 'none' || c.origin === 'self')) ||
+      c.origin === 'allowed')
+  );
 }
+
+/** Routes anyone on loopback may read (the static page, status for allowlisted web pages, hello). */
+const OPEN_ROUTES = /^\/($|page\.(js|css)$|api\/v1\/hello$)/;
 
 describe('fuzz: every route of the running agent (fast-check)', () => {
   let sim: RunningSpineSim;
@@ -323,7 +351,10 @@ describe('fuzz: every route of the running agent (fast-check)', () => {
         RXSIGN_SSB_URL: sim.url,
         RXSIGN_AUDIT_LOG: join(auditDir, 'audit.log'),
         RXSIGN_AUDIT_RESERVE_MB: '1',
-        RXSIGN_ALLOWED_ORIGINS: ALLOWED_ORIGIN,
+        RXSIGN_ALLOWED_ORIGINS: `${ALLOWED_ORIGIN},${UNAPPROVED_ORIGIN}`,
+        RXSIGN_APPROVED_ORIGINS: ALLOWED_ORIGIN,
+        RXSIGN_APPROVAL_TIMEOUT_MS: '50',
+        RXSIGN_RUNTIME_DIR: join(auditDir, 'run'),
         RXSIGN_POLL_MS: '200',
         XDG_STATE_HOME: auditDir,
       }),
@@ -344,35 +375,51 @@ describe('fuzz: every route of the running agent (fast-check)', () => {
     }
   }
 
+  /** The agent's key for local programs, once it has one (`callers`: docs/security.md). */
+  function apiKey(): string | undefined {
+    const key = (agent as unknown as { apiKey?: unknown }).apiKey;
+    return typeof key === 'string' ? key : undefined;
+  }
+
   async function check(c: Case): Promise<void> {
     const ticket = await ticketNow();
+    const key = apiKey();
+    const auth = key !== undefined;
     const t0 = performance.now();
-    const a = await send(agent.url, c);
+    const a = await send(agent.url, c, key);
     if (process.env.RXSIGN_FUZZ_PROFILE) {
       const k = `${c.path.slice(0, 30)} ${c.host} ${c.origin}`;
       profile.set(k, (profile.get(k) ?? 0) + performance.now() - t0);
     }
-    const where = `${c.method || 'route'} ${c.path}${c.query} host=${c.host} origin=${c.origin}`;
+    const where = `${c.method || 'route'} ${c.path}${c.query} host=${c.host} origin=${c.origin} credential=${c.credential}`;
     if (a.timedOut) {
       // Only a route documented to wait may take longer than the fuzz gives it.
       expect(WAITING.test(c.path), `no answer: ${where}`).toBe(true);
       return;
     }
     expect(a.status, `5xx: ${where}: ${a.body.slice(0, 200)}`).toBeLessThan(500);
-    if (!allowedCaller(c)) {
-      expect(a.status, `2xx to a caller that is not allowed: ${where}`).not.toBeLessThan(300);
+    const hostOk = c.host === 'ok' || c.host === 'localhost';
+    const foreign = !hostOk || c.origin === 'evil' || c.origin === 'null';
+    if (foreign) {
+      expect(a.status, `2xx to a foreign Host or Origin: ${where}`).not.toBeLessThan(300);
+    }
+    if (auth && c.origin === 'none' && c.credential !== 'key' && !OPEN_ROUTES.test(c.path)) {
+      expect(a.status, `2xx to a local caller without the key: ${where}`).not.toBeLessThan(300);
     }
     if (PROTECTED.test(c.path) && a.status >= 200 && a.status < 300) {
-      expect(allowedCaller(c), where).toBe(true);
+      expect(allowedCaller(c, auth), `ticket or signature route answered 2xx: ${where}`).toBe(true);
     }
     if (ticket !== undefined && a.body.includes(ticket)) {
-      expect(allowedCaller(c) && /^\/ticket-api\/get/.test(c.path), `ticket leaked: ${where}`).toBe(
-        true,
-      );
+      expect(
+        allowedCaller(c, auth) && /^\/ticket-api\/get/.test(c.path),
+        `ticket leaked: ${where}`,
+      ).toBe(true);
       expect(a.status).toBe(200);
     }
     if (a.body.includes('"signature"') || a.body.includes('"cms"')) {
-      expect(allowedCaller(c), `signature to a caller that is not allowed: ${where}`).toBe(true);
+      expect(allowedCaller(c, auth), `signature to a caller that is not allowed: ${where}`).toBe(
+        true,
+      );
     }
   }
 
@@ -387,18 +434,23 @@ describe('fuzz: every route of the running agent (fast-check)', () => {
       numRuns: Math.floor(RUNS / 2),
     });
     // Still alive and answering.
-    const status = await send(agent.url, {
-      method: 'GET',
-      path: '/ticket-api/status',
-      query: '',
-      host: 'ok',
-      origin: 'none',
-      contentType: undefined,
-      encoding: 'none',
-      pin: undefined,
-      authorization: undefined,
-      body: undefined,
-    });
+    const status = await send(
+      agent.url,
+      {
+        method: 'GET',
+        path: '/ticket-api/status',
+        query: '',
+        host: 'ok',
+        origin: 'none',
+        credential: 'key',
+        contentType: undefined,
+        encoding: 'none',
+        pin: undefined,
+        authorization: undefined,
+        body: undefined,
+      },
+      apiKey(),
+    );
     expect(status.status).toBe(200);
     expect(log.lines.join('')).not.toContain(card.pin === '' ? '\u0000' : `"${card.pin}"`);
   }, 600_000);

@@ -53,6 +53,11 @@ const PROTECTED = /^\/(ticket-api\/get|api\/v1\/sign\/)/;
 /** Routes that may wait (for a login) longer than a fuzz request is given. */
 const WAITING = /^\/(ticket-api\/get(New)?Ticket|api\/v1\/events)$/;
 
+/** A request that may wait: a waiting route, or a web page's request waiting for the user's approval. */
+function mayWait(c: { path: string; origin: string }): boolean {
+  return WAITING.test(c.path) || (c.origin === 'unapproved' && PROTECTED.test(c.path));
+}
+
 const signedInfo = Buffer.from(
   buildSignedInfo(new TextEncoder().encode('<Fragment>fuzz</Fragment>'), 'RS256'),
 ).toString('base64');
@@ -291,7 +296,7 @@ function send(base: string, c: Case, apiKey: string | undefined): Promise<Answer
       },
     );
     // A route that waits for a login (getTicket) is given 0.3 s, then left; any other route 10 s (a hang).
-    req.setTimeout(WAITING.test(c.path) ? 300 : 10_000, () => {
+    req.setTimeout(mayWait(c) ? 300 : 10_000, () => {
       req.destroy();
       resolve({ status: 0, body: '', timedOut: true });
     });
@@ -307,6 +312,8 @@ function send(base: string, c: Case, apiKey: string | undefined): Promise<Answer
 }
 
 const profile = new Map<string, number>();
+/** Tickets and signatures handed out (to allowed callers): shows the fuzz reaches the success paths. */
+const granted = new Map<string, number>();
 afterAll(() => {
   if (process.env.RXSIGN_FUZZ_PROFILE) {
     const top = [...profile].sort((x, y) => y[1] - x[1]).slice(0, 15);
@@ -353,7 +360,7 @@ describe('fuzz: every route of the running agent (fast-check)', () => {
         RXSIGN_AUDIT_RESERVE_MB: '1',
         RXSIGN_ALLOWED_ORIGINS: `${ALLOWED_ORIGIN},${UNAPPROVED_ORIGIN}`,
         RXSIGN_APPROVED_ORIGINS: ALLOWED_ORIGIN,
-        RXSIGN_APPROVAL_TIMEOUT_MS: '50',
+        RXSIGN_APPROVAL_TIMEOUT_MS: '1000',
         RXSIGN_RUNTIME_DIR: join(auditDir, 'run'),
         RXSIGN_POLL_MS: '200',
         XDG_STATE_HOME: auditDir,
@@ -394,7 +401,7 @@ describe('fuzz: every route of the running agent (fast-check)', () => {
     const where = `${c.method || 'route'} ${c.path}${c.query} host=${c.host} origin=${c.origin} credential=${c.credential}`;
     if (a.timedOut) {
       // Only a route documented to wait may take longer than the fuzz gives it.
-      expect(WAITING.test(c.path), `no answer: ${where}`).toBe(true);
+      expect(mayWait(c), `no answer: ${where}`).toBe(true);
       return;
     }
     expect(a.status, `5xx: ${where}: ${a.body.slice(0, 200)}`).toBeLessThan(500);
@@ -408,6 +415,7 @@ describe('fuzz: every route of the running agent (fast-check)', () => {
     }
     if (PROTECTED.test(c.path) && a.status >= 200 && a.status < 300) {
       expect(allowedCaller(c, auth), `ticket or signature route answered 2xx: ${where}`).toBe(true);
+      granted.set(c.path, (granted.get(c.path) ?? 0) + 1);
     }
     if (ticket !== undefined && a.body.includes(ticket)) {
       expect(
@@ -452,6 +460,13 @@ describe('fuzz: every route of the running agent (fast-check)', () => {
       apiKey(),
     );
     expect(status.status).toBe(200);
+    if (process.env.RXSIGN_FUZZ_PROFILE) {
+      process.stderr.write(`granted: ${JSON.stringify([...granted])}\n`);
+    }
+    if (RUNS >= 1000) {
+      // Not vacuous: allowed callers did get tickets in the logged-in half.
+      expect([...granted.keys()].some((p) => p.startsWith('/ticket-api/get'))).toBe(true);
+    }
     expect(log.lines.join('')).not.toContain(card.pin === '' ? '\u0000' : `"${card.pin}"`);
   }, 600_000);
 });

@@ -4,7 +4,7 @@
  * which parts exist and how they are wired:
  *
  *   token port (PKCS#11 worker) → Spine login agent (auth) → verifier (verify) → audit log → signing service
- *   → routers (page, Ticket API, verification, signing) → express app → loopback listener
+ *   → routers (page, Ticket API, verification, CIS2 card assertion, signing) → express app → loopback listener
  *
  * Rules:
  * - every part is created here and closed here, in reverse order of creation (HTTP first, module last);
@@ -15,6 +15,7 @@
 import type { Router } from 'express';
 import type { Logger } from 'pino';
 import { createApp } from './api/app.js';
+import { cis2Router } from './api/routes/cis2.js';
 import { pageRouter } from './api/routes/page.js';
 import { signRouter } from './api/routes/sign.js';
 import { ticketRouter } from './api/routes/ticket.js';
@@ -103,6 +104,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     pageRouter(),
     ticketRouter(agent),
     verifyRouter(verifier),
+    cis2Router({ agent, port, cas: () => [...trust.anchors, ...trust.intermediates] }),
     ...(signingParts ? [signingParts.router] : []),
   ];
   const app = createApp({

@@ -47,9 +47,11 @@ const ROUTES = [
   ['GET', '/api/v1/status'],
   ['GET', '/api/v1/events'],
   ['GET', '/api/v1/openapi.json'],
+  ['POST', '/api/v1/cis2/assertion'],
+  ['GET', '/api/v1/cis2/session'],
 ] as const;
-/** Routes that hand out a ticket or a signature. */
-const PROTECTED = /^\/(ticket-api\/get|api\/v1\/sign\/)/;
+/** Routes that hand out a ticket or a signature (a CIS2 card assertion is signed by the card too). */
+const PROTECTED = /^\/(ticket-api\/get|api\/v1\/sign\/|api\/v1\/cis2\/assertion)/;
 /** Routes that may wait (for a login) longer than a fuzz request is given. */
 const WAITING = /^\/(ticket-api\/get(New)?Ticket|api\/v1\/events)$/;
 
@@ -129,6 +131,16 @@ const jsonish = fc.oneof(
         detached: fc.oneof(fc.boolean(), printable),
         pem: fc.boolean(),
         pin: fc.oneof(fc.constant(card.pin), printable),
+      },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
+  fc
+    .record(
+      {
+        nonce: fc.oneof(fc.constant('bm9uY2Utbm9uY2Utbm9uY2U'), printable),
+        audience: fc.oneof(fc.constant('https://cis2.example/token'), printable),
+        authAfter: fc.oneof(fc.integer({ min: 0, max: 2e9 }), fc.double()),
       },
       { requiredKeys: [] },
     )
@@ -424,7 +436,11 @@ describe('fuzz: every route of the running agent (fast-check)', () => {
       ).toBe(true);
       expect(a.status).toBe(200);
     }
-    if (a.body.includes('"signature"') || a.body.includes('"cms"')) {
+    if (
+      a.body.includes('"signature"') ||
+      a.body.includes('"cms"') ||
+      a.body.includes('"assertion"')
+    ) {
       expect(allowedCaller(c, auth), `signature to a caller that is not allowed: ${where}`).toBe(
         true,
       );

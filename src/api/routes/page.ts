@@ -51,7 +51,9 @@ function show(s){
   $('logout').hidden = !(s.state === 'active' || s.state === 'role-required');
   $('role').hidden = s.state !== 'role-required';
   if (s.state === 'role-required') {
-    $('roleId').innerHTML = s.roles.map((r) => '<option value="' + text(r.id) + '">' + text(r.orgName) + ' — ' + text(r.jobRole[2]) + '</option>').join('');
+    // Re-rendered only when the roles change: the once-a-second refresh must not reset the user's choice.
+    const options = s.roles.map((r) => '<option value="' + text(r.id) + '">' + text(r.orgName) + ' — ' + text(r.jobRole[2]) + '</option>').join('');
+    if ($('roleId').dataset.options !== options) { $('roleId').innerHTML = options; $('roleId').dataset.options = options; }
   }
 }
 async function refresh(){ try { show(await call('/ticket-api/status')); } catch (e) { $('message').textContent = e.message || 'agent not reachable'; } }

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { loadConfig } from '../../../src/config.js';
 import type { RunningSpineSim } from '../../../src/spine-sim/server.js';
@@ -43,6 +43,10 @@ describe.skipIf(!existsSync(CHROMIUM))(
         ],
       });
     }, 60_000);
+    // Each test starts with the card present and no session, whatever the test before it left.
+    beforeEach(async () => {
+      await server.agent.destroyTicket();
+    });
     afterAll(async () => {
       await browser?.close();
       await server?.close();

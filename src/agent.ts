@@ -158,7 +158,9 @@ async function startSigning(
     );
     return undefined;
   }
-  const audit = await openAuditLog(config.auditLogPath);
+  const audit = await openAuditLog(config.auditLogPath, {
+    reserveBytes: config.auditReserveMiB * 1024 * 1024,
+  });
   const service = createSigningService({
     port,
     token: card,

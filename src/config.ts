@@ -18,6 +18,7 @@
  * - RXSIGN_PRESCRIBER_ROLES   job roles that may sign prescriptions (EPS, HL7 v3), comma-separated RBAC job role
  *   codes (R8000) or names (Nurse Access Role); '*' = any role; default DEFAULT_PRESCRIBER_ROLES
  * - RXSIGN_AUDIT_LOG     audit log path, default $XDG_STATE_HOME/rxsign/audit.log
+ * - RXSIGN_AUDIT_RESERVE_MB  free space (MiB) the audit disk keeps: below it signing is refused, default 64
  * - RXSIGN_LOG_LEVEL     pino level, default info
  * - RXSIGN_PIN           the card PIN for non-interactive CLI use (read only by readPinFromEnv)
  * - RXSIGN_TRUST_DIR / RXSIGN_CRL_DIR   CA certificates and CRLs for verification and the signing policy
@@ -72,6 +73,7 @@ const EnvSchema = z.object({
   RXSIGN_TRUST_DIR: z.string().min(1).optional(),
   RXSIGN_CRL_DIR: z.string().min(1).optional(),
   RXSIGN_ALLOWED_ORIGINS: z.string().optional(),
+  RXSIGN_AUDIT_RESERVE_MB: intFrom(0, 1_048_576).optional(),
 });
 
 export interface Config {
@@ -95,6 +97,8 @@ export interface Config {
    */
   readonly prescriberRoles: readonly string[];
   readonly auditLogPath: string;
+  /** Free space (MiB) the audit log's disk must keep: below it signing is refused (RXSIGN_AUDIT_RESERVE_MB). */
+  readonly auditReserveMiB: number;
   readonly logLevel: string;
   /** SoftHSM's configuration file, when set (the demo finds its cards beside it). */
   readonly softhsmConf: string | undefined;
@@ -168,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             .map((r) => r.trim())
             .filter((r) => r !== ''),
     auditLogPath: e.RXSIGN_AUDIT_LOG ?? join(stateHome, 'rxsign', 'audit.log'),
+    auditReserveMiB: e.RXSIGN_AUDIT_RESERVE_MB ?? 64,
     logLevel: e.RXSIGN_LOG_LEVEL ?? 'info',
     softhsmConf: e.SOFTHSM2_CONF,
     trustDir: e.RXSIGN_TRUST_DIR,

@@ -8,9 +8,10 @@
  */
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
-import { fromTable, type ServiceError } from '../errors.js';
+import { ServiceError, fromTable } from '../errors.js';
 import { API_ERRORS } from './errors.js';
 import { errorResponse } from './error-registry.js';
+import { refuseDeepJson } from './json-depth.js';
 
 export interface AppOptions {
   readonly logger: Logger;
@@ -56,6 +57,11 @@ function originGuard(allowed: readonly string[]): RequestHandler {
  * charset or encoding, undecompressable or truncated body): all of them are the client's fault, never a 500.
  */
 function fromHttpError(err: unknown): ServiceError | undefined {
+  if (err instanceof ServiceError) {
+    // Our own error thrown inside a parser hook (json-depth.ts), which http-errors gave a status. (Not
+    // isServiceError: zlib's brotli errors carry codes such as ERR__ERROR_FORMAT_PADDING_1.)
+    return err;
+  }
   const { status, expose } = err as { status?: unknown; expose?: unknown };
   if (expose !== true || typeof status !== 'number' || status < 400 || status > 499) {
     return undefined;
@@ -99,9 +105,9 @@ export function createApp(o: AppOptions): express.Express {
   // Mounted by path like the routes, so the larger limit applies under the prefix only; a body one parser
   // has read is skipped by the next.
   for (const l of o.jsonLimits ?? []) {
-    app.use(l.prefix, express.json({ limit: l.limit, strict: true }));
+    app.use(l.prefix, express.json({ limit: l.limit, strict: true, verify: refuseDeepJson }));
   }
-  app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true }));
+  app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true, verify: refuseDeepJson }));
   for (const r of o.routers) {
     app.use(r);
   }

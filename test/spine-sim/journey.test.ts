@@ -21,6 +21,7 @@ beforeAll(async () => {
     crls: pki.crls,
     clock: () => now,
     sessionLimits: { maxSessionMinutes: 60, maxIdleMinutes: 10 },
+    adminRoutes: true,
   });
 });
 afterAll(async () => {

@@ -100,11 +100,7 @@ export function ensurePrivateDir(path: string): string {
 export function writeSecretFile(dir: string, name: string, data: string): string {
   const target = join(dir, name);
   const tmp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(
-    tmp,
-    fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 0),
-    0o600,
-  );
+  const fd = openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 0), 0o600);
   try {
     writeSync(fd, data);
     fsyncSync(fd);

@@ -111,7 +111,9 @@ export function pageSecret(apiKey: string): string {
 
 /** The proofs of /api/v1/hello: HMAC(key, role ‖ challenge), one label per side so neither can be replayed. */
 export function helloProof(apiKey: string, side: 'client' | 'agent', challenge: string): string {
-  return createHmac('sha256', apiKey).update(`rxsign hello v1 ${side} ${challenge}`).digest('base64url');
+  return createHmac('sha256', apiKey)
+    .update(`rxsign hello v1 ${side} ${challenge}`)
+    .digest('base64url');
 }
 
 export function callerOf(res: Response): Caller {

@@ -18,6 +18,7 @@ export type ApiErrorCode =
   | 'ERR_APPROVAL_UNKNOWN'
   | 'ERR_APPROVALS_FILE_INVALID'
   | 'ERR_PIN_NOT_ALLOWED'
+  | 'ERR_AGENT_NOT_AUTHENTIC'
   | 'ERR_INTERNAL';
 
 export const API_ERRORS: ErrorTable<ApiErrorCode> = {
@@ -86,6 +87,11 @@ export const API_ERRORS: ErrorTable<ApiErrorCode> = {
     status: 500,
     message: 'the approvals file is not valid',
     fix: 'Remove approvals.json from the agent’s state folder (web origins are then asked again) and start again.',
+  },
+  ERR_AGENT_NOT_AUTHENTIC: {
+    status: 502,
+    message: 'the program answering is not the rxsign agent',
+    fix: 'Something else holds the agent’s port (maybe another user’s program): nothing was sent to it. Stop it, start the agent (rxsign serve), and try again.',
   },
   ERR_PIN_NOT_ALLOWED: {
     status: 403,

@@ -13,6 +13,7 @@ Commands:
   serve                  run the agent (local HTTP API: login, Ticket API, signing, verification)
   spine-sim              run the Spine Security Broker simulator
   login | ticket | logout | status   talk to the running agent (Ticket API)
+  open                   open the agent page (card, PIN, roles, web pages asking for approval)
   sign eps|hl7|cms       sign a $prepare digest, an HL7 v3 prescription or any document (CMS)
   verify FILE…           verify prescriptions (HL7 v3, FHIR) and CMS signatures
   audit verify           check the signing audit log's hash chain
@@ -37,6 +38,7 @@ const commands: Record<string, () => Promise<Command>> = {
     import('./client.js').then((m) => m.runClient('logout', argv, io)),
   status: async () => (argv, io) =>
     import('./client.js').then((m) => m.runClient('status', argv, io)),
+  open: async () => (argv, io) => import('./client.js').then((m) => m.runClient('open', argv, io)),
   'spine-sim': async () => async (argv) => (await import('../spine-sim/cli.js')).runSpineSim(argv),
   audit: async () => async (argv, io) => {
     const [sub, ...rest] = argv;

@@ -76,7 +76,7 @@ async function call(path, body){
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const j = await r.json().catch(() => ({}));
-  if (r.status === 401) { showUnpaired(); throw j; }
+  if (r.status === 401 && j.code === 'ERR_UNAUTHORIZED') { showUnpaired(); throw j; }
   if (!r.ok) throw j;
   return j;
 }

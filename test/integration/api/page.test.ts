@@ -1,6 +1,6 @@
 // The agent's page in a real browser (Debian chromium driven by playwright-core; never a downloaded browser):
 // card present → PIN → role choice → logged in → log out.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { loadConfig } from '../../../src/config.js';
 import type { RunningSpineSim } from '../../../src/spine-sim/server.js';
+import { agentEnv } from '../../helpers/agent-env.js';
 import { softhsmModule, testCard } from '../../helpers/softhsm.js';
 import { captureLogger, startSim } from '../auth/helpers.js';
 
@@ -26,7 +27,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
         RXSIGN_MODULE: softhsmModule(),
         RXSIGN_TOKEN: 'multi-role',
         RXSIGN_SSB_URL: sim.url,
-        RXSIGN_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'rxsign-audit-')), 'audit.log'),
+        ...agentEnv(),
       });
       server = await startAgent({ config, logger: captureLogger().logger, listenPort: 0 });
       browser = await chromium.launch({
@@ -51,7 +52,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
 
     test('log in with the PIN, choose a role, see the session, log out', async () => {
       const page = await browser.newPage();
-      await page.goto(`${server.url}/`);
+      await page.goto(server.pageUrl);
       await page.waitForSelector('#state[data-state="card-present"]');
       await page.fill('#pin', testCard('multi-role').pin);
       await page.click('#login button');
@@ -72,7 +73,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
 
     test('a wrong PIN shows the card error and keeps the login form', async () => {
       const page = await browser.newPage();
-      await page.goto(`${server.url}/`);
+      await page.goto(server.pageUrl);
       await page.waitForSelector('#state[data-state="card-present"]');
       await page.fill('#pin', '00000000');
       await page.click('#login button');

@@ -106,7 +106,12 @@ function show(s){
     $('roleId').dataset.for = s.uid;
   }
 }
+let shown = '';
 function showApprovals(a){
+  // re-render only on change, so that a button is not replaced under the user's pointer
+  const key = JSON.stringify(a);
+  if (key === shown) return;
+  shown = key;
   const pending = $('pending');
   pending.replaceChildren(...a.pending.map((p) => {
     const li = el('li', { 'data-id': p.id, 'data-origin': p.origin });

@@ -4,7 +4,7 @@
  * which parts exist and how they are wired:
  *
  *   token port (PKCS#11 worker) → Spine login agent (auth) → verifier (verify) → audit log → signing service
- *   → routers (page, Ticket API, verification, signing, approvals) → express app → loopback listeners
+ *   → routers (page, Ticket API, verification, CIS2 card assertion, signing, approvals) → express app → loopback listeners
  *
  * Who may call (docs/security.md): the private runtime folder is checked (or made, 0700) before anything
  * starts; a fresh 256-bit key is written there as `api-key` (0600) once the agent listens on both 127.0.0.1
@@ -24,6 +24,7 @@ import { approvalGate, pageSecret, type AccessOptions, type Gate } from './api/a
 import { createApp } from './api/app.js';
 import { Approvals } from './api/approvals.js';
 import { approvalsRouter } from './api/routes/approvals.js';
+import { cis2Router } from './api/routes/cis2.js';
 import { pageRouter } from './api/routes/page.js';
 import { signRouter } from './api/routes/sign.js';
 import { ticketRouter } from './api/routes/ticket.js';
@@ -152,6 +153,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     ticketRouter(agent, gate),
     verifyRouter(verifier),
     approvalsRouter(approvals),
+    cis2Router({ agent, port, cas: () => [...trust.anchors, ...trust.intermediates] }),
     ...(signingParts ? [signingParts.router] : []),
   ];
   const app = createApp({

@@ -6,6 +6,8 @@
 import { AUDIT_ERRORS } from '../audit/errors.js';
 import { AUTH_ERRORS, TICKET_API } from '../auth/errors.js';
 import { WIRE_ERRORS } from '../auth/wire/errors.js';
+import { CIS2_SIM_ERRORS } from '../cis2-sim/errors.js';
+import { CIS2_ERRORS } from '../cis2/errors.js';
 import { CMS_ERRORS } from '../cms/errors.js';
 import { isServiceError, type ErrorSpec, type ServiceError } from '../errors.js';
 import { PKCS11_ERRORS } from '../pkcs11/index.js';
@@ -27,6 +29,8 @@ export const ERROR_REGISTRY: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...SPINE_SIM_ERRORS,
   ...RUNTIME_ERRORS,
   ...LISTEN_ERRORS,
+  ...CIS2_ERRORS,
+  ...CIS2_SIM_ERRORS,
   ...API_ERRORS,
 });
 

@@ -161,7 +161,11 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     routers,
     access,
     // batch verification carries many documents (base64) in one JSON body
-    jsonLimits: [{ prefix: '/api/v1/verify', limit: '70mb' }],
+    jsonLimits: [
+      { prefix: '/api/v1/verify', limit: '70mb' },
+      // the HL7 JSON envelope carries a document of up to 2 MiB (as a JSON string: escapes make it longer)
+      { prefix: '/api/v1/sign/hl7', limit: '5mb' },
+    ],
   });
   let http;
   try {
@@ -257,6 +261,8 @@ async function startSigning(
     token: card,
     pinPolicy: config.pinPolicy,
     audit,
+    // One PIN guard for the Spine login and signing: one back-off and one live-login check per card.
+    pins: agent.pins,
     trust: await loadSigningTrust({
       ...(config.trustDir ? { trustDir: config.trustDir } : {}),
       ...(config.crlDir ? { crlDir: config.crlDir } : {}),

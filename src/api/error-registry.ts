@@ -11,6 +11,7 @@ import { CIS2_ERRORS } from '../cis2/errors.js';
 import { CMS_ERRORS } from '../cms/errors.js';
 import { isServiceError, type ErrorSpec, type ServiceError } from '../errors.js';
 import { PKCS11_ERRORS } from '../pkcs11/index.js';
+import { PIN_ERRORS } from '../pin/index.js';
 import { PRESCRIPTION_ERRORS } from '../prescription/errors.js';
 import { SIGN_ERRORS } from '../signing/errors.js';
 import { LISTEN_ERRORS } from '../net.js';
@@ -20,6 +21,7 @@ import { API_ERRORS } from './errors.js';
 
 export const ERROR_REGISTRY: Readonly<Record<string, ErrorSpec>> = Object.freeze({
   ...PKCS11_ERRORS,
+  ...PIN_ERRORS,
   ...CMS_ERRORS,
   ...PRESCRIPTION_ERRORS,
   ...SIGN_ERRORS,
@@ -39,6 +41,8 @@ export interface ErrorBody {
   message: string;
   ticketApi?: { name: string; value: string };
   issues?: { path: string; message: string }[];
+  /** ERR_PIN_BACKOFF: how long until the next PIN try is accepted (also sent as `Retry-After`, seconds). */
+  retryAfterMs?: number;
 }
 
 /** The response status and body for any error. Never includes a cause, a stack or input. */
@@ -51,6 +55,7 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody }
   // A known 5xx shows its code and fixed message only; a 4xx may add the field issues (paths, no input).
   const issues = spec.status < 500 ? (detail?.issues as ErrorBody['issues']) : undefined;
   const ticketApi = TICKET_API[code];
+  const retryAfterMs = detail?.retryAfterMs;
   return {
     status: spec.status,
     body: {
@@ -58,6 +63,9 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody }
       message: spec.message,
       ...(ticketApi ? { ticketApi } : {}),
       ...(issues ? { issues } : {}),
+      ...(typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)
+        ? { retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)) }
+        : {}),
     },
   };
 }

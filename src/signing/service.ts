@@ -12,6 +12,7 @@
 import { isServiceError } from '../errors.js';
 import type { AuditEntry, AuditLog, SignOutcome } from '../audit/index.js';
 import type { TokenPort, TokenSelector } from '../pkcs11/index.js';
+import type { PinGuard, PinSource } from '../pin/index.js';
 import type { SignatureAlgorithm } from '../prescription/signed-info.js';
 import { isoToHl7Timestamp } from '../prescription/timestamp.js';
 import {
@@ -42,6 +43,8 @@ export interface SignCaller {
   /** The requesting client (origin, API client id, 'cli'). */
   readonly client: string;
   readonly pin?: string;
+  /** Where `pin` came from (default 'cli'): see docs/pin.md. */
+  readonly pinFrom?: PinSource;
   readonly uid?: string | null;
   readonly role?: string | null;
 }
@@ -55,6 +58,8 @@ export interface SigningServiceOptions {
   readonly trust?: SigningTrust;
   readonly chainDer?: readonly Uint8Array[];
   readonly now?: () => Date;
+  /** The PIN guard shared with the Spine login (the composition root passes the agent's). */
+  readonly pins?: PinGuard;
 }
 
 /** An EPS batch request (NHS Credential Management `signPrescription` payload shape). */
@@ -162,6 +167,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     token: o.token,
     pinPolicy: o.pinPolicy,
     ...(o.chainDer !== undefined ? { chainDer: o.chainDer } : {}),
+    ...(o.pins !== undefined ? { pins: o.pins } : {}),
   });
   let closed = false;
   const pathChecked = new WeakMap<SigningKey, number>();
@@ -242,7 +248,10 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     at: readonly Date[],
     setKey: (k: SigningKey) => void,
   ): Promise<SigningKey> {
-    const key = await session.acquire(caller.pin);
+    const key = await session.acquire(
+      caller.pin,
+      caller.pinFrom !== undefined ? { from: caller.pinFrom } : {},
+    );
     setKey(key);
     for (const t of at) {
       checkCertificateUsage(key.certificate, t);

@@ -5,11 +5,14 @@
  * - every body is validated (zod, strict: unknown fields rejected) before the signing service sees it;
  * - the role rule: with no selected Spine role, signing is refused (ERR_SIGN_NO_ROLE, audited) unless
  *   `signWithoutRole` is configured;
- * - the PIN travels in the body field `pin` (EPS, CMS) or the `X-Rxsign-Pin` header (HL7, whose body is XML);
- *   it is never logged, echoed or stored (the card session keeps the login, not the PIN); it is accepted from
- *   the CLI only (a web page or a named client sending one is refused with ERR_PIN_NOT_ALLOWED);
- * - the audit `client` is the authenticated caller (access.ts callerName): `cli`, a client key's name, or
- *   the allowlisted origin of a web page the user approved — never a header value;
+ * - the PIN travels in the JSON body field `pin` only: EPS and CMS bodies, and HL7's JSON envelope
+ *   `{ xml, pin? }` (a raw XML body carries no PIN: it signs with the live card login). A header is logged by
+ *   proxies and kept by browser devtools, so a request with `X-Rxsign-Pin` is refused (ERR_PIN_IN_HEADER).
+ *   The PIN is never logged, echoed or stored; its source (page, CLI, web application) comes from
+ *   pinSourceOf, and the PIN guard applies back-off and the page-only rules (docs/pin.md);
+ * - a PIN is accepted from the agent page and the CLI only (a web page or a named client sending one is
+ *   refused with ERR_PIN_NOT_ALLOWED); the audit `client` is the authenticated caller (access.ts
+ *   callerName): `cli`, a client key's name, or the approved web page's origin — never a header value;
  * - a web page waits for the user's approval (`gate`) before anything is signed;
  * - size limits: JSON bodies by the app (1 MiB default), XML bodies 2 MiB here → 413.
  */
@@ -21,7 +24,9 @@ import {
   type SignCaller,
   type SigningService,
 } from '../../signing/index.js';
+import { pinError } from '../../pin/index.js';
 import { apiError, callerName, mayGivePin, type Gate } from '../access.js';
+import { pinSourceOf } from '../pin-source.js';
 import { parseBody } from '../validate.js';
 
 /** What the router needs. */
@@ -68,6 +73,22 @@ const EpsBody = z
   })
   .strict();
 
+const Hl7Body = z
+  .object({
+    xml: z.string().min(1),
+    algorithm: z.enum(['RS256', 'RS1']).optional(),
+    pin: Pin.optional(),
+  })
+  .strict();
+
+/** '2mb', '1kb', '500' → bytes (the express limit syntax this router is given). */
+function limitBytes(limit: string): number {
+  const m = /^(\d+)\s*(b|kb|mb)?$/i.exec(limit.trim());
+  const n = Number(m?.[1] ?? 2);
+  const unit = (m?.[2] ?? (m ? 'b' : 'mb')).toLowerCase();
+  return n * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+}
+
 const CmsBody = z
   .object({
     content: Base64.min(1),
@@ -88,7 +109,7 @@ function caller(
   const role = roleProvider();
   return {
     client: callerName(res),
-    ...(pin !== undefined ? { pin } : {}),
+    ...(pin !== undefined ? { pin, pinFrom: pinSourceOf(res.req) } : {}),
     uid: role?.uid ?? null,
     role: role?.roleId ?? null,
   };
@@ -132,23 +153,51 @@ export function signRouter(deps: SignRouterDeps): Router {
     );
   });
 
+  const xmlLimit = deps.xmlLimit ?? '2mb';
+  const xmlMax = limitBytes(xmlLimit);
   r.post(
     '/api/v1/sign/hl7',
+    // The header is refused before any body is read: its PIN is never tried.
+    (req, _res, next) => {
+      next(req.headers['x-rxsign-pin'] !== undefined ? pinError('ERR_PIN_IN_HEADER') : undefined);
+    },
     express.raw({
       type: ['application/xml', 'text/xml', 'application/hl7-v3+xml'],
-      limit: deps.xmlLimit ?? '2mb',
+      limit: xmlLimit,
     }),
     async (req, res) => {
-      if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
+      let xml: Uint8Array;
+      let pin: string | undefined;
+      let algorithm: 'RS256' | 'RS1' | undefined;
+      const envelope = typeof req.is('application/json') === 'string';
+      if (Buffer.isBuffer(req.body) && req.body.length > 0) {
+        xml = new Uint8Array(req.body);
+      } else if (envelope) {
+        const body = parseBody(Hl7Body, req.body);
+        const bytes = Buffer.from(body.xml, 'utf8');
+        if (bytes.length > xmlMax) {
+          throw apiError('ERR_BODY_TOO_LARGE');
+        }
+        xml = new Uint8Array(bytes);
+        pin = body.pin;
+        algorithm = body.algorithm;
+      } else {
         throw apiError('ERR_UNSUPPORTED_MEDIA_TYPE');
       }
-      const pinHeader = req.headers['x-rxsign-pin'];
-      const pin = typeof pinHeader === 'string' ? parseBody(Pin, pinHeader) : undefined;
       const c = caller(res, deps.roleProvider, pin);
       await gate(res, { action: 'sign', count: 1 });
       await roleRule(c, []);
-      const out = await deps.service.signHl7(new Uint8Array(req.body), c);
-      res.type('application/xml').send(out.xml);
+      const out = await deps.service.signHl7(xml, c, algorithm !== undefined ? { algorithm } : {});
+      if (envelope) {
+        res.json({
+          xml: out.xml,
+          signature: out.signature,
+          certificate: out.certificate,
+          authorTime: out.authorTime,
+        });
+      } else {
+        res.type('application/xml').send(out.xml);
+      }
     },
   );
 

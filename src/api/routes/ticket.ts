@@ -6,7 +6,10 @@
  *   POST /ticket-api/getNewTicket     { timeoutMs? }  → { ticket }
  *   POST /ticket-api/destroyTicket                    → { ok: true }
  *   GET  /ticket-api/status                           → session status (uid, name, roles, selected role, time left)
- *   POST /api/v1/login                { pin, roleId? } → session status
+ *   POST /api/v1/login                { pin, roleId?, acknowledgeFinalTry? } → session status
+ *
+ * The login's PIN goes through the PIN guard (docs/pin.md) with its source from pinSourceOf: back-off after a
+ * wrong PIN, page-only after two or when the card has few tries left (the page sends acknowledgeFinalTry).
  *   POST /api/v1/role                 { roleId }       → session status
  *   POST /api/v1/logout                               → { ok: true }
  * Who may call which (access.ts): a web page may get a ticket after the user's approval (`gate`) and read
@@ -16,6 +19,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Agent } from '../../auth/agent.js';
 import type { Gate } from '../access.js';
+import { pinSourceOf } from '../pin-source.js';
 import { parseBody } from '../validate.js';
 
 const Timeout = z.object({ timeoutMs: z.number().int().min(0).max(600_000).optional() }).strict();
@@ -26,6 +30,7 @@ const Login = z
       .string()
       .regex(/^\d{1,20}$/)
       .optional(),
+    acknowledgeFinalTry: z.boolean().optional(),
   })
   .strict();
 const Role = z.object({ roleId: z.string().regex(/^\d{1,20}$/) }).strict();
@@ -57,8 +62,14 @@ export function ticketRouter(agent: Agent, gate: Gate = noGate): Router {
     res.json(agent.status());
   });
   r.post('/api/v1/login', async (req, res) => {
-    const { pin, roleId } = parseBody(Login, req.body);
-    res.json(await agent.login(pin, roleId ? { roleId } : {}));
+    const { pin, roleId, acknowledgeFinalTry } = parseBody(Login, req.body);
+    res.json(
+      await agent.login(pin, {
+        from: pinSourceOf(req),
+        ...(roleId ? { roleId } : {}),
+        ...(acknowledgeFinalTry === true ? { acknowledgeFinalTry: true } : {}),
+      }),
+    );
   });
   r.post('/api/v1/role', async (req, res) => {
     const { roleId } = parseBody(Role, req.body);

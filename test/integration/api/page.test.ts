@@ -98,14 +98,18 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await page.waitForSelector('#message.err');
       await page.waitForSelector('#ack-label', { state: 'visible' });
       expect(await page.textContent('#pin-warning')).toMatch(/few PIN tries left/);
-      const status = (await (await fetch(`${server.url}/ticket-api/status`)).json()) as {
+      const status = (await (
+        await fetch(`${server.url}/ticket-api/status`, {
+          headers: { authorization: `Bearer ${server.apiKey}` },
+        })
+      ).json()) as {
         pin: { triesLow: boolean; apiLoginBlocked: boolean };
       };
       expect(status.pin).toMatchObject({ triesLow: true, apiLoginBlocked: true });
       // A local program may not try now: only the page, after the warning.
       const cli = await fetch(`${server.url}/api/v1/login`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.apiKey}` },
         body: JSON.stringify({ pin: testCard('multi-role').pin }),
       });
       expect(((await cli.json()) as { code: string }).code).toMatch(

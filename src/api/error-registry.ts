@@ -15,6 +15,8 @@ import { PIN_ERRORS } from '../pin/index.js';
 import { PRESCRIPTION_ERRORS } from '../prescription/errors.js';
 import { FHIR_ERRORS } from '../prescription/fhir/errors.js';
 import { SIGN_ERRORS } from '../signing/errors.js';
+import { LISTEN_ERRORS } from '../net.js';
+import { RUNTIME_ERRORS } from '../runtime.js';
 import { SPINE_SIM_ERRORS } from '../spine-sim/errors.js';
 import { API_ERRORS } from './errors.js';
 
@@ -29,6 +31,8 @@ export const ERROR_REGISTRY: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...WIRE_ERRORS,
   ...AUTH_ERRORS,
   ...SPINE_SIM_ERRORS,
+  ...RUNTIME_ERRORS,
+  ...LISTEN_ERRORS,
   ...CIS2_ERRORS,
   ...CIS2_SIM_ERRORS,
   ...API_ERRORS,

@@ -34,8 +34,11 @@ function cis2ClientsJson(): string {
 
 export const SERVE_HELP = `Usage: rxsign serve [--port N] [--module PATH] [--token LABEL] [--ssb URL]
 
-Run the agent on 127.0.0.1: the agent page (GET /), the Ticket API (/ticket-api/*), login and role
-selection (/api/v1/*), signing and verification routes. Configuration: src/config.ts (RXSIGN_* variables).
+Run the agent on 127.0.0.1 and [::1]: the agent page (GET /; open it with rxsign open), the Ticket API
+(/ticket-api/*), login and role selection (/api/v1/*), signing and verification routes. Every local program
+sends the key from $XDG_RUNTIME_DIR/rxsign/api-key (written fresh at each start); web pages need
+RXSIGN_ALLOWED_ORIGINS and the user's approval. Configuration: src/config.ts (RXSIGN_* variables); security
+model: docs/security.md.
 `;
 
 export const DEMO_HELP = `Usage: rxsign demo [--port N] [--sim-port N] [--cis2-port N] [--login]
@@ -82,7 +85,10 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
       ...(values.ssb ? { ssbUrl: values.ssb } : {}),
     };
     const server = await start(config, values.port === undefined ? undefined : Number(values.port));
-    io.out(`rxsign agent listening on ${server.url} (Spine Security Broker: ${config.ssbUrl})`);
+    io.out(
+      `rxsign agent listening on ${server.url} and [::1] (Spine Security Broker: ${config.ssbUrl})
+  key and page link in ${server.runtimeDir}; open the agent page with: rxsign open`,
+    );
     await untilStopped();
     await server.close();
     return 0;
@@ -153,7 +159,8 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     const server = await start(config, values.port === undefined ? undefined : Number(values.port));
     agentUrl = server.url;
     io.out(`rxsign demo
-  agent:            ${server.url}/   (open it in a browser: card, PIN, roles)
+  agent:            ${server.url}/   (open its page with: rxsign open — card, PIN, roles, approvals)
+  runtime folder:   ${server.runtimeDir}   (api-key, open.html)
   Spine simulator:  ${sim.url}
   CIS2 simulator:   ${cis2.url}   issuer ${cis2.issuer}
   card:             "${config.tokenLabel ?? ''}" (SoftHSM; its fixture PIN is in softhsm/cards.json)

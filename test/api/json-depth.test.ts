@@ -1,12 +1,12 @@
 // Deeply nested JSON never gives a 500 (issue 10 §3): the app refuses a body nested deeper than
 // MAX_JSON_DEPTH before parsing it; the raw FHIR path of /api/v1/verify reports a format failure.
 import { Router } from 'express';
-import request from 'supertest';
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { MAX_JSON_DEPTH, jsonDepth } from '../../src/api/json-depth.js';
 import { verifyRouter } from '../../src/api/routes/verify.js';
 import { silentLogger } from '../../src/log.js';
+import { keyed, testAccess } from '../helpers/api-key.js';
 
 const deepArray = (n: number): string => '['.repeat(n) + ']'.repeat(n);
 const deepObject = (n: number): string => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
@@ -19,6 +19,7 @@ function app(): ReturnType<typeof createApp> {
   return createApp({
     logger: silentLogger,
     routers: [verifyRouter(), echo],
+    access: testAccess(),
     jsonLimits: [{ prefix: '/api/v1/verify', limit: '70mb' }],
   });
 }
@@ -40,10 +41,7 @@ describe('nested JSON bodies', () => {
   ])(
     'POST %s with 100,000 nested %s as application/json: 400 ERR_BAD_REQUEST',
     async (path, _k, text) => {
-      const res = await request(app())
-        .post(path)
-        .set('content-type', 'application/json')
-        .send(text);
+      const res = await keyed(app()).post(path).set('content-type', 'application/json').send(text);
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('ERR_BAD_REQUEST');
       expect(JSON.stringify(res.body)).toContain(`deeper than ${MAX_JSON_DEPTH}`);
@@ -52,7 +50,7 @@ describe('nested JSON bodies', () => {
 
   test('POST /api/v1/verify with 100,000 nested levels as application/fhir+json: a report, not a 500', async () => {
     for (const text of [deepArray(100_000), deepObject(100_000)]) {
-      const res = await request(app())
+      const res = await keyed(app())
         .post('/api/v1/verify')
         .set('content-type', 'application/fhir+json')
         .send(text);
@@ -62,12 +60,12 @@ describe('nested JSON bodies', () => {
   });
 
   test(`${MAX_JSON_DEPTH} levels are still accepted`, async () => {
-    const res = await request(app())
+    const res = await keyed(app())
       .post('/echo')
       .set('content-type', 'application/json')
       .send(deepObject(MAX_JSON_DEPTH));
     expect(res.status).toBe(200);
-    const over = await request(app())
+    const over = await keyed(app())
       .post('/echo')
       .set('content-type', 'application/json')
       .send(deepObject(MAX_JSON_DEPTH + 1));

@@ -12,7 +12,9 @@
         var res = await fetch('http://localhost:' + port + '/PRS/GetPortNumber', {
           credentials: 'include',
         });
-        if (!res.ok) {throw new Error('HTTP ' + res.status);}
+        if (!res.ok) {
+          throw new Error('HTTP ' + res.status);
+        }
         return res.json();
       }),
     );

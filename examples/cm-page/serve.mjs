@@ -33,7 +33,9 @@ function signalrClient() {
   const require = createRequire(join(here, '..', '..', 'package.json'));
   const modules = new Map();
   const visit = (file) => {
-    if (modules.has(file)) {return;}
+    if (modules.has(file)) {
+      return;
+    }
     const source = readFileSync(file, 'utf8');
     const deps = {};
     modules.set(file, { source, deps });
@@ -89,4 +91,6 @@ server.listen(Number(values.port), values.host, () => {
   const { port } = server.address();
   process.stdout.write(`http://localhost:${port}/\n`);
 });
-for (const s of ['SIGINT', 'SIGTERM']) {process.on(s, () => server.close(() => process.exit(0)));}
+for (const s of ['SIGINT', 'SIGTERM']) {
+  process.on(s, () => server.close(() => process.exit(0)));
+}

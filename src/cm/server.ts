@@ -6,6 +6,8 @@
  * - loopback only: it listens on 127.0.0.1 and ::1 on the same port (a port where either is taken is
  *   skipped, so another user's listener on ::1 cannot catch the browser's `localhost`), and the `Host` must
  *   be `localhost`, `127.0.0.1` or `[::1]` with this port (DNS rebinding);
+ * - the client socket must belong to the agent's own OS user (peer.ts: the kernel's socket table), so
+ *   another user's browser on a shared machine never reaches this user's card;
  * - every request must carry an `Origin` on the allowlist (never `null`, never absent): anything else is a
  *   403 with no CORS headers, before any other work — so a foreign page fails at discovery at once instead
  *   of hanging in the SignalR client;
@@ -19,9 +21,10 @@
  * - the connection token is a bearer secret: it is never logged (only the path is).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ConnectionTable, type Connection } from './connections.js';
+import { peerUid } from './peer.js';
 import { decodeSignRequest, hubRefusal, type HubResponse, type SignRequest } from './request.js';
 
 /** NHS Credential Management's port-service ports (docs/cm.md §2). */
@@ -46,6 +49,12 @@ export interface CmServiceOptions {
   /** How long a poll is held (default 2 s) and the `L` it returns (default 15 s). */
   readonly pollHoldMs?: number;
   readonly pollDelayMs?: number;
+  /**
+   * The OS user whose browser may call (default: this process's uid). A connection whose client socket is
+   * owned by another user (peer.ts) is refused: the ports are fixed, so another user's browser can reach
+   * them. `null` turns the check off (a platform without /proc/net).
+   */
+  readonly ownerUid?: number | null;
   /** A connection unused this long is forgotten (default 120 s); at most `maxConnections` (default 64). */
   readonly idleMs?: number;
   readonly maxConnections?: number;
@@ -167,6 +176,8 @@ export async function startCmService(o: CmServiceOptions): Promise<RunningCmServ
   const inFlight = new Set<AbortController>();
   let stopping = false;
   let port = 0;
+  const owner = o.ownerUid === undefined ? (process.getuid?.() ?? null) : o.ownerUid;
+  const peers = new WeakMap<Socket, Promise<number | undefined>>();
 
   const sweeper = setInterval(() => connections.sweep(), 30_000);
   sweeper.unref();
@@ -188,13 +199,23 @@ export async function startCmService(o: CmServiceOptions): Promise<RunningCmServ
   }
 
   /** The origin of an acceptable request, else a refusal (403, no CORS headers). */
-  function guard(req: IncomingMessage): string {
+  async function guard(req: IncomingMessage): Promise<string> {
     const host = (req.headers.host ?? '').toLowerCase();
     const hostOk = ['localhost', '127.0.0.1', '[::1]'].some((h) => host === `${h}:${port}`);
     const peer = req.socket.remoteAddress ?? '';
     const peerOk = peer === '127.0.0.1' || peer === '::1' || peer === '::ffff:127.0.0.1';
     if (!hostOk || !peerOk) {
       throw new HttpRefusal(403, 'ERR_FORBIDDEN_HOST');
+    }
+    if (owner !== null) {
+      let uid = peers.get(req.socket);
+      if (uid === undefined) {
+        uid = peerUid(req.socket);
+        peers.set(req.socket, uid);
+      }
+      if ((await uid) !== owner) {
+        throw new HttpRefusal(403, 'ERR_FORBIDDEN_USER');
+      }
     }
     const origin = req.headers.origin;
     if (typeof origin !== 'string' || origin === 'null' || !allowed.has(origin)) {
@@ -274,7 +295,7 @@ export async function startCmService(o: CmServiceOptions): Promise<RunningCmServ
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const origin = guard(req);
+    const origin = await guard(req);
     cors(res, origin);
     if (req.method === 'OPTIONS') {
       res.setHeader('access-control-allow-methods', 'GET, POST');
@@ -391,10 +412,7 @@ export async function startCmService(o: CmServiceOptions): Promise<RunningCmServ
         res.destroy();
         return;
       }
-      if (
-        refusal.status === 403 &&
-        (refusal.code === 'ERR_FORBIDDEN_ORIGIN' || refusal.code === 'ERR_FORBIDDEN_HOST')
-      ) {
+      if (refusal.status === 403 && refusal.code.startsWith('ERR_FORBIDDEN_')) {
         res.removeHeader('access-control-allow-origin');
         res.removeHeader('access-control-allow-credentials');
       }

@@ -2,7 +2,9 @@
 // discovery, the seven SignalR endpoints, origin binding of connection tokens, refusals before any work,
 // the hub's own deadline. The signing behind requestToSign is a recording function here; the whole path
 // through the agent, SoftHSM and Chromium is test/integration/cm/.
+import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { promisify } from 'node:util';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ConnectionTable } from '../../src/cm/connections.js';
@@ -145,6 +147,26 @@ describe('port service (docs/cm.md §2)', () => {
     expect(await getWithHost(cm, '/PRS/GetPortNumber', `localhost:${cm.port + 1}`)).toBe(403);
     expect(await getWithHost(cm, '/PRS/GetPortNumber', `[::1]:${cm.port}`)).toBe(200);
   });
+
+  test.skipIf(process.getuid?.() !== 0)(
+    "another OS user's browser is refused (the client socket's owner, from the kernel's socket table)",
+    async () => {
+      const { cm, calls } = await start();
+      const script = `fetch('http://localhost:${cm.port}/PRS/GetPortNumber', { headers: { origin: '${ORIGIN}' } }).then((r) => process.stdout.write(String(r.status)))`;
+      const { stdout } = await promisify(execFile)('setpriv', [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        '-e',
+        script,
+      ]);
+      expect(stdout).toBe('403');
+      // and the same request from this user passes
+      expect((await get(cm, '/PRS/GetPortNumber')).status).toBe(200);
+      expect(calls).toHaveLength(0);
+    },
+  );
 
   test('no usable card: HTTP 200 with the PR30007 fault in both casings', async () => {
     const { cm } = await start({ available: () => false });

@@ -32,9 +32,11 @@ export async function loadConnection(
   path: string,
   body: string,
   check: AnswerCheck,
+  bearer?: string,
 ): Promise<LoadConnection> {
+  const auth = bearer === undefined ? '' : `Authorization: Bearer ${bearer}\r\n`;
   const request = Buffer.from(
-    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${auth}Content-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
   const socket: Socket = connect(port, '127.0.0.1');
@@ -110,9 +112,10 @@ export async function loadPool(
   body: string,
   check: AnswerCheck,
   clients: number,
+  bearer?: string,
 ): Promise<{ send: () => Promise<void>; close: () => void }> {
   const free = await Promise.all(
-    Array.from({ length: clients }, () => loadConnection(port, path, body, check)),
+    Array.from({ length: clients }, () => loadConnection(port, path, body, check, bearer)),
   );
   const all = [...free];
   return {

@@ -4,7 +4,11 @@
  * which parts exist and how they are wired:
  *
  *   token port (PKCS#11 worker) → Spine login agent (auth) → verifier (verify) → audit log → signing service
- *   → routers (page, Ticket API, verification, signing) → express app → loopback listener
+ *   → routers (page, Ticket API, verification, signing, approvals) → express app → loopback listeners
+ *
+ * Who may call (docs/security.md): the private runtime folder is checked (or made, 0700) before anything
+ * starts; a fresh 256-bit key is written there as `api-key` (0600) once the agent listens on both 127.0.0.1
+ * and ::1, with `open.html`, the link to the agent page; both are removed on close.
  *
  * Rules:
  * - every part is created here and closed here, in reverse order of creation (HTTP first, module last);
@@ -14,7 +18,12 @@
  */
 import type { Router } from 'express';
 import type { Logger } from 'pino';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { approvalGate, pageSecret, type AccessOptions, type Gate } from './api/access.js';
 import { createApp } from './api/app.js';
+import { Approvals } from './api/approvals.js';
+import { approvalsRouter } from './api/routes/approvals.js';
 import { pageRouter } from './api/routes/page.js';
 import { signRouter } from './api/routes/sign.js';
 import { ticketRouter } from './api/routes/ticket.js';
@@ -22,15 +31,24 @@ import { verifyRouter } from './api/routes/verify.js';
 import { openAuditLog, type AuditLog } from './audit/index.js';
 import { Agent } from './auth/agent.js';
 import { SsbClient, type Fetch } from './auth/ssb-client.js';
-import type { Config } from './config.js';
-import { listen } from './net.js';
+import { ConfigError, type Config } from './config.js';
+import { listenAddresses, listenAll } from './net.js';
 import { openTokenPort, type TokenPort } from './pkcs11/index.js';
+import { ensurePrivateDir, newKey, readSecretFile, writeSecretFile } from './runtime.js';
 import { createSigningService, loadSigningTrust, type SigningService } from './signing/index.js';
 import { createVerifier, loadTrustStore, type Verifier } from './verify/index.js';
 
 export interface RunningAgent {
   /** `http://127.0.0.1:<port>`. */
   readonly url: string;
+  /** The agent page with its session secret in the fragment (what `rxsign open` opens). A secret: never log it. */
+  readonly pageUrl: string;
+  /** This start's key (also in `<runtimeDir>/api-key`): `Authorization: Bearer <apiKey>` is the CLI. */
+  readonly apiKey: string;
+  /** The private runtime folder (api-key, open.html). */
+  readonly runtimeDir: string;
+  /** The user's answers to web pages. */
+  readonly approvals: Approvals;
   readonly agent: Agent;
   readonly port: TokenPort;
   readonly verifier: Verifier;
@@ -65,6 +83,29 @@ export interface StartAgentOptions {
  */
 export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
   const { config, logger } = o;
+  // Refuse early, before the card is touched: an unsafe folder, a listen address that is not loopback, an
+  // unreadable client key file.
+  const hosts = listenAddresses(config.host, config.unsafeListen);
+  const runtimeDir = ensurePrivateDir(config.runtimeDir);
+  const apiKey = newKey();
+  const keys = new Map<string, string>([
+    ['cli', apiKey],
+    ['page', pageSecret(apiKey)],
+  ]);
+  for (const [name, file] of Object.entries(config.clientKeys)) {
+    const key = readSecretFile(file);
+    if (!/^[\x21-\x7e]{32,512}$/.test(key)) {
+      throw new ConfigError(
+        `invalid configuration: the key file of client ${name} must hold 32-512 printable characters (e.g. openssl rand -base64 32)`,
+      );
+    }
+    keys.set(name, key);
+  }
+  const approvals = new Approvals({
+    stateDir: config.stateDir,
+    preApproved: config.approvedOrigins,
+    timeoutMs: config.approvalTimeoutMs,
+  });
   const port =
     o.tokenPort ??
     (await openTokenPort({
@@ -98,31 +139,59 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     crls: trust.crls,
   });
 
-  const signingParts = await startSigning(config, logger, agent, port);
+  const access: AccessOptions = {
+    keys,
+    allowedOrigins: config.allowedOrigins,
+    approvals,
+    describeUser: () => describeUser(agent),
+  };
+  const gate = approvalGate(access);
+  const signingParts = await startSigning(config, logger, agent, port, gate);
   const routers: Router[] = [
     pageRouter(),
-    ticketRouter(agent),
+    ticketRouter(agent, gate),
     verifyRouter(verifier),
+    approvalsRouter(approvals),
     ...(signingParts ? [signingParts.router] : []),
   ];
   const app = createApp({
     logger,
     routers,
-    allowedOrigins: config.allowedOrigins,
+    access,
     // batch verification carries many documents (base64) in one JSON body
     jsonLimits: [{ prefix: '/api/v1/verify', limit: '70mb' }],
   });
-  const http = await listen(app, { port: o.listenPort ?? config.port, host: config.host });
+  let http;
+  try {
+    http = await listenAll(app, { port: o.listenPort ?? config.port, hosts });
+  } catch (err) {
+    await signingParts?.service.close();
+    await signingParts?.audit.close();
+    await agent.close();
+    await port.close();
+    throw err;
+  }
+  const pageUrl = `${http.url}/#page=${keys.get('page') ?? ''}`;
+  writeSecretFile(runtimeDir, 'api-key', `${apiKey}\n`);
+  writeSecretFile(runtimeDir, 'open.html', openHtml(pageUrl));
+  logger.info({ url: http.url, runtimeDir }, 'agent listening');
 
   let closing: Promise<void> | undefined;
   return {
     url: http.url,
+    pageUrl,
+    apiKey,
+    runtimeDir,
+    approvals,
     agent,
     port,
     verifier,
     signing: signingParts?.service,
     close: () => {
       closing ??= (async () => {
+        removeIfOurs(join(runtimeDir, 'api-key'), apiKey);
+        removeIfOurs(join(runtimeDir, 'open.html'), pageUrl);
+        approvals.close();
         await http.close();
         await signingParts?.service.close();
         await signingParts?.audit.close();
@@ -134,12 +203,40 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
   };
 }
 
+/** "Dr A Smith, Medical Practitioner Access Role at GP Surgery" for the approval question. */
+function describeUser(agent: Agent): string {
+  const s = agent.status();
+  if (!s.name) {
+    return 'the user who logs in next (no one is logged in now)';
+  }
+  const r = s.selectedRole;
+  return r ? `${s.name}, ${r.jobRole[2] ?? r.id} at ${r.orgName}` : `${s.name} (no role selected)`;
+}
+
+/** A local file that sends the browser to the page link, so that the secret never appears in a command line. */
+function openHtml(pageUrl: string): string {
+  const safe = pageUrl.replace(/[&<>"']/g, '');
+  return `<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer"><meta http-equiv="refresh" content="0;url=${safe}"><title>rxsign agent</title><p>Opening the rxsign agent page…</p>\n`;
+}
+
+/** Removes a runtime file only if it still holds what this agent wrote (another start may have replaced it). */
+function removeIfOurs(path: string, marker: string): void {
+  try {
+    if (readFileSync(path, 'utf8').includes(marker)) {
+      rmSync(path, { force: true });
+    }
+  } catch {
+    // already gone
+  }
+}
+
 /** The signing service, its audit log and its router, for the configured card or the card present now. */
 async function startSigning(
   config: Config,
   logger: Logger,
   agent: Agent,
   port: TokenPort,
+  gate: Gate,
 ): Promise<{ service: SigningService; audit: AuditLog; router: Router } | undefined> {
   const card = config.tokenLabel
     ? { label: config.tokenLabel }
@@ -165,6 +262,7 @@ async function startSigning(
   });
   const router = signRouter({
     service,
+    gate,
     signWithoutRole: config.signWithoutRole,
     roleProvider: () => {
       const s = agent.status();

@@ -19,7 +19,17 @@
  * - RXSIGN_LOG_LEVEL     pino level, default info
  * - RXSIGN_PIN           the card PIN for non-interactive CLI use (read only by readPinFromEnv)
  * - RXSIGN_TRUST_DIR / RXSIGN_CRL_DIR   CA certificates and CRLs for verification and the signing policy
- * - RXSIGN_ALLOWED_ORIGINS  exact browser origins allowed to call the agent, comma-separated (default none)
+ * - RXSIGN_ALLOWED_ORIGINS  exact browser origins allowed to call the agent, comma-separated (default none);
+ *                        each still needs the user's approval on the agent page (docs/security.md)
+ * - RXSIGN_APPROVED_ORIGINS allowlisted origins the user need not approve, comma-separated (default none)
+ * - RXSIGN_APPROVAL_TIMEOUT_MS how long a web request waits for the user's answer, default 60000
+ * - RXSIGN_CLIENT_KEYS   named client keys, `name=/path/to/keyfile,…`: a local program that sends one of these
+ *                        keys is audited under its name (the agent's own key, for the CLI, is `cli`)
+ * - RXSIGN_RUNTIME_DIR   the private runtime folder (api-key, open.html), default $XDG_RUNTIME_DIR/rxsign, else
+ *                        $XDG_STATE_HOME/rxsign/run; must be ours and 0700 (checked with lstat)
+ * - RXSIGN_STATE_DIR     the agent's state folder (approvals.json), default $XDG_STATE_HOME/rxsign
+ * - RXSIGN_UNSAFE_LISTEN '1' or 'true' to allow a listen address that is not loopback (peers must still be
+ *                        loopback; see docs/security.md)
  * - SOFTHSM2_CONF        passed through to SoftHSM (read by the module itself); the demo finds its cards beside it
  */
 import { existsSync } from 'node:fs';
@@ -64,6 +74,13 @@ const EnvSchema = z.object({
   RXSIGN_TRUST_DIR: z.string().min(1).optional(),
   RXSIGN_CRL_DIR: z.string().min(1).optional(),
   RXSIGN_ALLOWED_ORIGINS: z.string().optional(),
+  RXSIGN_APPROVED_ORIGINS: z.string().optional(),
+  RXSIGN_APPROVAL_TIMEOUT_MS: intFrom(1_000, 600_000).optional(),
+  RXSIGN_CLIENT_KEYS: z.string().optional(),
+  RXSIGN_RUNTIME_DIR: z.string().min(1).optional(),
+  RXSIGN_STATE_DIR: z.string().min(1).optional(),
+  RXSIGN_UNSAFE_LISTEN: z.enum(['1', 'true', '0', 'false']).optional(),
+  XDG_RUNTIME_DIR: z.string().optional(),
 });
 
 export interface Config {
@@ -87,6 +104,18 @@ export interface Config {
   readonly softhsmConf: string | undefined;
   /** Exact browser origins allowed to call the agent (comma-separated RXSIGN_ALLOWED_ORIGINS). */
   readonly allowedOrigins: readonly string[];
+  /** Allowlisted origins approved in advance (RXSIGN_APPROVED_ORIGINS); each must be in allowedOrigins. */
+  readonly approvedOrigins: readonly string[];
+  /** How long a web request waits for the user's approval (ms). */
+  readonly approvalTimeoutMs: number;
+  /** Named client keys: name → key file (RXSIGN_CLIENT_KEYS). */
+  readonly clientKeys: Readonly<Record<string, string>>;
+  /** The private runtime folder (api-key, open.html). */
+  readonly runtimeDir: string;
+  /** The agent's state folder (approvals.json). */
+  readonly stateDir: string;
+  /** Allow a listen address that is not loopback (RXSIGN_UNSAFE_LISTEN). */
+  readonly unsafeListen: boolean;
   /** CA certificates for verification and signing policy (self-signed = anchors, others = intermediates). */
   readonly trustDir: string | undefined;
   /** CRLs and ARLs for verification and signing policy. */
@@ -125,7 +154,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const devModule = SOFTHSM_CANDIDATES.find((p) => existsSync(p)) ?? SOFTHSM_CANDIDATES[0] ?? '';
-  const stateHome = e.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
+  const stateHome = e.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  const allowedOrigins = originList('RXSIGN_ALLOWED_ORIGINS', e.RXSIGN_ALLOWED_ORIGINS);
+  const approvedOrigins = originList('RXSIGN_APPROVED_ORIGINS', e.RXSIGN_APPROVED_ORIGINS);
+  for (const o of approvedOrigins) {
+    if (!allowedOrigins.includes(o)) {
+      throw new ConfigError(
+        'invalid configuration: RXSIGN_APPROVED_ORIGINS names an origin that is not in RXSIGN_ALLOWED_ORIGINS',
+      );
+    }
+  }
   return deepFreeze({
     modulePath: e.RXSIGN_MODULE ?? devModule,
     moduleIsDevDefault: e.RXSIGN_MODULE === undefined,
@@ -153,11 +191,64 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     softhsmConf: e.SOFTHSM2_CONF,
     trustDir: e.RXSIGN_TRUST_DIR,
     crlDir: e.RXSIGN_CRL_DIR,
-    allowedOrigins: (e.RXSIGN_ALLOWED_ORIGINS ?? '')
-      .split(',')
-      .map((o) => o.trim())
-      .filter(Boolean),
+    allowedOrigins,
+    approvedOrigins,
+    approvalTimeoutMs: e.RXSIGN_APPROVAL_TIMEOUT_MS ?? 60_000,
+    clientKeys: clientKeyList(e.RXSIGN_CLIENT_KEYS),
+    runtimeDir:
+      e.RXSIGN_RUNTIME_DIR ??
+      (e.XDG_RUNTIME_DIR ? join(e.XDG_RUNTIME_DIR, 'rxsign') : join(stateHome, 'rxsign', 'run')),
+    stateDir: e.RXSIGN_STATE_DIR ?? join(stateHome, 'rxsign'),
+    unsafeListen: e.RXSIGN_UNSAFE_LISTEN === '1' || e.RXSIGN_UNSAFE_LISTEN === 'true',
   });
+}
+
+/** An exact browser origin: `scheme://host[:port]` as the browser sends it (no path, no `null`). */
+export function isExactOrigin(o: string): boolean {
+  try {
+    const u = new URL(o);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === o;
+  } catch {
+    return false;
+  }
+}
+
+function originList(key: string, value: string | undefined): string[] {
+  const list = (value ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  if (list.some((o) => !isExactOrigin(o))) {
+    throw new ConfigError(
+      `invalid configuration: ${key} must list exact origins such as https://app.example.nhs.uk (scheme://host[:port], no path, not null)`,
+    );
+  }
+  return list;
+}
+
+/** Client key names: what the audit log shows; `cli` and `page` are the agent's own. */
+export const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function clientKeyList(value: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const eq = item.indexOf('=');
+    const name = item.slice(0, eq);
+    const file = item.slice(eq + 1);
+    if (eq < 1 || !CLIENT_NAME.test(name) || name === 'cli' || name === 'page' || !file) {
+      throw new ConfigError(
+        'invalid configuration: RXSIGN_CLIENT_KEYS must be name=/path/to/keyfile,… (names of letters, digits, . _ -; not cli or page)',
+      );
+    }
+    if (name in out) {
+      throw new ConfigError(`invalid configuration: RXSIGN_CLIENT_KEYS names ${name} twice`);
+    }
+    out[name] = file;
+  }
+  return out;
 }
 
 /** The PIN for non-interactive use (CI, scripts). Never taken from argv. */

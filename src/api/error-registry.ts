@@ -11,6 +11,8 @@ import { isServiceError, type ErrorSpec, type ServiceError } from '../errors.js'
 import { PKCS11_ERRORS } from '../pkcs11/index.js';
 import { PRESCRIPTION_ERRORS } from '../prescription/errors.js';
 import { SIGN_ERRORS } from '../signing/errors.js';
+import { LISTEN_ERRORS } from '../net.js';
+import { RUNTIME_ERRORS } from '../runtime.js';
 import { SPINE_SIM_ERRORS } from '../spine-sim/errors.js';
 import { API_ERRORS } from './errors.js';
 
@@ -23,6 +25,8 @@ export const ERROR_REGISTRY: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...WIRE_ERRORS,
   ...AUTH_ERRORS,
   ...SPINE_SIM_ERRORS,
+  ...RUNTIME_ERRORS,
+  ...LISTEN_ERRORS,
   ...API_ERRORS,
 });
 

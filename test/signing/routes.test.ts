@@ -1,9 +1,9 @@
 // HTTP signing routes (docs/api.md "Signing"): body validation → 400, size limits → 413, the role rule → 403
 // unless configured, and what reaches the signing service (a recording stub: no card needed here).
 import pino from 'pino';
-import request from 'supertest';
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../../src/api/app.js';
+import { keyed, testAccess } from '../helpers/api-key.js';
 import { signRouter } from '../../src/api/routes/sign.js';
 import type { SignCaller, SigningService } from '../../src/signing/index.js';
 
@@ -62,7 +62,7 @@ function app(o: { role?: string; signWithoutRole?: boolean } = {}) {
     signWithoutRole: o.signWithoutRole ?? false,
     xmlLimit: '1kb',
   });
-  return { app: createApp({ logger: pino({ level: 'silent' }), routers: [router] }), calls };
+  return { app: createApp({ logger: pino({ level: 'silent' }), routers: [router], access: testAccess() }), calls };
 }
 
 const payload = Buffer.from('<SignedInfo></SignedInfo>').toString('base64');
@@ -70,7 +70,7 @@ const payload = Buffer.from('<SignedInfo></SignedInfo>').toString('base64');
 describe('POST /api/v1/sign/eps', () => {
   test('a valid batch reaches the service with the role and the PIN, and returns the signPrescription shape', async () => {
     const { app: a, calls } = app({ role: '555000000101' });
-    const res = await request(a)
+    const res = await keyed(a)
       .post('/api/v1/sign/eps')
       .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256', pin: '1234' })
       .expect(200);
@@ -83,7 +83,7 @@ describe('POST /api/v1/sign/eps', () => {
       role: '555000000101',
       uid: '555000000001',
       pin: '1234',
-      client: 'local-api',
+      client: 'cli', // the authenticated key's name, not a header
     });
   });
 
@@ -100,7 +100,7 @@ describe('POST /api/v1/sign/eps', () => {
     ['id not printable', { payloads: [{ id: 'a\u0001', payload }], algorithm: 'RS256' }],
   ])('bad body (%s) → 400 ERR_BAD_REQUEST, no signing, PIN not echoed', async (_name, body) => {
     const { app: a, calls } = app({ role: '1' });
-    const res = await request(a)
+    const res = await keyed(a)
       .post('/api/v1/sign/eps')
       .send({ ...body, pin: 'SECRET-PIN' })
       .expect(400);
@@ -112,7 +112,7 @@ describe('POST /api/v1/sign/eps', () => {
   test('oversized JSON body → 413', async () => {
     const { app: a } = app({ role: '1' });
     const big = 'A'.repeat(1_100_000);
-    const res = await request(a)
+    const res = await keyed(a)
       .post('/api/v1/sign/eps')
       .send({ payloads: [{ id: 'a', payload: big }], algorithm: 'RS256' });
     expect(res.status).toBe(413);
@@ -121,7 +121,7 @@ describe('POST /api/v1/sign/eps', () => {
 
   test('no selected role → 403 ERR_SIGN_NO_ROLE, audited through the service, nothing signed', async () => {
     const { app: a, calls } = app();
-    const res = await request(a)
+    const res = await keyed(a)
       .post('/api/v1/sign/eps')
       .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256' })
       .expect(403);
@@ -132,7 +132,7 @@ describe('POST /api/v1/sign/eps', () => {
 
   test('no selected role but signWithoutRole configured → signed', async () => {
     const { app: a, calls } = app({ signWithoutRole: true });
-    await request(a)
+    await keyed(a)
       .post('/api/v1/sign/eps')
       .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256' })
       .expect(200);
@@ -143,7 +143,7 @@ describe('POST /api/v1/sign/eps', () => {
 describe('POST /api/v1/sign/cms', () => {
   test('content is decoded and options passed; DER answer is base64', async () => {
     const { app: a, calls } = app({ role: '1' });
-    const res = await request(a)
+    const res = await keyed(a)
       .post('/api/v1/sign/cms')
       .send({ content: Buffer.from('hello').toString('base64'), detached: true })
       .expect(200);
@@ -153,13 +153,13 @@ describe('POST /api/v1/sign/cms', () => {
 
   test('non-canonical base64 content → 400', async () => {
     const { app: a } = app({ role: '1' });
-    const res = await request(a).post('/api/v1/sign/cms').send({ content: 'aGVsbG9=' }).expect(400);
+    const res = await keyed(a).post('/api/v1/sign/cms').send({ content: 'aGVsbG9=' }).expect(400);
     expect(res.body.code).toBe('ERR_BAD_REQUEST');
   });
 
   test('no role → 403', async () => {
     const { app: a, calls } = app();
-    await request(a).post('/api/v1/sign/cms').send({ content: 'aGVsbG8=' }).expect(403);
+    await keyed(a).post('/api/v1/sign/cms').send({ content: 'aGVsbG8=' }).expect(403);
     expect(calls.cms).toHaveLength(0);
   });
 });
@@ -167,7 +167,7 @@ describe('POST /api/v1/sign/cms', () => {
 describe('POST /api/v1/sign/hl7', () => {
   test('application/xml body is signed; the PIN comes from X-Rxsign-Pin', async () => {
     const { app: a, calls } = app({ role: '1' });
-    const res = await request(a)
+    const res = await keyed(a)
       .post('/api/v1/sign/hl7')
       .set('content-type', 'application/xml')
       .set('x-rxsign-pin', '1234')
@@ -180,7 +180,7 @@ describe('POST /api/v1/sign/hl7', () => {
 
   test('oversized XML → 413', async () => {
     const { app: a } = app({ role: '1' });
-    const res = await request(a)
+    const res = await keyed(a)
       .post('/api/v1/sign/hl7')
       .set('content-type', 'application/xml')
       .send(`<a>${'x'.repeat(2000)}</a>`);
@@ -189,7 +189,7 @@ describe('POST /api/v1/sign/hl7', () => {
 
   test('JSON instead of XML → 415', async () => {
     const { app: a } = app({ role: '1' });
-    const res = await request(a).post('/api/v1/sign/hl7').send({ xml: '<a/>' });
+    const res = await keyed(a).post('/api/v1/sign/hl7').send({ xml: '<a/>' });
     expect(res.status).toBe(415);
   });
 });

@@ -6,10 +6,14 @@
  * - the role rule: with no selected Spine role, signing is refused (ERR_SIGN_NO_ROLE, audited) unless
  *   `signWithoutRole` is configured;
  * - the PIN travels in the body field `pin` (EPS, CMS) or the `X-Rxsign-Pin` header (HL7, whose body is XML);
- *   it is never logged, echoed or stored (the card session keeps the login, not the PIN);
+ *   it is never logged, echoed or stored (the card session keeps the login, not the PIN); it is accepted from
+ *   the CLI only (a web page or a named client sending one is refused with ERR_PIN_NOT_ALLOWED);
+ * - the audit `client` is the authenticated caller (access.ts callerName): `cli`, a client key's name, or
+ *   the allowlisted origin of a web page the user approved — never a header value;
+ * - a web page waits for the user's approval (`gate`) before anything is signed;
  * - size limits: JSON bodies by the app (1 MiB default), XML bodies 2 MiB here → 413.
  */
-import express, { Router, type Request } from 'express';
+import express, { Router, type Response } from 'express';
 import { z } from 'zod';
 import {
   MAX_EPS_BATCH,
@@ -17,7 +21,7 @@ import {
   type SignCaller,
   type SigningService,
 } from '../../signing/index.js';
-import { apiError } from '../app.js';
+import { apiError, callerName, mayGivePin, type Gate } from '../access.js';
 import { parseBody } from '../validate.js';
 
 /** What the router needs. */
@@ -29,6 +33,8 @@ export interface SignRouterDeps {
   readonly signWithoutRole: boolean;
   /** XML body limit for /sign/hl7, default '2mb'. */
   readonly xmlLimit?: string;
+  /** Asks the user before a web page signs (access.ts approvalGate); default: no one is asked. */
+  readonly gate?: Gate;
 }
 
 const Printable = z
@@ -72,14 +78,16 @@ const CmsBody = z
   .strict();
 
 function caller(
-  req: Request,
+  res: Response,
   roleProvider: SignRouterDeps['roleProvider'],
   pin: string | undefined,
 ): SignCaller {
-  const origin = Printable.safeParse(req.headers.origin);
+  if (pin !== undefined && !mayGivePin(res)) {
+    throw apiError('ERR_PIN_NOT_ALLOWED');
+  }
   const role = roleProvider();
   return {
-    client: origin.success ? origin.data : 'local-api',
+    client: callerName(res),
     ...(pin !== undefined ? { pin } : {}),
     uid: role?.uid ?? null,
     role: role?.roleId ?? null,
@@ -96,6 +104,7 @@ function caller(
  */
 export function signRouter(deps: SignRouterDeps): Router {
   const r = Router();
+  const gate: Gate = deps.gate ?? (() => Promise.resolve());
   const roleRule = async (c: SignCaller, ids: readonly string[]): Promise<void> => {
     if (c.role === null && !deps.signWithoutRole) {
       await deps.service.refuse(c, 'ERR_SIGN_NO_ROLE', ids);
@@ -105,7 +114,8 @@ export function signRouter(deps: SignRouterDeps): Router {
 
   r.post('/api/v1/sign/eps', async (req, res) => {
     const body = parseBody(EpsBody, req.body);
-    const c = caller(req, deps.roleProvider, body.pin);
+    const c = caller(res, deps.roleProvider, body.pin);
+    await gate(res, { action: 'sign', count: body.payloads.length });
     await roleRule(
       c,
       body.payloads.map((p) => p.id),
@@ -134,7 +144,8 @@ export function signRouter(deps: SignRouterDeps): Router {
       }
       const pinHeader = req.headers['x-rxsign-pin'];
       const pin = typeof pinHeader === 'string' ? parseBody(Pin, pinHeader) : undefined;
-      const c = caller(req, deps.roleProvider, pin);
+      const c = caller(res, deps.roleProvider, pin);
+      await gate(res, { action: 'sign', count: 1 });
       await roleRule(c, []);
       const out = await deps.service.signHl7(new Uint8Array(req.body), c);
       res.type('application/xml').send(out.xml);
@@ -149,7 +160,8 @@ export function signRouter(deps: SignRouterDeps): Router {
         issues: [{ path: 'content', message: 'must be canonical base64' }],
       });
     }
-    const c = caller(req, deps.roleProvider, body.pin);
+    const c = caller(res, deps.roleProvider, body.pin);
+    await gate(res, { action: 'sign', count: 1 });
     await roleRule(c, []);
     const cms = await deps.service.signCms(new Uint8Array(content), c, {
       detached: body.detached === true,

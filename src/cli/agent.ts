@@ -25,17 +25,21 @@ function cardsJson(): string {
   return join(dir, 'softhsm', 'cards.json');
 }
 
+/** The origin of the Credential Management demo page (examples/cm-page/serve.mjs). */
+const CM_DEMO_ORIGIN = 'http://localhost:8740';
+
 export const SERVE_HELP = `Usage: rxsign serve [--port N] [--module PATH] [--token LABEL] [--ssb URL]
 
 Run the agent on 127.0.0.1: the agent page (GET /), the Ticket API (/ticket-api/*), login and role
 selection (/api/v1/*), signing and verification routes. Configuration: src/config.ts (RXSIGN_* variables).
 `;
 
-export const DEMO_HELP = `Usage: rxsign demo [--port N] [--sim-port N] [--login]
+export const DEMO_HELP = `Usage: rxsign demo [--port N] [--sim-port N] [--login] [--no-cm]
 
 Run the agent with the SoftHSM demo card ("prescriber") beside the built-in Spine Security Broker simulator.
 Needs SOFTHSM2_CONF from \`node softhsm/setup.mjs\` (npm run demo does all of it). --login logs the demo card
-in at once with its fixture PIN and prints the session.
+in at once with its fixture PIN and prints the session. The NHS Credential Management drop-in is on, for the
+demo page's origin ${CM_DEMO_ORIGIN} (node examples/cm-page/serve.mjs; docs/cm.md); --no-cm turns it off.
 `;
 
 async function start(config: Config, listenPort?: number): Promise<RunningAgent> {
@@ -90,6 +94,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
         port: { type: 'string' },
         'sim-port': { type: 'string' },
         login: { type: 'boolean', default: false },
+        'no-cm': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -123,12 +128,16 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       ssbUrl: sim.url,
       tokenLabel: base.tokenLabel ?? 'prescriber',
       moduleIsDevDefault: false,
+      // The Credential Management drop-in, for the demo page in examples/cm-page (docs/cm.md).
+      allowedOrigins: [...new Set([...base.allowedOrigins, CM_DEMO_ORIGIN])],
+      cm: { ...base.cm, enabled: values['no-cm'] !== true },
     };
     const server = await start(config, values.port === undefined ? undefined : Number(values.port));
     io.out(`rxsign demo
   agent:            ${server.url}/   (open it in a browser: card, PIN, roles)
   Spine simulator:  ${sim.url}
   card:             "${config.tokenLabel ?? ''}" (SoftHSM; its fixture PIN is in softhsm/cards.json)
+  CM drop-in:       ${server.cm ? `${server.cm.url}/PRS/GetPortNumber   (demo page: node examples/cm-page/serve.mjs, then open ${CM_DEMO_ORIGIN}/)` : 'off'}
 try:  RXSIGN_PIN=<pin> npx rxsign login   then   npx rxsign ticket   and   npx rxsign status
 Ctrl-C stops the agent and the simulator.`);
     if (values.login) {

@@ -9,7 +9,9 @@
  * - with no live card session the hub waits, within its deadline, for the user to log in on the agent's
  *   page (the PIN is never taken from a web page);
  * - signing goes through the signing service (policy, PIN policy, role rule, audit, self-check); a batch is
- *   signed item by item, bad items land in `failed_signatures` and the good ones are still returned;
+ *   signed item by item, bad items land in `failed_signatures` and the good ones are still returned; a
+ *   batch of which nothing was signed is a refusal (non-zero `status_code`: NO_CARD when the card went),
+ *   never a status 0 with no signatures, which NHS's library reports only as "Invalid response";
  * - the `signal` (the hub's deadline) cancels a wait for the user; a signature already made is audited.
  */
 import type { SignRequest, HubResponse } from './request.js';
@@ -80,6 +82,13 @@ export function hubRequestHandler(
           ...(session.roleId !== undefined ? { role: session.roleId } : {}),
         },
       );
+      if (result.signatures.length === 0) {
+        const gone = result.failed_signatures.some((f) => NO_CARD_CODES.has(f.code));
+        return {
+          ...hubRefusal(gone ? 'NO_CARD' : 'SIGNING_FAILED', now()),
+          failed_signatures: hubSuccess(result, now()).failed_signatures,
+        };
+      }
       return hubSuccess(result, now());
     } catch (err) {
       const code = (err as { code?: unknown }).code;

@@ -120,7 +120,7 @@ const TEXTS: Record<Exclude<keyof typeof CM_STATUS, 'OK'>, [string, string]> = {
   ],
   SIGNING_FAILED: [
     'Failed',
-    'The smartcard could not sign (it may have been removed): no signature was made.',
+    'No payload could be signed (failed_signatures says why for each): no signature was made.',
   ],
 };
 

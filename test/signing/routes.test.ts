@@ -62,7 +62,10 @@ function app(o: { role?: string; signWithoutRole?: boolean } = {}) {
     signWithoutRole: o.signWithoutRole ?? false,
     xmlLimit: '1kb',
   });
-  return { app: createApp({ logger: pino({ level: 'silent' }), routers: [router], access: testAccess() }), calls };
+  return {
+    app: createApp({ logger: pino({ level: 'silent' }), routers: [router], access: testAccess() }),
+    calls,
+  };
 }
 
 const payload = Buffer.from('<SignedInfo></SignedInfo>').toString('base64');

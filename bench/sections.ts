@@ -16,3 +16,5 @@ import { signingSection } from './signing.js';
 extraSections.push({ name: 'signing', run: signingSection });
 import { verifySection } from './verify.js';
 extraSections.push({ name: 'verification', run: verifySection });
+import { cmSection } from './cm.js';
+extraSections.push({ name: 'credential management', run: cmSection });

@@ -90,14 +90,7 @@ export async function signingSection(input: SectionInput): Promise<Row[]> {
         throw new Error(`bench: CMS route answered ${status}`);
       }
     };
-    const pool = await loadPool(
-      httpPort,
-      '/api/v1/sign/cms',
-      body,
-      check,
-      CMS_CLIENTS,
-      apiKey,
-    );
+    const pool = await loadPool(httpPort, '/api/v1/sign/cms', body, check, CMS_CLIENTS, apiKey);
     let cmsRate: number;
     try {
       await rate(pool.send, 200, CMS_CLIENTS); // warm-up

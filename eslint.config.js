@@ -24,6 +24,17 @@ export default tseslint.config(
     },
   },
   {
+    // Scripts that run in the browser (the Credential Management demo page).
+    files: ['examples/**/page.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'fetch', 'btoa', 'TextEncoder', 'URLSearchParams'].map(
+          (g) => [g, 'readonly'],
+        ),
+      ),
+    },
+  },
+  {
     // The CLI and the benchmark print to the terminal on purpose, and the test setup replaces console
     // itself; everything else logs through pino.
     files: ['src/cli/**', 'bench/**', 'bin/**', 'scripts/**', 'softhsm/**', 'test/setup/**'],

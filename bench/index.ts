@@ -1,7 +1,7 @@
 // `npm run bench`: every figure in one run, as ratios against the raw PKCS#11 and openssl figures measured here.
 // Options: --json (machine-readable), --ms N (time per measurement, default 3000), --only SECTION (the baseline
-// and that section: 'token layer', 'signing', 'verification' or 'service'), --signatures N (the service
-// section's memory run, default 100000).
+// and that section: 'token layer', 'signing', 'verification', 'fhir', 'service' or 'credential management'),
+// --signatures N (the service section's memory run, default 100000).
 import { parseArgs } from 'node:util';
 import { benchCard, fmt, opensslRsa2048, type Row } from './common.js';
 import { rawParallelRate, rawRate, tokenLayer } from './token-layer.js';

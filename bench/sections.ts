@@ -22,3 +22,5 @@ import { fhirSection } from './fhir.js';
 extraSections.push({ name: 'fhir', run: fhirSection });
 import { serviceSection } from './service.js';
 extraSections.push({ name: 'service', run: (i) => serviceSection(i, i.signatures ?? 100_000) });
+import { cmSection } from './cm.js';
+extraSections.push({ name: 'credential management', run: cmSection });

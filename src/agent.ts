@@ -31,6 +31,7 @@ import { ticketRouter } from './api/routes/ticket.js';
 import { verifyRouter } from './api/routes/verify.js';
 import { openAuditLog, type AuditLog } from './audit/index.js';
 import { Agent } from './auth/agent.js';
+import { hubRequestHandler, startCmService, type RunningCmService } from './cm/index.js';
 import { SsbClient, type Fetch } from './auth/ssb-client.js';
 import { ConfigError, type Config } from './config.js';
 import { listenAddresses, listenAll } from './net.js';
@@ -55,6 +56,8 @@ export interface RunningAgent {
   readonly verifier: Verifier;
   /** Undefined when no card was configured or present at start (the signing routes are then off). */
   readonly signing: SigningService | undefined;
+  /** The Credential Management drop-in, when configured (docs/cm.md). */
+  readonly cm: RunningCmService | undefined;
   /** Stops HTTP, the signing service, the audit log, the Spine session and the module; idempotent. */
   close(): Promise<void>;
 }
@@ -177,6 +180,19 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     await port.close();
     throw err;
   }
+  let cm: RunningCmService | undefined;
+  try {
+    cm = config.cm.enabled
+      ? await startCm(config, logger, agent, approvals, signingParts?.service)
+      : undefined;
+  } catch (err) {
+    await http.close();
+    await signingParts?.service.close();
+    await signingParts?.audit.close();
+    await agent.close();
+    await port.close();
+    throw err;
+  }
   const pageUrl = `${http.url}/#page=${keys.get('page') ?? ''}`;
   writeSecretFile(runtimeDir, 'api-key', `${apiKey}\n`);
   writeSecretFile(runtimeDir, 'open.html', openHtml(pageUrl));
@@ -193,8 +209,11 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     port,
     verifier,
     signing: signingParts?.service,
+    cm,
     close: () => {
       closing ??= (async () => {
+        cm?.stopping();
+        await cm?.close();
         removeIfOurs(join(runtimeDir, 'api-key'), apiKey);
         removeIfOurs(join(runtimeDir, 'open.html'), pageUrl);
         approvals.close();
@@ -207,6 +226,77 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
       return closing;
     },
   };
+}
+
+/**
+ * The Credential Management drop-in (docs/cm.md): the port service and `signingHub` on the first free of the
+ * configured ports, for the allowlisted origins, through the user's approval and the signing service.
+ */
+async function startCm(
+  config: Config,
+  logger: Logger,
+  agent: Agent,
+  approvals: Approvals,
+  signing: SigningService | undefined,
+): Promise<RunningCmService> {
+  const cardPresent = (): boolean => signing !== undefined && agent.card !== undefined;
+  const cm = await startCmService({
+    ports: config.cm.ports,
+    allowedOrigins: config.allowedOrigins,
+    logger: logger.child({ component: 'cm' }),
+    available: cardPresent,
+    requestToSign: hubRequestHandler({
+      cardPresent,
+      approve: async (origin, what, signal) => {
+        const outcome = await approvals.request(
+          origin,
+          { action: 'sign', count: what.count, as: describeUser(agent) },
+          signal,
+        );
+        return outcome === 'once' || outcome === 'always'
+          ? 'allow'
+          : outcome === 'timeout'
+            ? 'timeout'
+            : 'deny';
+      },
+      waitForSession: (signal) => waitForSession(agent, signal),
+      signBatch: (request, caller) => {
+        if (!signing) {
+          throw Object.assign(new Error('no signing card'), { code: 'ERR_SIGN_NO_SIGNING_CERT' });
+        }
+        return signing.signEpsBatch(request, caller);
+      },
+    }),
+  });
+  logger.info({ port: cm.port }, 'Credential Management drop-in listening');
+  return cm;
+}
+
+/** The session's UID and role once the user is logged in with a role selected; undefined if `signal` aborts. */
+async function waitForSession(
+  agent: Agent,
+  signal: AbortSignal,
+): Promise<{ uid: string; roleId?: string } | undefined> {
+  for (;;) {
+    const s = agent.status();
+    if (s.state === 'active' && s.uid !== undefined) {
+      return { uid: s.uid, ...(s.selectedRole ? { roleId: s.selectedRole.id } : {}) };
+    }
+    if (signal.aborted) {
+      return undefined;
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 200);
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+  }
 }
 
 /** "Dr A Smith, Medical Practitioner Access Role at GP Surgery" for the approval question. */

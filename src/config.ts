@@ -87,6 +87,11 @@ const EnvSchema = z.object({
   RXSIGN_APPROVED_ORIGINS: z.string().optional(),
   RXSIGN_APPROVAL_TIMEOUT_MS: intFrom(1_000, 600_000).optional(),
   RXSIGN_CLIENT_KEYS: z.string().optional(),
+  RXSIGN_CM: z.enum(['on', 'off']).optional(),
+  RXSIGN_CM_PORTS: z
+    .string()
+    .regex(/^\d{1,5}(,\d{1,5})*$/, 'must be comma-separated port numbers')
+    .optional(),
   RXSIGN_RUNTIME_DIR: z.string().min(1).optional(),
   RXSIGN_STATE_DIR: z.string().min(1).optional(),
   RXSIGN_UNSAFE_LISTEN: z.enum(['1', 'true', '0', 'false']).optional(),
@@ -123,6 +128,8 @@ export interface Config {
   readonly allowedOrigins: readonly string[];
   /** Allowlisted origins approved in advance (RXSIGN_APPROVED_ORIGINS); each must be in allowedOrigins. */
   readonly approvedOrigins: readonly string[];
+  /** The NHS Credential Management drop-in (docs/cm.md): RXSIGN_CM=on, RXSIGN_CM_PORTS. */
+  readonly cm: { readonly enabled: boolean; readonly ports: readonly number[] };
   /** How long a web request waits for the user's approval (ms). */
   readonly approvalTimeoutMs: number;
   /** Named client keys: name → key file (RXSIGN_CLIENT_KEYS). */
@@ -217,6 +224,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     crlDir: e.RXSIGN_CRL_DIR,
     allowedOrigins,
     approvedOrigins,
+    cm: {
+      enabled: e.RXSIGN_CM === 'on',
+      ports: cmPorts(e.RXSIGN_CM_PORTS),
+    },
     approvalTimeoutMs: e.RXSIGN_APPROVAL_TIMEOUT_MS ?? 60_000,
     clientKeys: clientKeyList(e.RXSIGN_CLIENT_KEYS),
     runtimeDir:
@@ -225,6 +236,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     stateDir: e.RXSIGN_STATE_DIR ?? join(stateHome, 'rxsign'),
     unsafeListen: e.RXSIGN_UNSAFE_LISTEN === '1' || e.RXSIGN_UNSAFE_LISTEN === 'true',
   });
+}
+
+/** CM's five port-service ports (docs/cm.md), or the configured list (each 0-65535; 0 = any free port). */
+function cmPorts(value: string | undefined): number[] {
+  if (value === undefined) {
+    return [43487, 44213, 45031, 46478, 48853];
+  }
+  const ports = value.split(',').map(Number);
+  if (ports.some((p) => p > 65_535)) {
+    throw new ConfigError('invalid configuration: RXSIGN_CM_PORTS must be port numbers (0-65535)');
+  }
+  return ports;
 }
 
 /** An exact browser origin: `scheme://host[:port]` as the browser sends it (no path, no `null`). */

@@ -26,6 +26,7 @@ const SURFACES = [
   'spine-sim',
   'cis2',
   'cis2-sim',
+  'cm',
   'api',
 ];
 
@@ -79,6 +80,17 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: {
       globals: { process: 'readonly', Buffer: 'readonly', console: 'readonly', URL: 'readonly' },
+    },
+  },
+  {
+    // Scripts that run in the browser (the Credential Management demo page).
+    files: ['examples/**/page.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'fetch', 'btoa', 'TextEncoder', 'URLSearchParams'].map(
+          (g) => [g, 'readonly'],
+        ),
+      ),
     },
   },
   {

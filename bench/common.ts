@@ -16,6 +16,8 @@ export interface BenchCard {
 
 /** What every benchmark section gets: the card, this run's baselines and the time per measurement. */
 export interface SectionInput {
+  /** Signatures of the service section's memory run (--signatures, default 100,000). */
+  signatures?: number;
   card: BenchCard;
   /** raw C_Sign per second, measured in this run */
   raw: number;

@@ -5,6 +5,8 @@ import type { Row, SectionInput } from './common.js';
 import { signingSection } from './signing.js';
 import { verifySection } from './verify.js';
 import { fhirSection } from './fhir.js';
+import { serviceSection } from './service.js';
+import { cmSection } from './cm.js';
 
 /** `name` is the rows' section, as `--only` takes it. */
 export const extraSections: readonly {
@@ -14,4 +16,6 @@ export const extraSections: readonly {
   { name: 'signing', run: signingSection },
   { name: 'verification', run: verifySection },
   { name: 'fhir', run: fhirSection },
+  { name: 'service', run: (i) => serviceSection(i, i.signatures ?? 100_000) },
+  { name: 'credential management', run: cmSection },
 ];

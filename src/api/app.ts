@@ -1,48 +1,32 @@
 /**
  * The agent's local HTTP service (express). Rules it enforces:
- * - loopback only: the Host header must name 127.0.0.1, [::1] or localhost (DNS-rebinding defence);
- * - browser requests (those with an Origin header) are accepted only from the exact origins configured;
+ * - who may call (access.ts): loopback peers, a loopback Host (DNS-rebinding defence), an allowlisted Origin
+ *   with CORS or none, and a bearer key for every local request except the static page;
+ * - no response may be framed (`frame-ancestors 'none'`, `X-Frame-Options: DENY`);
  * - JSON bodies with a size limit; every bad input is a 4xx with a stable code, never a 500 or a crash;
  * - one error handler builds every error body (error-registry.ts); the log line carries the code, never the
  *   input, a PIN or a ticket; a 4xx's `detail` (field paths, a CKR name: never a secret) is logged at debug
  *   level only.
  */
-import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
 import { ServiceError } from '../errors.js';
+import { accessGuard, helloRouter, type AccessOptions } from './access.js';
 import { apiError } from './errors.js';
 import { errorResponse } from './error-registry.js';
+import { refuseDeepJson } from './json-depth.js';
+
+export { apiError } from './errors.js';
 
 export interface AppOptions {
   readonly logger: Logger;
   readonly routers: readonly Router[];
-  /** Exact origins (scheme://host:port) allowed to call from a browser. The agent's own page is always allowed. */
-  readonly allowedOrigins?: readonly string[];
+  /** Who may call: the keys (`cli` is the per-start key), allowlisted origins and the approvals. */
+  readonly access: AccessOptions;
   /** JSON body limit, default 1 MiB. */
   readonly jsonLimit?: string;
   /** Larger JSON limits for routes under a path prefix (e.g. batch verification). */
   readonly jsonLimits?: readonly { readonly prefix: string; readonly limit: string }[];
-}
-
-const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
-
-const hostGuard: RequestHandler = (req, _res, next) => {
-  const host = req.headers.host ?? '';
-  next(LOOPBACK_HOST.test(host) ? undefined : apiError('ERR_FORBIDDEN_HOST'));
-};
-
-function originGuard(allowed: readonly string[]): RequestHandler {
-  return (req, _res, next) => {
-    const origin = req.headers.origin;
-    if (origin === undefined) {
-      next();
-      return;
-    }
-    const self = `http://${req.headers.host ?? ''}`;
-    next(
-      origin === self || allowed.includes(origin) ? undefined : apiError('ERR_FORBIDDEN_ORIGIN'),
-    );
-  };
 }
 
 /**
@@ -50,6 +34,11 @@ function originGuard(allowed: readonly string[]): RequestHandler {
  * charset or encoding, undecompressable or truncated body): all of them are the client's fault, never a 500.
  */
 function fromHttpError(err: unknown): ServiceError | undefined {
+  if (err instanceof ServiceError) {
+    // Our own error thrown inside a parser hook (json-depth.ts), which http-errors gave a status. (Not
+    // isServiceError: zlib's brotli errors carry codes such as ERR__ERROR_FORMAT_PADDING_1.)
+    return err;
+  }
   const { status, expose } = err as { status?: unknown; expose?: unknown };
   if (expose !== true || typeof status !== 'number' || status < 400 || status > 499) {
     return undefined;
@@ -62,7 +51,7 @@ function fromHttpError(err: unknown): ServiceError | undefined {
  *
  * @example
  * ```ts
- * const app = createApp({ logger, routers: [ticketRouter(agent)] });
+ * const app = createApp({ logger, routers: [ticketRouter(agent)], access: { keys: new Map([['cli', key]]) } });
  * app.listen(8730, '127.0.0.1');
  * ```
  */
@@ -74,6 +63,8 @@ export function createApp(o: AppOptions): express.Express {
   app.use((req, res, next) => {
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('x-frame-options', 'DENY');
+    res.setHeader('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
     const started = performance.now();
     res.on('finish', () => {
       const code: unknown = res.locals.errorCode;
@@ -90,14 +81,17 @@ export function createApp(o: AppOptions): express.Express {
     });
     next();
   });
-  app.use(hostGuard);
-  app.use(originGuard(o.allowedOrigins ?? []));
+  app.use(accessGuard(o.access));
   // Mounted by path like the routes, so the larger limit applies under the prefix only; a body one parser
   // has read is skipped by the next.
   for (const l of o.jsonLimits ?? []) {
-    app.use(l.prefix, express.json({ limit: l.limit, strict: true }));
+    app.use(l.prefix, express.json({ limit: l.limit, strict: true, verify: refuseDeepJson }));
   }
-  app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true }));
+  app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true, verify: refuseDeepJson }));
+  const cli = o.access.keys.get('cli');
+  if (cli !== undefined) {
+    app.use(helloRouter(cli));
+  }
   for (const r of o.routers) {
     app.use(r);
   }

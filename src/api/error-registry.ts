@@ -17,6 +17,8 @@ import { PIN_ERRORS } from '../pin/index.js';
 import { FHIR_ERRORS } from '../prescription/fhir/index.js';
 import { PRESCRIPTION_ERRORS } from '../prescription/index.js';
 import { SIGN_ERRORS } from '../signing/index.js';
+import { LISTEN_ERRORS } from '../net.js';
+import { RUNTIME_ERRORS } from '../runtime.js';
 import { API_ERRORS } from './errors.js';
 
 const TABLES = {
@@ -30,6 +32,8 @@ const TABLES = {
   ...WIRE_ERRORS,
   ...AUTH_ERRORS,
   ...CONFIG_ERRORS,
+  ...RUNTIME_ERRORS,
+  ...LISTEN_ERRORS,
   ...CIS2_ERRORS,
   ...API_ERRORS,
 };

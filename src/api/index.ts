@@ -17,3 +17,25 @@ export {
   type ServiceErrorCode,
 } from './error-registry.js';
 export { renderErrorsDoc } from './errors-doc.js';
+export {
+  approvalGate,
+  helloProof,
+  matchKey,
+  pageSecret,
+  type AccessOptions,
+  type Caller,
+  type Gate,
+  type KeyTable,
+} from './access.js';
+export {
+  Approvals,
+  question,
+  type ApprovalList,
+  type ApprovalWhat,
+  type ApprovalsOptions,
+  type Choice,
+  type Outcome,
+  type PendingApproval,
+  type RememberedApproval,
+} from './approvals.js';
+export { approvalsRouter } from './routes/approvals.js';

@@ -19,6 +19,7 @@ import type { SsbClient } from './ssb-client.js';
 import { gpParamMap, type ClientIdentity } from './wire/gpobject.js';
 import { buildAuthResponse, strictBase64Decode } from './wire/response.js';
 import { parseRoles, type AuthRole } from './wire/roles.js';
+import { isSsoTicket } from './wire/ticket.js';
 
 export interface LoginResult {
   readonly uid: string;
@@ -110,6 +111,10 @@ export async function runLogin(ctx: LoginContext): Promise<LoginResult> {
     throw authError(error === 'UNKNOWN_USER' ? 'ERR_USER_NOT_VALID' : 'ERR_AUTHENTICATION_FAILED', {
       detail: { brokerError: error },
     });
+  }
+  // Never stored or passed on unchecked (wire/ticket.ts); the detail names the rule, never the value.
+  if (!isSsoTicket(ticket)) {
+    throw authError('ERR_AUTHDATA_SYNTAX_ERROR', { detail: { reason: 'sso_ticket' } });
   }
 
   // 6. roles

@@ -15,6 +15,7 @@ Commands:
   cis2-sim               run the CIS2 Authentication (OpenID Connect) simulator
   login | ticket | logout | status   talk to the running agent (Ticket API)
   prepare BUNDLE.json    compute EPS $prepare (digest, timestamp, algorithm) for a FHIR Bundle, locally
+  open                   open the agent page (card, PIN, roles, web pages asking for approval)
   sign eps|hl7|cms       sign a $prepare digest, an HL7 v3 prescription or any document (CMS)
   verify FILE…           verify prescriptions (HL7 v3, FHIR) and CMS signatures
   audit verify           check the signing audit log's hash chain
@@ -40,6 +41,7 @@ const commands: Record<string, () => Promise<Command>> = {
     import('./client.js').then((m) => m.runClient('logout', argv, io)),
   status: async () => (argv, io) =>
     import('./client.js').then((m) => m.runClient('status', argv, io)),
+  open: async () => (argv, io) => import('./client.js').then((m) => m.runClient('open', argv, io)),
   'spine-sim': async () => async (argv, io) =>
     (await import('./spine-sim.js')).runSpineSim(argv, io),
   'cis2-sim': async () => async (argv) => (await import('./cis2-sim.js')).runCis2Sim(argv),

@@ -30,6 +30,7 @@ export {
 export {
   buildSignedInfo,
   canonicalSignedInfoFromSignature,
+  checkEpsSignedInfo,
   parseSignedInfoAlgorithm,
   XMLDSIG_NAMESPACE,
   type SignatureAlgorithm,

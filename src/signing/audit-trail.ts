@@ -62,6 +62,8 @@ export interface AttemptFacts {
   readonly ids: readonly string[];
   /** null: signed. */
   readonly code: string | null;
+  /** How many documents the one record stands for (recorded when more than one, at most 1000). */
+  readonly items?: number;
 }
 
 /** The audit plumbing of one signing service. */
@@ -100,6 +102,7 @@ export function auditTrail(audit: AuditLog): AuditTrail {
       sha: readonly string[];
       ids: readonly string[];
       code: string | null;
+      items?: number;
     },
   ): AuditEntry => ({
     kind: 'sign',
@@ -113,6 +116,7 @@ export function auditTrail(audit: AuditLog): AuditTrail {
     documentIds: x.ids.filter((id) => PRINTABLE_ID.test(id)).slice(0, 1000),
     outcome: x.code === null ? 'signed' : outcomeOf(x.code),
     errorCode: x.code,
+    ...(x.items !== undefined && x.items > 1 ? { items: Math.min(x.items, 1000) } : {}),
   });
 
   async function record(entries: readonly AuditEntry[]): Promise<void> {

@@ -2,9 +2,13 @@
  * The signing service: policy → card → self-check → audit → result, for EPS batches, HL7 v3 and CMS.
  *
  * Rules:
- * - every attempt (each EPS item, each HL7 document, each CMS) becomes one audit record, refusals included;
- *   a call's records are appended in ONE append, and the call returns only after the append resolved
- *   (fsync); if the audit fails, no signature is returned (ERR_SIGN_AUDIT_FAILED);
+ * - every signature made (each signed EPS item, HL7 document, CMS) is one audit record; a refused or failed
+ *   request is ONE record (with `items`, the number of items it held), and the items of a batch that are
+ *   refused or fail with the same code are one record too, so a batch of 250 bad payloads writes one record,
+ *   not 250 (no audit flooding); a call's records are appended in ONE append, and the call returns only after
+ *   the append resolved (fsync); if the audit fails, no signature is returned (ERR_SIGN_AUDIT_FAILED);
+ * - before any card operation the audit log's free-space reserve is checked (`ensureSpace`): below it every
+ *   signing request is refused with ERR_AUDIT_DISK_FULL (audited) until space is freed;
  * - policy (algorithm allowlist, certificate usage, validity, PKUP, path and revocation) runs before signing;
  *   the certificate is checked at the signing time (now) and, for EPS, at the `$prepare` timestamp as well;
  * - caller input is copied before the first await (docs/style.md §21); the PIN is passed to the card only.
@@ -214,7 +218,12 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
   /** Runs `fn`; a thrown refusal/failure is audited (one record) and rethrown. */
   async function guarded<T>(
     caller: SignCaller,
-    meta: { algorithm: string | null; ids: readonly string[]; sha?: readonly string[] },
+    meta: {
+      algorithm: string | null;
+      ids: readonly string[];
+      sha?: readonly string[];
+      items?: number;
+    },
     fn: (setKey: (k: SigningKey) => void) => Promise<T>,
   ): Promise<T> {
     if (closed) {
@@ -222,6 +231,8 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     }
     let key: SigningKey | undefined;
     try {
+      // Before any card operation: signing stops with a clear error before the audit disk is full.
+      await o.audit.ensureSpace();
       return await fn((k) => {
         key = k;
       });
@@ -235,6 +246,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
           sha: meta.sha ?? [],
           ids: meta.ids,
           code: codeOf(err),
+          ...(meta.items !== undefined ? { items: meta.items } : {}),
         }),
       ]);
       throw err;
@@ -294,7 +306,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
         ? request.algorithm
         : null;
     const timestamp = request.timestamp;
-    return guarded(caller, { algorithm: alg, ids }, async (setKey) => {
+    return guarded(caller, { algorithm: alg, ids, items: payloads.length }, async (setKey) => {
       if (payloads.length === 0) {
         throw signError('ERR_SIGN_BAD_INPUT');
       }
@@ -303,11 +315,25 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
       }
       const algorithm = parseEpsAlgorithm(request.algorithm);
       const ts = timestampOf(timestamp);
-      const key = await keyFor(caller, ts === undefined ? [now()] : [now(), ts], setKey);
+      // Every payload is decoded and checked (EPS's SignedInfo template) before any card operation.
       const items: EpsItem[] = [];
       const failed: EpsBatchResult['failed_signatures'] = [];
-      const records: AuditEntry[] = [];
       const withBundle = new Map<string, { summary: PrescriptionSummary; root: object }>();
+      const notSigned = new Map<string, { ids: string[]; sha: string[] }>();
+      const notSignedItem = (
+        id: string,
+        code: string,
+        sha?: string,
+        issues?: ReturnType<typeof issuesOf>,
+      ): void => {
+        failed.push({ id, code, message: messageOf(code), ...(issues ? { issues } : {}) });
+        const group = notSigned.get(code) ?? { ids: [], sha: [] };
+        group.ids.push(id);
+        if (sha !== undefined) {
+          group.sha.push(sha);
+        }
+        notSigned.set(code, group);
+      };
       for (const p of payloads) {
         let sha: string[] = [];
         try {
@@ -333,14 +359,14 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
           items.push({ id: p.id, bytes });
         } catch (err) {
           const code = codeOf(err);
-          const issues = issuesOf(err);
-          failed.push({ id: p.id, code, message: messageOf(code), ...(issues ? { issues } : {}) });
-          records.push(entry(caller, key, { algorithm, sha, ids: [p.id], code }));
+          notSignedItem(p.id, code, sha[0], issuesOf(err));
         }
       }
-      const outcomes = await signEpsItems(session, key, algorithm, items);
+      const key = await keyFor(caller, ts === undefined ? [now()] : [now(), ts], setKey);
+      const outcomes = items.length === 0 ? [] : await signEpsItems(session, key, algorithm, items);
       const signatures: EpsBatchResult['signatures'] = [];
       const when = timestamp ?? now().toISOString();
+      const records: AuditEntry[] = [];
       for (const r of outcomes) {
         if (r.ok) {
           const signature = Buffer.from(r.signature).toString('base64');
@@ -373,11 +399,14 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
           });
           records.push(entry(caller, key, { algorithm, sha: [r.sha256], ids: [r.id], code: null }));
         } else {
-          failed.push({ id: r.id, code: r.code, message: messageOf(r.code) });
-          records.push(
-            entry(caller, key, { algorithm, sha: [r.sha256], ids: [r.id], code: r.code }),
-          );
+          notSignedItem(r.id, r.code, r.sha256);
         }
+      }
+      // One record per code for the items that were not signed (with their count), not one per item.
+      for (const [code, g] of notSigned) {
+        records.push(
+          entry(caller, key, { algorithm, sha: g.sha, ids: g.ids, code, items: g.ids.length }),
+        );
       }
       await record(records);
       return { certificate: key.certificateB64, signatures, failed_signatures: failed };
@@ -490,7 +519,13 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     },
     async refuse(caller, code, documentIds = []) {
       await record([
-        entry(caller, undefined, { algorithm: null, sha: [], ids: documentIds, code }),
+        entry(caller, undefined, {
+          algorithm: null,
+          sha: [],
+          ids: documentIds,
+          code,
+          items: documentIds.length,
+        }),
       ]);
     },
     close() {

@@ -32,3 +32,4 @@ export {
   type RoleAssertionContext,
   type SamlRole,
 } from './saml.js';
+export { newTicket } from './sessions.js';

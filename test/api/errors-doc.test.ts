@@ -9,10 +9,10 @@ import { ServiceError } from '../../src/errors.js';
 
 describe('error registry', () => {
   test('docs/errors.md is the registry, rendered (run `npm run docs:errors` after adding a code)', async () => {
-    // The file is formatted like every other file (prettier pads the table), so compare formatted text.
-    const file = resolve(import.meta.dirname, '..', '..', 'docs', 'errors.md');
-    const doc = readFileSync(file, 'utf8');
-    const options = { ...(await resolveConfig(file)), filepath: file };
+    const path = resolve(import.meta.dirname, '..', '..', 'docs', 'errors.md');
+    const doc = readFileSync(path, 'utf8');
+    // The file is kept prettier-formatted (the test command checks formatting): compare formatted text.
+    const options = { ...(await resolveConfig(path)), filepath: path };
     expect(doc).toBe(await format(renderErrorsDoc(), options));
   });
 

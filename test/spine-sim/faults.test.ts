@@ -9,7 +9,13 @@ let sim: RunningSpineSim;
 
 beforeAll(async () => {
   pki = makeLoginPki();
-  sim = await startSpineSim({ port: 0, users: USERS, trust: pki.trust, crls: pki.crls });
+  sim = await startSpineSim({
+    port: 0,
+    users: USERS,
+    trust: pki.trust,
+    crls: pki.crls,
+    adminRoutes: true,
+  });
 });
 afterAll(async () => {
   await sim.close();

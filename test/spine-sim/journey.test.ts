@@ -20,6 +20,7 @@ beforeAll(async () => {
     crls: pki.crls,
     clock: () => now,
     sessionLimits: { maxSessionMinutes: 60, maxIdleMinutes: 10 },
+    adminRoutes: true,
   });
 });
 afterAll(async () => {

@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import request from 'supertest';
 import { describe, expect, test } from 'vitest';
 import { createApp, verifyRouter } from '../../src/api/index.js';
+import { keyed, testAccess } from '../helpers/api-key.js';
 import { runVerify } from '../../src/cli/verify.js';
 import { copyFileSync } from 'node:fs';
 import { TempCa, certFile, openssl, pki } from '../cms/fixtures.js';
@@ -152,13 +152,14 @@ describe.skipIf(!present)('rxsign verify (skipped: shared/vectors/eps not presen
 
 describe.skipIf(!present)('POST /api/v1/verify (skipped: shared/vectors/eps not present)', () => {
   const app = createApp({
+    access: testAccess(),
     logger: pino({ level: 'silent' }),
     routers: [verifyRouter({ fetchCrl: false, allowSha1: true })],
   });
 
   test('raw application/xml → 200 with the report', async () => {
     const { readFileSync } = await import('node:fs');
-    const res = await request(app)
+    const res = await keyed(app)
       .post('/api/v1/verify')
       .set('host', '127.0.0.1')
       .set('content-type', 'application/xml')
@@ -173,13 +174,13 @@ describe.skipIf(!present)('POST /api/v1/verify (skipped: shared/vectors/eps not 
   test('application/fhir+json → FHIR report; batch of two → two reports; bad batch → 400; text/plain → 415', async () => {
     const { readFileSync } = await import('node:fs');
     const fhir = readFileSync(`${V}fhir-signed/signature.json`);
-    const one = await request(app)
+    const one = await keyed(app)
       .post('/api/v1/verify')
       .set('host', '127.0.0.1')
       .set('content-type', 'application/fhir+json')
       .send(fhir.toString('utf8'));
     expect(one.body).toMatchObject({ format: 'FHIR-XMLDSig', subIndication: 'NOT_YET_VALID' });
-    const batch = await request(app)
+    const batch = await keyed(app)
       .post('/api/v1/verify/batch')
       .set('host', '127.0.0.1')
       .send({
@@ -199,7 +200,7 @@ describe.skipIf(!present)('POST /api/v1/verify (skipped: shared/vectors/eps not 
     ]);
     expect(
       (
-        await request(app)
+        await keyed(app)
           .post('/api/v1/verify/batch')
           .set('host', '127.0.0.1')
           .send({ documents: [] })
@@ -207,7 +208,7 @@ describe.skipIf(!present)('POST /api/v1/verify (skipped: shared/vectors/eps not 
     ).toBe(400);
     expect(
       (
-        await request(app)
+        await keyed(app)
           .post('/api/v1/verify')
           .set('host', '127.0.0.1')
           .set('content-type', 'text/plain')

@@ -10,9 +10,13 @@
  *   proxies and kept by browser devtools, so a request with `X-Rxsign-Pin` is refused (ERR_PIN_IN_HEADER).
  *   The PIN is never logged, echoed or stored; its source (page, CLI, web application) comes from
  *   pinSourceOf, and the PIN guard applies back-off and the page-only rules (docs/pin.md);
+ * - a PIN is accepted from the agent page and the CLI only (a web page or a named client sending one is
+ *   refused with ERR_PIN_NOT_ALLOWED); the audit `client` is the authenticated caller (access.ts
+ *   callerName): `cli`, a client key's name, or the approved web page's origin — never a header value;
+ * - a web page waits for the user's approval (`gate`) before anything is signed;
  * - size limits: JSON bodies by the app (1 MiB default), XML bodies 2 MiB here → 413.
  */
-import express, { Router, type Request } from 'express';
+import express, { Router, type Response } from 'express';
 import { z } from 'zod';
 import {
   DEFAULT_PRESCRIBER_ROLES,
@@ -23,6 +27,7 @@ import {
   type SigningService,
 } from '../../signing/index.js';
 import { pinError } from '../../pin/index.js';
+import { callerName, mayGivePin, type Gate } from '../access.js';
 import { apiError } from '../errors.js';
 import { pinSourceOf } from '../pin-source.js';
 import { parseBody } from '../validate.js';
@@ -39,6 +44,8 @@ export interface SignRouterDeps {
   readonly prescriberRoles?: readonly string[];
   /** XML body limit for /sign/hl7, default '2mb'. */
   readonly xmlLimit?: string;
+  /** Asks the user before a web page signs (access.ts approvalGate); default: no one is asked. */
+  readonly gate?: Gate;
 }
 
 const Printable = z
@@ -102,15 +109,17 @@ const CmsBody = z
   .strict();
 
 function caller(
-  req: Request,
+  res: Response,
   roleProvider: SignRouterDeps['roleProvider'],
   pin: string | undefined,
 ): SignCaller {
-  const origin = Printable.safeParse(req.headers.origin);
+  if (pin !== undefined && !mayGivePin(res)) {
+    throw apiError('ERR_PIN_NOT_ALLOWED');
+  }
   const role = roleProvider();
   return {
-    client: origin.success ? origin.data : 'local-api',
-    ...(pin !== undefined ? { pin, pinFrom: pinSourceOf(req) } : {}),
+    client: callerName(res),
+    ...(pin !== undefined ? { pin, pinFrom: pinSourceOf(res.req) } : {}),
     uid: role?.uid ?? null,
     role: role?.roleId ?? null,
   };
@@ -127,6 +136,7 @@ function caller(
 export function signRouter(deps: SignRouterDeps): Router {
   const r = Router();
   const allowed = deps.prescriberRoles ?? DEFAULT_PRESCRIBER_ROLES;
+  const gate: Gate = deps.gate ?? (() => Promise.resolve());
   const roleRule = async (
     c: SignCaller,
     ids: readonly string[],
@@ -151,7 +161,8 @@ export function signRouter(deps: SignRouterDeps): Router {
 
   r.post('/api/v1/sign/eps', async (req, res) => {
     const body = parseBody(EpsBody, req.body);
-    const c = caller(req, deps.roleProvider, body.pin);
+    const c = caller(res, deps.roleProvider, body.pin);
+    await gate(res, { action: 'sign', count: body.payloads.length });
     await roleRule(
       c,
       body.payloads.map((p) => p.id),
@@ -200,7 +211,8 @@ export function signRouter(deps: SignRouterDeps): Router {
       } else {
         throw apiError('ERR_UNSUPPORTED_MEDIA_TYPE');
       }
-      const c = caller(req, deps.roleProvider, pin);
+      const c = caller(res, deps.roleProvider, pin);
+      await gate(res, { action: 'sign', count: 1 });
       await roleRule(c, [], true);
       const out = await deps.service.signHl7(xml, c, algorithm !== undefined ? { algorithm } : {});
       if (envelope) {
@@ -224,7 +236,8 @@ export function signRouter(deps: SignRouterDeps): Router {
         issues: [{ path: 'content', message: 'must be canonical base64' }],
       });
     }
-    const c = caller(req, deps.roleProvider, body.pin);
+    const c = caller(res, deps.roleProvider, body.pin);
+    await gate(res, { action: 'sign', count: 1 });
     await roleRule(c, []);
     const cms = await deps.service.signCms(new Uint8Array(content), c, {
       detached: body.detached === true,

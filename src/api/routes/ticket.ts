@@ -12,10 +12,13 @@
  * wrong PIN, page-only after two or when the card has few tries left (the page sends acknowledgeFinalTry).
  *   POST /api/v1/role                 { roleId }       → session status
  *   POST /api/v1/logout                               → { ok: true }
+ * Who may call which (access.ts): a web page may get a ticket after the user's approval (`gate`) and read
+ * the status; login (the PIN), role and logout are for the agent page and the CLI only.
  */
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Agent } from '../../auth/index.js';
+import type { Gate } from '../access.js';
 import { pinSourceOf } from '../pin-source.js';
 import { parseBody } from '../validate.js';
 
@@ -32,17 +35,23 @@ const Login = z
   .strict();
 const Role = z.object({ roleId: z.string().regex(/^\d{1,20}$/) }).strict();
 
-export function ticketRouter(agent: Agent): Router {
+const noGate: Gate = () => Promise.resolve();
+
+export function ticketRouter(agent: Agent, gate: Gate = noGate): Router {
   const r = Router();
+  const ticket = { action: 'ticket', count: 1 } as const;
   r.post('/ticket-api/getTicket', async (req, res) => {
     const { timeoutMs } = parseBody(Timeout, req.body);
+    await gate(res, ticket);
     res.json({ ticket: await agent.getTicket(timeoutMs ?? 30_000) });
   });
-  r.post('/ticket-api/getTicketNoAuth', (_req, res) => {
+  r.post('/ticket-api/getTicketNoAuth', async (_req, res) => {
+    await gate(res, ticket);
     res.json({ ticket: agent.getTicketNoAuth() });
   });
   r.post('/ticket-api/getNewTicket', async (req, res) => {
     const { timeoutMs } = parseBody(Timeout, req.body);
+    await gate(res, ticket);
     res.json({ ticket: await agent.getNewTicket(timeoutMs ?? 30_000) });
   });
   r.post('/ticket-api/destroyTicket', async (_req, res) => {

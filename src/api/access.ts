@@ -4,7 +4,9 @@
  * 2. the Host header must name 127.0.0.1, [::1] or localhost (DNS-rebinding defence, ERR_FORBIDDEN_HOST);
  * 3. the Origin: absent (a local program, or the agent page's own GET), the agent's own origin (the page),
  *    or exactly one of `allowedOrigins` (a web page); `null` and anything else → ERR_FORBIDDEN_ORIGIN with no
- *    CORS headers. Allowlisted origins get CORS (preflight 204, `Access-Control-Allow-Origin` exact,
+ *    CORS headers. A web page's request must come from a socket of the agent's own OS user (src/peer.ts reads
+ *    the owner from the kernel's socket table), since any local program can write an Origin header
+ *    (ERR_FORBIDDEN_PEER). Allowlisted origins get CORS (preflight 204, `Access-Control-Allow-Origin` exact,
  *    `Vary: Origin`, Private Network Access), only on the routes web pages may use;
  * 4. the caller: a local request (no Origin, or the page's own origin) must carry `Authorization: Bearer` with
  *    one of the agent's keys — `cli` (the per-start key in the runtime folder), a named client key, or `page`
@@ -16,9 +18,17 @@
  * The caller is kept in `res.locals.caller`; the audit log's `client` is its name (callerName), never a header.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Socket } from 'node:net';
+import {
+  Router,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { z } from 'zod';
 import { isLoopbackAddress } from '../net.js';
+import { peerUid } from '../peer.js';
 import type { ApprovalWhat, Approvals } from './approvals.js';
 import { apiError } from './errors.js';
 
@@ -82,6 +92,11 @@ export interface AccessOptions {
   readonly approvals?: Approvals;
   /** Whom a web page would act as, for the approval question ("Dr A Smith, Medical Practitioner"). */
   readonly describeUser?: () => string;
+  /**
+   * The OS user whose browser may call with an Origin (default: this process's uid); `null` turns the
+   * check off (a platform without /proc/net).
+   */
+  readonly ownerUid?: number | null;
 }
 
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
@@ -144,8 +159,30 @@ function setCors(req: Request, res: Response, origin: string): void {
 }
 
 /** The peer, Host, Origin, CORS and authentication checks (one middleware, in the order of the module doc). */
+/** An allowlisted web page from this user's socket: CORS, then only the routes web pages may use. */
+function web(req: Request, res: Response, next: NextFunction, origin: string): void {
+  const method =
+    req.method === 'OPTIONS'
+      ? String(req.headers['access-control-request-method'] ?? '').toUpperCase()
+      : req.method;
+  const policy = ROUTES[`${method} ${req.path}`];
+  if (!policy || policy.web === false) {
+    next(apiError('ERR_ORIGIN_ROUTE_FORBIDDEN'));
+    return;
+  }
+  setCors(req, res, origin);
+  if (req.method === 'OPTIONS') {
+    res.status(204).end();
+    return;
+  }
+  res.locals.caller = { kind: 'web', origin } satisfies Caller;
+  next();
+}
+
 export function accessGuard(o: AccessOptions): RequestHandler {
   const allowed = new Set(o.allowedOrigins ?? []);
+  const owner = o.ownerUid === undefined ? (process.getuid?.() ?? null) : o.ownerUid;
+  const peers = new WeakMap<Socket, Promise<number | undefined>>();
   return (req, res, next) => {
     res.setHeader('vary', 'Origin');
     if (!isLoopbackAddress(req.socket.remoteAddress)) {
@@ -165,23 +202,28 @@ export function accessGuard(o: AccessOptions): RequestHandler {
         next(apiError('ERR_FORBIDDEN_ORIGIN'));
         return;
       }
-      // An allowlisted web page: CORS, then only the routes web pages may use.
-      const method =
-        req.method === 'OPTIONS'
-          ? String(req.headers['access-control-request-method'] ?? '').toUpperCase()
-          : req.method;
-      const policy = ROUTES[`${method} ${req.path}`];
-      if (!policy || policy.web === false) {
-        next(apiError('ERR_ORIGIN_ROUTE_FORBIDDEN'));
+      // Any program can write an Origin header: a web request must also come from a socket of this OS user
+      // (its owner read from the kernel's socket table, src/peer.ts), or another user on the machine could
+      // pose as an approved web page.
+      if (owner !== null) {
+        let uid = peers.get(req.socket);
+        if (uid === undefined) {
+          uid = peerUid(req.socket);
+          peers.set(req.socket, uid);
+        }
+        uid.then(
+          (u) => {
+            if (u !== owner) {
+              next(apiError('ERR_FORBIDDEN_PEER'));
+              return;
+            }
+            web(req, res, next, origin);
+          },
+          () => next(apiError('ERR_FORBIDDEN_PEER')),
+        );
         return;
       }
-      setCors(req, res, origin);
-      if (req.method === 'OPTIONS') {
-        res.status(204).end();
-        return;
-      }
-      res.locals.caller = { kind: 'web', origin } satisfies Caller;
-      next();
+      web(req, res, next, origin);
       return;
     }
     if (STATIC.has(key) || key === 'POST /api/v1/hello') {

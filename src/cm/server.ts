@@ -24,7 +24,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ConnectionTable, type Connection } from './connections.js';
-import { peerUid } from './peer.js';
+import { peerUid } from '../peer.js';
 import { decodeSignRequest, hubRefusal, type HubResponse, type SignRequest } from './request.js';
 
 /** NHS Credential Management's port-service ports (docs/cm.md §2). */

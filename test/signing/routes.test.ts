@@ -146,7 +146,7 @@ describe('POST /api/v1/sign/eps', () => {
 
   test('a role whose job role cannot prescribe → 403 ERR_SIGN_ROLE_NOT_PRESCRIBER, audited, nothing signed', async () => {
     const { app: a, calls } = app({ role: '555000000701', jobRole: 'Receptionist Access Role' });
-    const res = await request(a)
+    const res = await keyed(a)
       .post('/api/v1/sign/eps')
       .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256' })
       .expect(403);
@@ -154,12 +154,12 @@ describe('POST /api/v1/sign/eps', () => {
     expect(calls.refused.map((r) => r.code)).toEqual(['ERR_SIGN_ROLE_NOT_PRESCRIBER']);
     expect(calls.eps).toHaveLength(0);
     // HL7 v3 prescriptions too; CMS (any document) is not a prescription.
-    await request(a)
+    await keyed(a)
       .post('/api/v1/sign/hl7')
       .set('content-type', 'application/xml')
       .send('<x/>')
       .expect(403);
-    await request(a)
+    await keyed(a)
       .post('/api/v1/sign/cms')
       .send({ content: Buffer.from('hi').toString('base64') })
       .expect(200);
@@ -171,7 +171,7 @@ describe('POST /api/v1/sign/eps', () => {
       jobRole: 'Receptionist Access Role',
       prescriberRoles: ['receptionist access role'],
     });
-    await request(listed.app)
+    await keyed(listed.app)
       .post('/api/v1/sign/eps')
       .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256' })
       .expect(200);
@@ -180,12 +180,12 @@ describe('POST /api/v1/sign/eps', () => {
       jobRole: 'Receptionist Access Role',
       prescriberRoles: ['*'],
     });
-    await request(any.app)
+    await keyed(any.app)
       .post('/api/v1/sign/eps')
       .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256' })
       .expect(200);
     const defaults = app({ role: '555000000202', jobRole: 'Medical Practitioner Access Role' });
-    await request(defaults.app)
+    await keyed(defaults.app)
       .post('/api/v1/sign/eps')
       .send({ payloads: [{ id: 'rx1', payload }], algorithm: 'RS256' })
       .expect(200);

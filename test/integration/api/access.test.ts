@@ -216,6 +216,62 @@ const variants = [{}, { authorization: 'Bearer ' + 'A'.repeat(43) }, { origin: s
     90_000,
   );
 
+  test.skipIf(!isRoot || !hasSetpriv)(
+    'another OS user forging the Origin of an always-allowed web page gets nothing (the socket is not ours)',
+    async () => {
+      // The user allows WEB always (a request from this process, answered on the approvals API).
+      const answered = new Promise<void>((ok) => {
+        server.approvals.once('pending', (p: { id: string }) => {
+          server.approvals.answer(p.id, 'always');
+          ok();
+        });
+      });
+      // (supertest sends on then(): start it now, so that the question reaches the approvals)
+      const mine = request(server.url)
+        .post('/ticket-api/getTicketNoAuth')
+        .set('origin', WEB)
+        .send({})
+        .then((r) => r);
+      await answered;
+      expect((await mine).status).toBe(200);
+      const script = `
+const [url, origin] = JSON.parse(process.argv[1]);
+(async () => {
+  const out = [];
+  for (const path of ['/ticket-api/getTicketNoAuth', '/api/v1/sign/cms']) {
+    const r = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify({ content: 'aGVsbG8=' }) });
+    const text = await r.text();
+    out.push({ path, status: r.status, code: (text.match(/ERR_[A-Z_]+/) || [''])[0], ticket: /AQIC5wM2LY4S/.test(text) });
+  }
+  console.log(JSON.stringify(out));
+})();`;
+      const child = await run(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          process.execPath,
+          '-e',
+          script,
+          JSON.stringify([server.url, WEB]),
+        ],
+        { encoding: 'utf8', cwd: '/', timeout: 60_000 },
+      );
+      const out = JSON.parse(child.stdout) as {
+        path: string;
+        status: number;
+        code: string;
+        ticket: boolean;
+      }[];
+      for (const r of out) {
+        expect(r, r.path).toMatchObject({ status: 403, code: 'ERR_FORBIDDEN_PEER', ticket: false });
+      }
+      server.approvals.revoke(WEB);
+    },
+    90_000,
+  );
+
   test('the agent page: no framing, no inline script, its own script and style only, and it carries no secret', async () => {
     const res = await request(server.url).get('/');
     expect(res.status).toBe(200);

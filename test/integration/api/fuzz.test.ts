@@ -454,9 +454,20 @@ describe('fuzz: every route of the running agent (fast-check)', () => {
     });
     // Logged in (the prescriber's one role is selected): tickets and signatures exist now.
     await agent.agent.login(card.pin);
-    await fc.assert(fc.asyncProperty(caseArb, check), {
-      numRuns: Math.floor(RUNS / 2),
-    });
+    // A case may log the user out (logout, destroyTicket, getNewTicket): log in again before the next one,
+    // so that this half keeps testing with a live session.
+    const relogin = async (): Promise<void> => {
+      if (agent.agent.status().state !== 'active') {
+        await agent.agent.login(card.pin, { from: 'page' }).catch(() => undefined);
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (c) => {
+        await relogin();
+        await check(c);
+      }),
+      { numRuns: Math.floor(RUNS / 2) },
+    );
     // Still alive and answering.
     const status = await send(
       agent.url,

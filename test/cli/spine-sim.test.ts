@@ -89,6 +89,7 @@ describe('runSpineSim', () => {
         ...['--allow-origin', 'https://ehr.example.nhs.uk'],
       ],
       c.io,
+      c.signal,
     );
     for (let i = 0; i < 100 && c.out.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));

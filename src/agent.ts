@@ -24,6 +24,7 @@ import { approvalGate, pageSecret, type AccessOptions, type Gate } from './api/a
 import { createApp } from './api/app.js';
 import { Approvals } from './api/approvals.js';
 import { approvalsRouter } from './api/routes/approvals.js';
+import { auditRouter } from './api/routes/audit.js';
 import { cis2Router } from './api/routes/cis2.js';
 import { pageRouter } from './api/routes/page.js';
 import { signRouter } from './api/routes/sign.js';
@@ -156,6 +157,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     ticketRouter(agent, gate),
     verifyRouter(verifier),
     approvalsRouter(approvals),
+    auditRouter(() => config.auditLogPath),
     cis2Router({ agent, port, cas: () => [...trust.anchors, ...trust.intermediates] }),
     ...(signingParts ? [signingParts.router] : []),
   ];

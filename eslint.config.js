@@ -83,13 +83,25 @@ export default tseslint.config(
     },
   },
   {
-    // Scripts that run in the browser (the Credential Management demo page).
-    files: ['examples/**/page.js'],
+    // Scripts that run in the browser: the agent page and the Credential Management demo page.
+    files: ['src/page/**/*.js', 'examples/**/page.js'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'fetch', 'btoa', 'TextEncoder', 'URLSearchParams'].map(
-          (g) => [g, 'readonly'],
-        ),
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'localStorage',
+          'fetch',
+          'btoa',
+          'TextEncoder',
+          'TextDecoderStream',
+          'URLSearchParams',
+          'setTimeout',
+          'setInterval',
+          'clearInterval',
+        ].map((g) => [g, 'readonly']),
       ),
     },
   },

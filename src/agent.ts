@@ -24,6 +24,7 @@ import {
   Approvals,
   approvalGate,
   approvalsRouter,
+  auditRouter,
   cis2Router,
   createApp,
   pageRouter,
@@ -162,6 +163,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     ticketRouter(agent, gate),
     verifyRouter(verifier),
     approvalsRouter(approvals),
+    auditRouter(() => config.auditLogPath),
     cis2Router({ agent, port, cas: () => [...trust.anchors, ...trust.intermediates] }),
     ...(signingParts ? [signingParts.router] : []),
   ];

@@ -65,6 +65,8 @@ const ROUTES: Readonly<Record<string, RoutePolicy>> = {
   'GET /api/v1/approvals': { clients: false, page: true, web: false },
   'POST /api/v1/approvals/answer': { clients: false, page: true, web: false },
   'POST /api/v1/approvals/revoke': { clients: false, page: true, web: false },
+  // The signing history names callers and documents: the page and local key holders only.
+  'GET /api/v1/audit/recent': { clients: true, page: true, web: false },
   'POST /api/v1/sign/eps': { clients: true, page: false, web: 'approve' },
   'POST /api/v1/sign/hl7': { clients: true, page: false, web: 'approve' },
   'POST /api/v1/sign/cms': { clients: true, page: false, web: 'approve' },

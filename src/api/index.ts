@@ -39,3 +39,4 @@ export {
   type RememberedApproval,
 } from './approvals.js';
 export { approvalsRouter } from './routes/approvals.js';
+export { auditRouter } from './routes/audit.js';

@@ -1,19 +1,40 @@
 /**
- * The agent's own page: GET / (HTML), /page.js, /page.css — card and session status, PIN entry, role
- * selection, and the web pages waiting for the user's approval (Allow once / Always allow / Deny) with the
- * remembered answers (revocable). The PIN is typed here, into the agent's page on loopback, never into a web
- * application's page. The page cannot be framed and runs no inline script (src/page/assets.ts).
+ * The agent's own page (docs/page.md): `GET /` and its script and style, static files from `src/page/`
+ * (copied to `dist/src/page/` by the build), read once at start. Card and session status, PIN entry, role
+ * choice, the web pages waiting for the user's approval (Allow once / Always allow / Deny) with the
+ * remembered answers, the signing history and a verify panel.
+ *
+ * Rules:
+ * - no inline script and no external asset: `script-src 'self'`, `style-src 'self'`, `connect-src 'self'`,
+ *   everything else `'none'`; the page cannot be framed (`frame-ancestors 'none'`, `X-Frame-Options: DENY`);
+ * - the files hold no secret: another OS user may fetch them and learns nothing (the page's secret travels
+ *   in the link's fragment, docs/security.md);
+ * - the PIN is typed here, into the agent's page on loopback, never into a web application's page.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Router } from 'express';
-import { PAGE_CSS, PAGE_HTML, PAGE_JS } from '../../page/assets.js';
 
 /** The page's Content-Security-Policy: its own script and style only, no framing, no form posts, no base. */
 export const PAGE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-export function pageRouter(): Router {
+const FILES: readonly (readonly [string, string, string])[] = [
+  ['/', 'index.html', 'text/html; charset=utf-8'],
+  ['/page.js', 'page.js', 'text/javascript; charset=utf-8'],
+  ['/page.css', 'page.css', 'text/css; charset=utf-8'],
+];
+
+/** `src/page/` beside this file's folder (`dist/src/page/` when built). */
+function pageDir(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'page');
+}
+
+export function pageRouter(dir: string = pageDir()): Router {
   const r = Router();
-  const send = (path: string, type: string, body: string): void => {
+  for (const [path, file, type] of FILES) {
+    const body = readFileSync(join(dir, file));
     r.get(path, (_req, res) => {
       res.setHeader('content-security-policy', PAGE_CSP);
       res.setHeader('x-frame-options', 'DENY');
@@ -21,9 +42,6 @@ export function pageRouter(): Router {
       res.setHeader('cross-origin-resource-policy', 'same-origin');
       res.type(type).send(body);
     });
-  };
-  send('/', 'html', PAGE_HTML);
-  send('/page.js', 'application/javascript', PAGE_JS);
-  send('/page.css', 'text/css', PAGE_CSS);
+  }
   return r;
 }

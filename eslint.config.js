@@ -101,6 +101,7 @@ export default tseslint.config(
           'setTimeout',
           'setInterval',
           'clearInterval',
+          'clearTimeout',
         ].map((g) => [g, 'readonly']),
       ),
     },

@@ -56,7 +56,8 @@
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const j = await r.json().catch(() => ({}));
-    if (r.status === 401) {
+    // 401 ERR_UNAUTHORIZED: the page's secret is not (or no longer) the agent's; a wrong PIN is a 401 too.
+    if (r.status === 401 && j.code === 'ERR_UNAUTHORIZED') {
       showUnpaired();
     }
     if (!r.ok) {
@@ -71,7 +72,7 @@
   }
 
   function fail(e) {
-    const text = e && (e.detail || e.title || e.message);
+    const text = e && (e.message || e.title || (typeof e.detail === 'string' ? e.detail : ''));
     say(text ? text + (e.code ? ' (' + e.code + ')' : '') : 'The agent did not answer.', false);
   }
 
@@ -141,7 +142,6 @@
     $('pin-warning').textContent = warning;
     $('pin-warning').hidden = warning === '';
     $('ack-label').hidden = !(pin.triesLow || pin.finalTry);
-    $('ack').required = pin.triesLow === true || pin.finalTry === true;
     const roles = s.roles || [];
     const choose = s.state === 'role-required' || (s.state === 'active' && roles.length > 1);
     $('role').hidden = !choose;
@@ -373,6 +373,7 @@
           setInterval(() => {
             refreshSession();
             refreshApprovals();
+            refreshHistory();
           }, 1000);
           return;
         }
@@ -434,8 +435,9 @@
       showSession(await call('/api/v1/login', ack ? { pin, acknowledgeFinalTry: true } : { pin }));
       say('Logged in.', true);
     } catch (e) {
+      // the state first (the form may have been hidden while the card was tried), then the message
+      await refreshSession();
       fail(e);
-      refreshSession();
     }
   });
   $('role').addEventListener('submit', async (ev) => {

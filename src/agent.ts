@@ -12,20 +12,19 @@
  *   behind the same interface, and is closed like it;
  * - signing is on only with a card to sign with: the configured token label, else the card present at start.
  */
-import type { Router } from 'express';
 import type { Logger } from 'pino';
 import { createApp } from './api/app.js';
-import { pageRouter } from './api/routes/page.js';
-import { signRouter } from './api/routes/sign.js';
-import { ticketRouter } from './api/routes/ticket.js';
-import { verifyRouter } from './api/routes/verify.js';
+import { agentRouters } from './api/routers.js';
+import type { SignRouterDeps } from './api/routes/sign.js';
 import { openAuditLog, type AuditLog } from './audit/index.js';
 import { Agent } from './auth/agent.js';
 import { SsbClient, type Fetch } from './auth/ssb-client.js';
 import type { Config } from './config.js';
+import { createEventBus, type EventBus } from './events.js';
 import { listen } from './net.js';
 import { openTokenPort, type TokenPort } from './pkcs11/index.js';
 import { createSigningService, loadSigningTrust, type SigningService } from './signing/index.js';
+import { VERSION } from './version.js';
 import { createVerifier, loadTrustStore, type Verifier } from './verify/index.js';
 
 export interface RunningAgent {
@@ -36,6 +35,11 @@ export interface RunningAgent {
   readonly verifier: Verifier;
   /** Undefined when no card was configured or present at start (the signing routes are then off). */
   readonly signing: SigningService | undefined;
+  /**
+   * The event bus (src/events.ts): card, session and signature events come from the parts built here;
+   * other parts (origin approvals) emit on it with `events.emit(...)`. GET /api/v1/events streams it.
+   */
+  readonly events: EventBus;
   /** Stops HTTP, the signing service, the audit log, the Spine session and the module; idempotent. */
   close(): Promise<void>;
 }
@@ -65,6 +69,7 @@ export interface StartAgentOptions {
  */
 export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
   const { config, logger } = o;
+  const events = createEventBus();
   const port =
     o.tokenPort ??
     (await openTokenPort({
@@ -83,6 +88,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     ssb,
     logger,
     loginHash: config.loginHash,
+    events: events.emit,
     ...(config.tokenLabel ? { token: { label: config.tokenLabel } } : {}),
     ...(o.now ? { now: o.now } : {}),
   });
@@ -98,21 +104,32 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     crls: trust.crls,
   });
 
-  const signingParts = await startSigning(config, logger, agent, port);
-  const routers: Router[] = [
-    pageRouter(),
-    ticketRouter(agent),
-    verifyRouter(verifier),
-    ...(signingParts ? [signingParts.router] : []),
-  ];
+  const signingParts = await startSigning(config, logger, agent, port, events);
+  const { routers, status } = agentRouters({
+    agent,
+    verifier,
+    ...(signingParts ? { signing: signingParts.routes } : {}),
+    status: {
+      version: VERSION,
+      session: () => agent.status(),
+      broker: () => ({ url: ssb.baseUrl, reachable: ssb.reachable }),
+      signing: signingParts !== undefined,
+      bus: events,
+    },
+  });
   const app = createApp({
     logger,
     routers,
+    version: VERSION,
     allowedOrigins: config.allowedOrigins,
     // batch verification carries many documents (base64) in one JSON body
     jsonLimits: [{ prefix: '/api/v1/verify', limit: '70mb' }],
   });
-  const http = await listen(app, { port: o.listenPort ?? config.port, host: config.host });
+  const http = await listen(app, {
+    port: o.listenPort ?? config.port,
+    host: config.host,
+    beforeClose: () => status.closeStreams(),
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -121,6 +138,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     port,
     verifier,
     signing: signingParts?.service,
+    events,
     close: () => {
       closing ??= (async () => {
         await http.close();
@@ -140,7 +158,8 @@ async function startSigning(
   logger: Logger,
   agent: Agent,
   port: TokenPort,
-): Promise<{ service: SigningService; audit: AuditLog; router: Router } | undefined> {
+  events: EventBus,
+): Promise<{ service: SigningService; audit: AuditLog; routes: SignRouterDeps } | undefined> {
   const card = config.tokenLabel
     ? { label: config.tokenLabel }
     : agent.card
@@ -158,12 +177,13 @@ async function startSigning(
     token: card,
     pinPolicy: config.pinPolicy,
     audit,
+    events: events.emit,
     trust: await loadSigningTrust({
       ...(config.trustDir ? { trustDir: config.trustDir } : {}),
       ...(config.crlDir ? { crlDir: config.crlDir } : {}),
     }),
   });
-  const router = signRouter({
+  const routes: SignRouterDeps = {
     service,
     signWithoutRole: config.signWithoutRole,
     roleProvider: () => {
@@ -172,6 +192,6 @@ async function startSigning(
         ? { uid: s.uid, ...(s.selectedRole ? { roleId: s.selectedRole.id } : {}) }
         : undefined;
     },
-  });
-  return { service, audit, router };
+  };
+  return { service, audit, routes };
 }

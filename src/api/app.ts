@@ -6,15 +6,21 @@
  * - one error handler builds every error body (error-registry.ts); the log line carries the code, never the
  *   input, a PIN or a ticket.
  */
-import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { fromTable, type ServiceError } from '../errors.js';
 import { API_ERRORS } from './errors.js';
-import { errorResponse } from './error-registry.js';
+import { errorResponse, PROBLEM_JSON } from './error-registry.js';
+import { renderErrorsDoc } from './errors-doc.js';
+import { buildOpenApi } from './openapi.js';
+import { defineRouter, route, type ApiRouter } from './route-table.js';
 
 export interface AppOptions {
   readonly logger: Logger;
-  readonly routers: readonly Router[];
+  /** Route tables (route-table.ts): mounted in order and documented in the OpenAPI document. */
+  readonly routers: readonly ApiRouter[];
+  /** The version in the OpenAPI document, default 0.0.0. */
+  readonly version?: string;
   /** Exact origins (scheme://host:port) allowed to call from a browser. The agent's own page is always allowed. */
   readonly allowedOrigins?: readonly string[];
   /** JSON body limit, default 1 MiB. */
@@ -64,6 +70,66 @@ function fromHttpError(err: unknown): ServiceError | undefined {
 }
 
 /**
+ * The API's own description: GET /api/v1/openapi.json (built from every route table, this one included) and
+ * GET /errors (docs/errors.md, where each problem `type` `/errors#<code>` points).
+ */
+function docsRouter(routers: readonly ApiRouter[], version: string): ApiRouter {
+  let doc: string | undefined;
+  const self: ApiRouter = defineRouter([
+    route({
+      method: 'get',
+      path: '/api/v1/openapi.json',
+      tag: 'Agent',
+      summary: 'This API’s OpenAPI 3.1 document (also docs/openapi.json)',
+      responses: { 200: { description: 'The OpenAPI document.' } },
+      errors: [],
+      handle: (_req, res) => {
+        doc ??= JSON.stringify(
+          buildOpenApi(
+            [...routers, self].flatMap((r) => r.routes),
+            { version },
+          ),
+        );
+        res.type('application/json').send(doc);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/errors',
+      tag: 'Agent',
+      summary: 'The error codes (docs/errors.md): where each problem `type` points',
+      responses: {
+        200: { description: 'The error list (Markdown).', contentType: 'text/markdown' },
+      },
+      errors: [],
+      handle: (_req, res) => {
+        res.type('text/markdown').send(renderErrorsDoc());
+      },
+    }),
+  ]);
+  return self;
+}
+
+/**
+ * The OpenAPI document of an app made of `routers` (what GET /api/v1/openapi.json serves).
+ *
+ * @example
+ * ```ts
+ * writeFileSync('docs/openapi.json', JSON.stringify(apiDocument(routers, VERSION), null, 2));
+ * ```
+ */
+export function apiDocument(
+  routers: readonly ApiRouter[],
+  version: string,
+): ReturnType<typeof buildOpenApi> {
+  const all = [...routers, docsRouter(routers, version)];
+  return buildOpenApi(
+    all.flatMap((r) => r.routes),
+    { version },
+  );
+}
+
+/**
  * Builds the app.
  *
  * @example
@@ -102,7 +168,8 @@ export function createApp(o: AppOptions): express.Express {
     app.use(l.prefix, express.json({ limit: l.limit, strict: true }));
   }
   app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true }));
-  for (const r of o.routers) {
+  const docs = docsRouter(o.routers, o.version ?? '0.0.0');
+  for (const r of [...o.routers, docs]) {
     app.use(r);
   }
   app.use((_req, _res, next) => next(apiError('ERR_NOT_FOUND')));
@@ -120,7 +187,7 @@ export function createApp(o: AppOptions): express.Express {
         'request failed',
       );
     }
-    res.status(status).json(body);
+    res.status(status).type(PROBLEM_JSON).send(JSON.stringify(body));
   };
   app.use(onError);
   return app;

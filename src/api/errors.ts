@@ -8,6 +8,7 @@ export type ApiErrorCode =
   | 'ERR_NOT_FOUND'
   | 'ERR_FORBIDDEN_ORIGIN'
   | 'ERR_FORBIDDEN_HOST'
+  | 'ERR_EVENTS_BUSY'
   | 'ERR_INTERNAL';
 
 export const API_ERRORS: ErrorTable<ApiErrorCode> = {
@@ -36,6 +37,11 @@ export const API_ERRORS: ErrorTable<ApiErrorCode> = {
     status: 403,
     message: 'the Host header is not a loopback name',
     fix: 'Call the agent as http://127.0.0.1:<port> or http://localhost:<port>.',
+  },
+  ERR_EVENTS_BUSY: {
+    status: 503,
+    message: 'too many event streams are open',
+    fix: 'Close an event stream (GET /api/v1/events) you no longer read; one per client is enough.',
   },
   ERR_INTERNAL: {
     status: 500,

@@ -13,6 +13,7 @@
  */
 import type { Logger } from 'pino';
 import { isServiceError, ServiceError } from '../errors.js';
+import type { EmitEvent, SessionEndReason } from '../events.js';
 import type { CardEvent, TokenPort, TokenSelector } from '../pkcs11/index.js';
 import { authError } from './errors.js';
 import { newClientIdentity, runLogin } from './login-flow.js';
@@ -42,6 +43,8 @@ export interface AgentOptions {
   readonly loginHash?: 'SHA-1' | 'SHA-256';
   readonly now?: () => number;
   readonly logger: Logger;
+  /** Where card and session events go (src/events.ts; the agent's event bus). */
+  readonly events?: EmitEvent;
   /** Timeout of the broker logout on card removal (default 800 ms). */
   readonly removalLogoutTimeoutMs?: number;
 }
@@ -63,6 +66,19 @@ interface Waiter {
   resolve(ticket: string): void;
   reject(err: unknown): void;
   timer: NodeJS.Timeout;
+}
+
+/** The event's reason for one of #end's log reasons. */
+function endReason(reason: string): SessionEndReason {
+  const known: Record<string, SessionEndReason> = {
+    'ticket destroyed': 'logout',
+    'session expired': 'expired',
+    'card removed: ending the session': 'card-removed',
+    'new login': 'new-login',
+    'new ticket requested': 'new-ticket',
+    'agent stopping': 'agent-stopping',
+  };
+  return known[reason] ?? (reason.startsWith('card') ? 'card-removed' : 'other');
 }
 
 export class Agent {
@@ -106,6 +122,7 @@ export class Agent {
     if (e.type === 'inserted' && !this.#card && this.#wanted(e.token)) {
       this.#card = { label: e.token.label, serial: e.token.serial };
       this.#o.logger.info({ card: this.#card.label }, 'card inserted');
+      this.#o.events?.({ type: 'card.inserted', card: { ...this.#card } });
       return;
     }
     if (
@@ -117,6 +134,10 @@ export class Agent {
         'card removed: ending the session',
       );
       if (e.type === 'removed') {
+        this.#o.events?.({
+          type: 'card.removed',
+          card: { label: e.token.label, serial: e.token.serial },
+        });
         this.#card = undefined;
       }
       void this.#end(
@@ -206,6 +227,7 @@ export class Agent {
     }
     this.#session = session;
     this.#o.logger.info({ uid: result.uid, roles: result.roles.length }, 'logged in');
+    this.#o.events?.({ type: 'session.login', uid: result.uid, roles: result.roles.length });
     const roleId = options.roleId ?? (result.roles.length === 1 ? result.roles[0]?.id : undefined);
     if (roleId) {
       await this.selectRole(roleId);
@@ -226,6 +248,7 @@ export class Agent {
     s.selected = role;
     s.lastUsed = this.#now();
     this.#o.logger.info({ uid: s.uid, role: role.id }, 'role selected');
+    this.#o.events?.({ type: 'session.role', uid: s.uid, roleId: role.id });
     for (const w of this.#waiters) {
       clearTimeout(w.timer);
       w.resolve(s.ticket);
@@ -311,6 +334,7 @@ export class Agent {
     this.#session = undefined; // the ticket is gone from this moment
     if (s) {
       this.#o.logger.info({ uid: s.uid, reason }, 'session ended');
+      this.#o.events?.({ type: 'session.ended', uid: s.uid, reason: endReason(reason) });
       await this.#brokerLogout(s);
     }
   }

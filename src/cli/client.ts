@@ -27,9 +27,10 @@ Destroy the ticket and log out of the Spine (Ticket API destroyTicket).`,
 Show the card and session: user, roles, selected role, time left.`,
 };
 
+/** An RFC 9457 problem (docs/errors.md). */
 interface Failure {
-  code: string;
-  message: string;
+  code?: string;
+  title?: string;
   ticketApi?: { name: string; value: string };
 }
 
@@ -57,7 +58,7 @@ async function call(
   if (!res.ok) {
     const f = value as Failure;
     io.err(
-      `rxsign: ${f.message ?? 'request failed'} [${f.code ?? res.status}${f.ticketApi ? ` / ${f.ticketApi.name} ${f.ticketApi.value}` : ''}]`,
+      `rxsign: ${f.title ?? 'request failed'} [${f.code ?? res.status}${f.ticketApi ? ` / ${f.ticketApi.name} ${f.ticketApi.value}` : ''}]`,
     );
     return { ok: false, code: 1 };
   }

@@ -71,7 +71,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return name === undefined ? 2 : 0;
   }
   if (name === '--version') {
-    io.out('rxsign 0.1.0');
+    io.out(`rxsign ${(await import('../version.js')).VERSION}`);
     return 0;
   }
   const load = commands[name];

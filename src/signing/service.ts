@@ -9,6 +9,7 @@
  *   the certificate is checked at the signing time (now) and, for EPS, at the `$prepare` timestamp as well;
  * - caller input is copied before the first await (STYLE 21); the PIN is passed to the card only.
  */
+import type { EmitEvent } from '../events.js';
 import { isServiceError } from '../errors.js';
 import type { AuditEntry, AuditLog, SignOutcome } from '../audit/index.js';
 import type { TokenPort, TokenSelector } from '../pkcs11/index.js';
@@ -55,6 +56,8 @@ export interface SigningServiceOptions {
   readonly trust?: SigningTrust;
   readonly chainDer?: readonly Uint8Array[];
   readonly now?: () => Date;
+  /** Where `signature.made` events go (src/events.ts): ids and hashes only, after the audit record. */
+  readonly events?: EmitEvent;
 }
 
 /** An EPS batch request (NHS Credential Management `signPrescription` payload shape). */
@@ -311,9 +314,11 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
       }
       const outcomes = await signEpsItems(session, key, algorithm, items);
       const signatures: EpsBatchResult['signatures'] = [];
+      const signedSha: string[] = [];
       for (const r of outcomes) {
         if (r.ok) {
           signatures.push({ id: r.id, signature: Buffer.from(r.signature).toString('base64') });
+          signedSha.push(r.sha256);
           records.push(entry(caller, key, { algorithm, sha: [r.sha256], ids: [r.id], code: null }));
         } else {
           failed.push({ id: r.id, code: r.code, message: messageOf(r.code) });
@@ -323,6 +328,15 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
         }
       }
       await record(records);
+      if (signatures.length > 0) {
+        o.events?.({
+          type: 'signature.made',
+          kind: 'eps',
+          documentIds: signatures.map((x) => x.id),
+          sha256: signedSha,
+          client: caller.client,
+        });
+      }
       return { certificate: key.certificateB64, signatures, failed_signatures: failed };
     });
   }
@@ -386,6 +400,13 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
         if (!ok) {
           throw markAudited(signError('ERR_SIGN_SELF_CHECK_FAILED'));
         }
+        o.events?.({
+          type: 'signature.made',
+          kind: 'hl7',
+          documentIds: ids,
+          sha256: [sha],
+          client: caller.client,
+        });
         return {
           xml: out,
           signature: sigB64,
@@ -411,6 +432,13 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
           await record([
             entry(caller, key, { algorithm: 'CAdES-BES-SHA256', sha: [sha], ids: [], code: null }),
           ]);
+          o.events?.({
+            type: 'signature.made',
+            kind: 'cms',
+            documentIds: [],
+            sha256: [sha],
+            client: caller.client,
+          });
           return cms;
         },
       );

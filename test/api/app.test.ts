@@ -1,9 +1,9 @@
 // The HTTP shell (createApp): body limits by path, express's own 4xx errors, the request log line.
 import { Writable } from 'node:stream';
-import { Router } from 'express';
 import request from 'supertest';
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../../src/api/app.js';
+import { defineRouter, route } from '../../src/api/route-table.js';
 import { createLogger } from '../../src/log.js';
 
 function echoApp(): { app: ReturnType<typeof createApp>; lines: string[] } {
@@ -17,10 +17,21 @@ function echoApp(): { app: ReturnType<typeof createApp>; lines: string[] } {
       },
     }),
   );
-  const r = Router();
-  r.post(['/echo', '/big/echo'], (req, res) => {
-    res.json({ keys: Object.keys(req.body as object) });
-  });
+  const r = defineRouter(
+    ['/echo', '/big/echo'].map((path) =>
+      route({
+        method: 'post',
+        path,
+        tag: 'test',
+        summary: 'echo',
+        responses: { 200: { description: 'the keys' } },
+        errors: [],
+        handle: (req, res) => {
+          res.json({ keys: Object.keys(req.body as object) });
+        },
+      }),
+    ),
+  );
   const app = createApp({
     logger,
     routers: [r],
@@ -51,7 +62,14 @@ describe('createApp', () => {
         .set('content-encoding', encoding)
         .send('{"pin":"12345678"}');
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ code: 'ERR_BAD_REQUEST', message: 'the request is not valid' });
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toEqual({
+        type: '/errors#ERR_BAD_REQUEST',
+        title: 'the request is not valid',
+        status: 400,
+        detail: expect.stringContaining('issues') as string,
+        code: 'ERR_BAD_REQUEST',
+      });
     }
     expect(lines.join('')).not.toContain('request failed');
   });

@@ -39,7 +39,28 @@ describe('error registry', () => {
   test('an unknown error is ERR_INTERNAL with no detail', () => {
     expect(errorResponse(new Error('secret stack'))).toEqual({
       status: 500,
-      body: { code: 'ERR_INTERNAL', message: 'internal error' },
+      body: {
+        type: '/errors#ERR_INTERNAL',
+        title: 'internal error',
+        status: 500,
+        detail: 'See the agent log; report it with the time of the request.',
+        code: 'ERR_INTERNAL',
+      },
     });
+  });
+
+  test('an error body is an RFC 9457 problem whose type points at the code’s anchor in docs/errors.md', () => {
+    const doc = readFileSync(resolve(import.meta.dirname, '..', '..', 'docs', 'errors.md'), 'utf8');
+    for (const code of Object.keys(ERROR_REGISTRY)) {
+      const { status, body } = errorResponse(new ServiceError(code, 'x'));
+      expect(body.status).toBe(status);
+      expect(body.type).toBe(`/errors#${code}`);
+      expect(body.title).toBe(ERROR_REGISTRY[code]?.message);
+      expect(body.detail).toBe(ERROR_REGISTRY[code]?.fix);
+      expect(doc).toContain(`<a id="${code}"></a>`);
+    }
+    expect(errorResponse(new ServiceError('ERR_TICKET_NOT_AVAILABLE', 'x')).body.ticketApi).toEqual(
+      { name: 'TICKET_NOT_AVAILABLE', value: '0x80100009' },
+    );
   });
 });

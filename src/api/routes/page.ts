@@ -2,7 +2,7 @@
  * The agent's own page (GET /): card and session status, PIN entry and role selection. The PIN is typed here,
  * into the agent's page on loopback, never into a web application's page.
  */
-import { Router } from 'express';
+import { defineRouter, route, type ApiRouter } from '../route-table.js';
 
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rxsign agent</title>
@@ -54,8 +54,8 @@ function show(s){
     $('roleId').innerHTML = s.roles.map((r) => '<option value="' + text(r.id) + '">' + text(r.orgName) + ' — ' + text(r.jobRole[2]) + '</option>').join('');
   }
 }
-async function refresh(){ try { show(await call('/ticket-api/status')); } catch (e) { $('message').textContent = e.message || 'agent not reachable'; } }
-function fail(e){ $('message').className = 'err'; $('message').textContent = (e && e.message) ? e.message + (e.code ? ' (' + e.code + ')' : '') : 'failed'; }
+async function refresh(){ try { show(await call('/ticket-api/status')); } catch (e) { $('message').textContent = e.title || e.message || 'agent not reachable'; } }
+function fail(e){ $('message').className = 'err'; $('message').textContent = (e && (e.title || e.message)) ? (e.title || e.message) + (e.code ? ' (' + e.code + ')' : '') : 'failed'; }
 $('login').addEventListener('submit', async (ev) => { ev.preventDefault(); const pin = $('pin').value; $('pin').value = ''; $('message').textContent = '';
   try { show(await call('/api/v1/login', { pin })); } catch (e) { fail(e); refresh(); } });
 $('role').addEventListener('submit', async (ev) => { ev.preventDefault();
@@ -65,14 +65,22 @@ refresh(); setInterval(refresh, 1000);
 </script>
 </body></html>`;
 
-export function pageRouter(): Router {
-  const r = Router();
-  r.get('/', (_req, res) => {
-    res.setHeader(
-      'content-security-policy',
-      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'",
-    );
-    res.type('html').send(PAGE);
-  });
-  return r;
+export function pageRouter(): ApiRouter {
+  return defineRouter([
+    route({
+      method: 'get',
+      path: '/',
+      tag: 'Page',
+      summary: 'The agent page: card, PIN entry, role selection',
+      responses: { 200: { description: 'The page.', contentType: 'text/html' } },
+      errors: [],
+      handle: (_req, res) => {
+        res.setHeader(
+          'content-security-policy',
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'",
+        );
+        res.type('html').send(PAGE);
+      },
+    }),
+  ]);
 }

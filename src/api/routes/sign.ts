@@ -9,7 +9,7 @@
  *   it is never logged, echoed or stored (the card session keeps the login, not the PIN);
  * - size limits: JSON bodies by the app (1 MiB default), XML bodies 2 MiB here → 413.
  */
-import express, { Router, type Request } from 'express';
+import express, { type Request } from 'express';
 import { z } from 'zod';
 import {
   MAX_EPS_BATCH,
@@ -18,6 +18,8 @@ import {
   type SigningService,
 } from '../../signing/index.js';
 import { apiError } from '../app.js';
+import { defineRouter, route, type ApiRouter } from '../route-table.js';
+import { CmsResultSchema, EpsBatchResultSchema } from '../schemas.js';
 import { parseBody } from '../validate.js';
 
 /** What the router needs. */
@@ -86,16 +88,37 @@ function caller(
   };
 }
 
+const SIGN_ERRORS_COMMON = [
+  'ERR_SIGN_NO_ROLE',
+  'ERR_SIGN_PIN_REQUIRED',
+  'ERR_SIGN_NO_SIGNING_CERT',
+  'ERR_SIGN_NO_PRIVATE_KEY',
+  'ERR_SIGN_CERT_NOT_NON_REPUDIATION',
+  'ERR_SIGN_CERT_EXPIRED',
+  'ERR_SIGN_CERT_NOT_YET_VALID',
+  'ERR_SIGN_PKUP_OUTSIDE',
+  'ERR_SIGN_CERT_REVOKED',
+  'ERR_SIGN_CERT_UNTRUSTED',
+  'ERR_SIGN_BAD_INPUT',
+  'ERR_SIGN_CARD_REMOVED',
+  'ERR_SIGN_CARD_FAILED',
+  'ERR_SIGN_AUDIT_FAILED',
+  'ERR_SIGN_CLOSED',
+  'ERR_PKCS11_PIN_INCORRECT',
+  'ERR_PKCS11_PIN_LOCKED',
+  'ERR_PKCS11_TOKEN_NOT_FOUND',
+];
+const TAG = 'Signing';
+
 /**
- * The signing router; the lead mounts it in the agent's server.
+ * The signing router; the composition root (src/agent.ts) mounts it.
  *
  * @example
  * ```ts
  * createApp({ logger, routers: [signRouter({ service, roleProvider: () => agentRole(), signWithoutRole: false })] });
  * ```
  */
-export function signRouter(deps: SignRouterDeps): Router {
-  const r = Router();
+export function signRouter(deps: SignRouterDeps): ApiRouter {
   const roleRule = async (c: SignCaller, ids: readonly string[]): Promise<void> => {
     if (c.role === null && !deps.signWithoutRole) {
       await deps.service.refuse(c, 'ERR_SIGN_NO_ROLE', ids);
@@ -103,63 +126,105 @@ export function signRouter(deps: SignRouterDeps): Router {
     }
   };
 
-  r.post('/api/v1/sign/eps', async (req, res) => {
-    const body = parseBody(EpsBody, req.body);
-    const c = caller(req, deps.roleProvider, body.pin);
-    await roleRule(
-      c,
-      body.payloads.map((p) => p.id),
-    );
-    res.json(
-      await deps.service.signEpsBatch(
-        {
-          payloads: body.payloads,
-          algorithm: body.algorithm,
-          ...(body.timestamp !== undefined ? { timestamp: body.timestamp } : {}),
+  return defineRouter([
+    route({
+      method: 'post',
+      path: '/api/v1/sign/eps',
+      tag: TAG,
+      summary:
+        'Signs a batch of EPS SignedInfo payloads (NHS Credential Management signPrescription shape)',
+      body: EpsBody,
+      responses: {
+        200: {
+          description: 'Signatures, and the items that failed (per item).',
+          schema: EpsBatchResultSchema,
         },
-        c,
-      ),
-    );
-  });
-
-  r.post(
-    '/api/v1/sign/hl7',
-    express.raw({
-      type: ['application/xml', 'text/xml', 'application/hl7-v3+xml'],
-      limit: deps.xmlLimit ?? '2mb',
+      },
+      errors: [
+        ...SIGN_ERRORS_COMMON,
+        'ERR_SIGN_ALGORITHM_UNSUPPORTED',
+        'ERR_SIGN_BATCH_TOO_LARGE',
+        'ERR_SIGN_TIMESTAMP_INVALID',
+      ],
+      handle: async (req, res, body) => {
+        const c = caller(req, deps.roleProvider, body.pin);
+        await roleRule(
+          c,
+          body.payloads.map((p) => p.id),
+        );
+        res.json(
+          await deps.service.signEpsBatch(
+            {
+              payloads: body.payloads,
+              algorithm: body.algorithm,
+              ...(body.timestamp !== undefined ? { timestamp: body.timestamp } : {}),
+            },
+            c,
+          ),
+        );
+      },
     }),
-    async (req, res) => {
-      if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
-        throw apiError('ERR_UNSUPPORTED_MEDIA_TYPE');
-      }
-      const pinHeader = req.headers['x-rxsign-pin'];
-      const pin = typeof pinHeader === 'string' ? parseBody(Pin, pinHeader) : undefined;
-      const c = caller(req, deps.roleProvider, pin);
-      await roleRule(c, []);
-      const out = await deps.service.signHl7(new Uint8Array(req.body), c);
-      res.type('application/xml').send(out.xml);
-    },
-  );
-
-  r.post('/api/v1/sign/cms', async (req, res) => {
-    const body = parseBody(CmsBody, req.body);
-    const content = Buffer.from(body.content, 'base64');
-    if (content.toString('base64') !== body.content) {
-      throw apiError('ERR_BAD_REQUEST', {
-        issues: [{ path: 'content', message: 'must be canonical base64' }],
-      });
-    }
-    const c = caller(req, deps.roleProvider, body.pin);
-    await roleRule(c, []);
-    const cms = await deps.service.signCms(new Uint8Array(content), c, {
-      detached: body.detached === true,
-      pem: body.pem === true,
-    });
-    res.json(
-      body.pem === true
-        ? { format: 'pem', cms: Buffer.from(cms).toString('ascii') }
-        : { format: 'der', cms: Buffer.from(cms).toString('base64') },
-    );
-  });
-  return r;
+    route({
+      method: 'post',
+      path: '/api/v1/sign/hl7',
+      tag: TAG,
+      summary: 'Signs an HL7 v3 prescription (the signed document comes back)',
+      rawBody: {
+        contentTypes: ['application/xml', 'text/xml', 'application/hl7-v3+xml'],
+        description: 'The HL7 v3 ParentPrescription, at most 2 MiB.',
+      },
+      headers: [
+        { name: 'X-Rxsign-Pin', description: 'The card PIN, when the PIN policy asks for one.' },
+      ],
+      use: [
+        express.raw({
+          type: ['application/xml', 'text/xml', 'application/hl7-v3+xml'],
+          limit: deps.xmlLimit ?? '2mb',
+        }),
+      ],
+      responses: {
+        200: { description: 'The signed document.', contentType: 'application/xml' },
+      },
+      errors: [...SIGN_ERRORS_COMMON, 'ERR_SIGN_BAD_PAYLOAD', 'ERR_SIGN_SELF_CHECK_FAILED'],
+      handle: async (req, res) => {
+        if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
+          throw apiError('ERR_UNSUPPORTED_MEDIA_TYPE');
+        }
+        const pinHeader = req.headers['x-rxsign-pin'];
+        const pin = typeof pinHeader === 'string' ? parseBody(Pin, pinHeader) : undefined;
+        const c = caller(req, deps.roleProvider, pin);
+        await roleRule(c, []);
+        const out = await deps.service.signHl7(new Uint8Array(req.body), c);
+        res.type('application/xml').send(out.xml);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/sign/cms',
+      tag: TAG,
+      summary: 'Signs any content as CMS/CAdES-BES with the card’s non-repudiation key',
+      body: CmsBody,
+      responses: { 200: { description: 'The CMS SignedData.', schema: CmsResultSchema } },
+      errors: SIGN_ERRORS_COMMON,
+      handle: async (req, res, body) => {
+        const content = Buffer.from(body.content, 'base64');
+        if (content.toString('base64') !== body.content) {
+          throw apiError('ERR_BAD_REQUEST', {
+            issues: [{ path: 'content', message: 'must be canonical base64' }],
+          });
+        }
+        const c = caller(req, deps.roleProvider, body.pin);
+        await roleRule(c, []);
+        const cms = await deps.service.signCms(new Uint8Array(content), c, {
+          detached: body.detached === true,
+          pem: body.pem === true,
+        });
+        res.json(
+          body.pem === true
+            ? { format: 'pem', cms: Buffer.from(cms).toString('ascii') }
+            : { format: 'der', cms: Buffer.from(cms).toString('base64') },
+        );
+      },
+    }),
+  ]);
 }

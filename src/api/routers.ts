@@ -1,0 +1,64 @@
+/**
+ * The agent's routers, in mounting order, from the parts they serve: the composition root (src/agent.ts)
+ * mounts them and `npm run docs:openapi` documents the same list (with every optional router on), so the
+ * served document and docs/openapi.json come from one place.
+ */
+import type { Agent } from '../auth/agent.js';
+import { createEventBus } from '../events.js';
+import type { SigningService } from '../signing/index.js';
+import { createVerifier, type Verifier } from '../verify/index.js';
+import { apiDocument } from './app.js';
+import { pageRouter } from './routes/page.js';
+import { signRouter, type SignRouterDeps } from './routes/sign.js';
+import { statusRouter, type StatusRouter, type StatusRouterDeps } from './routes/status.js';
+import { ticketRouter } from './routes/ticket.js';
+import { verifyRouter } from './routes/verify.js';
+import type { ApiRouter } from './route-table.js';
+
+export interface AgentRouterDeps {
+  readonly agent: Agent;
+  readonly verifier: Verifier;
+  /** The signing routes' parts; absent = signing off (no card configured or present). */
+  readonly signing?: SignRouterDeps;
+  readonly status: StatusRouterDeps;
+}
+
+/** Every router of the agent, and the status router (whose event streams the agent closes). */
+export function agentRouters(d: AgentRouterDeps): {
+  routers: ApiRouter[];
+  status: StatusRouter;
+} {
+  const status = statusRouter(d.status);
+  return {
+    routers: [
+      pageRouter(),
+      status,
+      ticketRouter(d.agent),
+      verifyRouter(d.verifier),
+      ...(d.signing ? [signRouter(d.signing)] : []),
+    ],
+    status,
+  };
+}
+
+/** The agent's OpenAPI document with every router on (handlers are never run, so no parts are needed). */
+export function agentApiDocument(version: string): ReturnType<typeof apiDocument> {
+  const unused = undefined as unknown;
+  const { routers } = agentRouters({
+    agent: unused as Agent,
+    verifier: createVerifier({}),
+    signing: {
+      service: unused as SigningService,
+      roleProvider: () => undefined,
+      signWithoutRole: false,
+    },
+    status: {
+      version,
+      session: () => ({ state: 'no-card', roles: [] }),
+      broker: () => ({ url: '', reachable: null }),
+      signing: true,
+      bus: createEventBus(),
+    },
+  });
+  return apiDocument(routers, version);
+}

@@ -12,6 +12,7 @@
  *   behind the same interface, and is closed like it;
  * - signing is on only with a card to sign with: the configured token label, else the card present at start.
  */
+import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import { createApp } from './api/app.js';
 import { agentRouters } from './api/routers.js';
@@ -28,6 +29,8 @@ import { VERSION } from './version.js';
 import { createVerifier, loadTrustStore, type Verifier } from './verify/index.js';
 
 export interface RunningAgent {
+  /** The HTTP app (what the listener serves; tests walk its routes). */
+  readonly app: RequestListener;
   /** `http://127.0.0.1:<port>`. */
   readonly url: string;
   readonly agent: Agent;
@@ -133,6 +136,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
 
   let closing: Promise<void> | undefined;
   return {
+    app,
     url: http.url,
     agent,
     port,

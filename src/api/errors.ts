@@ -49,3 +49,15 @@ export const API_ERRORS: ErrorTable<ApiErrorCode> = {
     fix: 'See the agent log; report it with the time of the request.',
   },
 };
+
+/**
+ * The HTTP layer's codes that any route may answer with (the guards, the body parser, the error handler);
+ * the OpenAPI document lists them on every operation beside the route's own codes.
+ */
+export const EVERY_ROUTE_ERRORS: readonly ApiErrorCode[] = [
+  'ERR_BAD_REQUEST',
+  'ERR_BODY_TOO_LARGE',
+  'ERR_FORBIDDEN_HOST',
+  'ERR_FORBIDDEN_ORIGIN',
+  'ERR_INTERNAL',
+];

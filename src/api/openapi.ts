@@ -8,10 +8,10 @@
  * - every mounted route is in the document (the app mounts only route tables);
  * - schemas with a zod `meta({ id })` become `components.schemas` and are referenced, all others inline;
  * - every error is `application/problem+json` (RFC 9457) with the `Problem` schema; each status lists the
- *   codes a route may answer with — its own and the HTTP layer's (api/errors.ts), which apply to all routes.
+ *   codes a route may answer with — its own and the HTTP layer's EVERY_ROUTE_ERRORS (api/errors.ts).
  */
 import { z } from 'zod';
-import { API_ERRORS } from './errors.js';
+import { EVERY_ROUTE_ERRORS } from './errors.js';
 import { ERROR_REGISTRY, PROBLEM_JSON } from './error-registry.js';
 import type { RouteSpec } from './route-table.js';
 import { ProblemSchema } from './schemas.js';
@@ -69,7 +69,7 @@ function operationId(r: RouteSpec): string {
 
 /** The error responses of a route: by status, the codes listed, each body a Problem. */
 function errorResponses(r: RouteSpec): Record<string, Json> {
-  const codes = [...new Set([...r.errors, ...Object.keys(API_ERRORS)])].sort();
+  const codes = [...new Set([...r.errors, ...EVERY_ROUTE_ERRORS])].sort();
   const byStatus = new Map<number, string[]>();
   for (const code of codes) {
     const spec = ERROR_REGISTRY[code];

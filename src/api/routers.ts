@@ -41,10 +41,13 @@ export function agentRouters(d: AgentRouterDeps): {
   };
 }
 
-/** The agent's OpenAPI document with every router on (handlers are never run, so no parts are needed). */
-export function agentApiDocument(version: string): ReturnType<typeof apiDocument> {
+/**
+ * Every router with every optional one on, built on placeholders: for documentation only (the handlers are
+ * never run, so no card, broker or service is needed).
+ */
+export function documentationRouters(version: string): ApiRouter[] {
   const unused = undefined as unknown;
-  const { routers } = agentRouters({
+  return agentRouters({
     agent: unused as Agent,
     verifier: createVerifier({}),
     signing: {
@@ -59,6 +62,10 @@ export function agentApiDocument(version: string): ReturnType<typeof apiDocument
       signing: true,
       bus: createEventBus(),
     },
-  });
-  return apiDocument(routers, version);
+  }).routers;
+}
+
+/** The agent's OpenAPI document (docs/openapi.json): every route, signing included. */
+export function agentApiDocument(version: string): ReturnType<typeof apiDocument> {
+  return apiDocument(documentationRouters(version), version);
 }

@@ -185,7 +185,12 @@ export function signRouter(deps: SignRouterDeps): ApiRouter {
       responses: {
         200: { description: 'The signed document.', contentType: 'application/xml' },
       },
-      errors: [...SIGN_ERRORS_COMMON, 'ERR_SIGN_BAD_PAYLOAD', 'ERR_SIGN_SELF_CHECK_FAILED'],
+      errors: [
+        ...SIGN_ERRORS_COMMON,
+        'ERR_SIGN_BAD_PAYLOAD',
+        'ERR_SIGN_SELF_CHECK_FAILED',
+        'ERR_UNSUPPORTED_MEDIA_TYPE',
+      ],
       handle: async (req, res) => {
         if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
           throw apiError('ERR_UNSUPPORTED_MEDIA_TYPE');

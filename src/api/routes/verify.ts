@@ -65,7 +65,7 @@ export function verifyRouter(options: VerifierOptions | Verifier = {}): ApiRoute
       },
       use: [express.raw({ type: RAW_TYPES, limit: LIMIT })],
       responses: { 200: { description: 'The report.', schema: VerificationReportSchema } },
-      errors: [],
+      errors: ['ERR_UNSUPPORTED_MEDIA_TYPE'],
       handle: async (req, res) => {
         let bytes: Uint8Array;
         if (Buffer.isBuffer(req.body)) {

@@ -92,6 +92,12 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     logger,
     loginHash: config.loginHash,
     events: events.emit,
+    sessionCaps: {
+      ...(config.sessionMaxMinutes !== undefined ? { maxMinutes: config.sessionMaxMinutes } : {}),
+      ...(config.sessionIdleMinutes !== undefined
+        ? { idleMinutes: config.sessionIdleMinutes }
+        : {}),
+    },
     ...(config.tokenLabel ? { token: { label: config.tokenLabel } } : {}),
     ...(o.now ? { now: o.now } : {}),
   });

@@ -1,30 +1,24 @@
 /**
- * The only module that reads process.env. Parsed once against a schema into a deep-frozen, typed Config;
- * a bad value fails fast with a message naming the key (never its value, which may be a secret).
+ * The agent's configuration: one declaration per setting ({@link SETTINGS}: its environment variable, its
+ * key in the configuration file, its schema, its default, whether it is a secret), read by both sources.
+ * The only module that reads process.env. The result is a deep-frozen, typed {@link Config}.
  *
- * Keys (environment variable → meaning, default):
- * - RXSIGN_MODULE        PKCS#11 module path; default: SoftHSM2's (a dev default, logged loudly)
- * - RXSIGN_TOKEN         token label to use (else the first token with certificates)
- * - RXSIGN_POLL_MS       card poll interval in ms, default 500
- * - RXSIGN_MECHANISMS    extra allowed signing mechanisms, comma-separated (default: none beyond the three)
- * - RXSIGN_SIGN_SESSIONS PKCS#11 sessions per token that sign in parallel, 1-8, default 2 (an HSM-like module
- *                        such as SoftHSM signs in parallel; a smartcard signs one thing at a time anyway)
- * - RXSIGN_HOST / RXSIGN_PORT   the agent's listen address, default 127.0.0.1:8730
- * - RXSIGN_SSB_URL       Spine Security Broker base URL, default http://127.0.0.1:8731 (the built-in simulator)
- * - RXSIGN_SSB_TIMEOUT_MS   timeout of every SSB call, default 10000
- * - RXSIGN_LOGIN_HASH    SHA-1 (protocol default) or SHA-256 for the login challenge signature
- * - RXSIGN_PIN_POLICY    'session' (once per card session, default) or 'per-signature'
- * - RXSIGN_SIGN_WITHOUT_ROLE  'true' to allow agent signing with no selected Spine role (default false)
- * - RXSIGN_AUDIT_LOG     audit log path, default $XDG_STATE_HOME/rxsign/audit.log
- * - RXSIGN_LOG_LEVEL     pino level, default info
- * - RXSIGN_PIN           the card PIN for non-interactive CLI use (read only by readPinFromEnv)
- * - RXSIGN_TRUST_DIR / RXSIGN_CRL_DIR   CA certificates and CRLs for verification and the signing policy
- * - RXSIGN_ALLOWED_ORIGINS  exact browser origins allowed to call the agent, comma-separated (default none)
- * - SOFTHSM2_CONF        passed through to SoftHSM (read by the module itself); the demo finds its cards beside it
+ * Sources, lowest first: the declared default, the configuration file, the environment.
+ * - `loadConfig(env)` reads the environment only (tests, and code that must not read a file);
+ * - `resolveConfig({ env, file })` adds the file: an explicit `--config FILE` must exist; the default,
+ *   `$XDG_CONFIG_HOME/rxsign/config.yaml` (`~/.config/rxsign/config.yaml`), is read when it exists.
+ *   The file is YAML (JSON is YAML too), a map of the keys below; relative paths in it are relative to it.
+ * - A bad value fails fast with a message naming the key — the variable, or the file, line and key — and
+ *   never the value, which may be a secret. `rxsign config check` prints the effective configuration with
+ *   secrets masked and where each value came from.
+ *
+ * The table in README.md ("Configuration") lists every setting; test/config.test.ts keeps it in step with
+ * {@link SETTINGS}.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_SESSIONS } from './pkcs11/index.js';
 
@@ -35,44 +29,18 @@ export const SOFTHSM_CANDIDATES = [
   '/usr/local/lib/softhsm/libsofthsm2.so',
 ];
 
-const intFrom = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-
-const EnvSchema = z.object({
-  RXSIGN_MODULE: z.string().min(1).optional(),
-  RXSIGN_TOKEN: z.string().min(1).optional(),
-  RXSIGN_POLL_MS: intFrom(50, 60_000).optional(),
-  RXSIGN_MECHANISMS: z.string().optional(),
-  RXSIGN_SIGN_SESSIONS: intFrom(1, 8).optional(),
-  RXSIGN_HOST: z.string().min(1).optional(),
-  RXSIGN_PORT: intFrom(0, 65_535).optional(),
-  RXSIGN_SSB_URL: z.string().url().optional(),
-  RXSIGN_SSB_TIMEOUT_MS: intFrom(100, 300_000).optional(),
-  RXSIGN_LOGIN_HASH: z.enum(['SHA-1', 'SHA-256']).optional(),
-  RXSIGN_PIN_POLICY: z.enum(['session', 'per-signature']).optional(),
-  RXSIGN_SIGN_WITHOUT_ROLE: z.enum(['true', 'false']).optional(),
-  RXSIGN_AUDIT_LOG: z.string().min(1).optional(),
-  RXSIGN_LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-    .optional(),
-  XDG_STATE_HOME: z.string().optional(),
-  SOFTHSM2_CONF: z.string().optional(),
-  RXSIGN_TRUST_DIR: z.string().min(1).optional(),
-  RXSIGN_CRL_DIR: z.string().min(1).optional(),
-  RXSIGN_ALLOWED_ORIGINS: z.string().optional(),
-});
+/** The signing mechanisms always allowed (RXSIGN_MECHANISMS adds to them). */
+const BASE_MECHANISMS = ['SHA256_RSA_PKCS', 'SHA1_RSA_PKCS', 'RSA_PKCS'];
 
 export interface Config {
   readonly modulePath: string;
+  /** True when `modulePath` is the SoftHSM development default (no module configured). */
   readonly moduleIsDevDefault: boolean;
   readonly tokenLabel: string | undefined;
   readonly pollIntervalMs: number;
+  /** The allowed signing mechanisms: the three defaults and any configured extras. */
   readonly mechanisms: readonly string[];
-  /** PKCS#11 sessions per token that sign in parallel (RXSIGN_SIGN_SESSIONS). */
+  /** PKCS#11 sessions per token that sign in parallel. */
   readonly signSessions: number;
   readonly host: string;
   readonly port: number;
@@ -85,16 +53,261 @@ export interface Config {
   readonly logLevel: string;
   /** SoftHSM's configuration file, when set (the demo finds its cards beside it). */
   readonly softhsmConf: string | undefined;
-  /** Exact browser origins allowed to call the agent (comma-separated RXSIGN_ALLOWED_ORIGINS). */
+  /** Exact browser origins allowed to call the agent. */
   readonly allowedOrigins: readonly string[];
   /** CA certificates for verification and signing policy (self-signed = anchors, others = intermediates). */
   readonly trustDir: string | undefined;
   /** CRLs and ARLs for verification and signing policy. */
   readonly crlDir: string | undefined;
+  /** A local cap on the Spine session's length in minutes (the broker's own limit applies anyway). */
+  readonly sessionMaxMinutes: number | undefined;
+  /** A local cap on the Spine session's idle time in minutes. */
+  readonly sessionIdleMinutes: number | undefined;
 }
+
+/** What kind of value a setting holds: its schema, and how the environment's string becomes a value. */
+interface Kind {
+  readonly schema: z.ZodType;
+  /** The value of an environment string (the schema then checks it). */
+  readonly fromEnv: (raw: string) => unknown;
+  /** Resolves a file value (relative paths against the file's folder). */
+  readonly fromFile?: (value: unknown, fileDir: string) => unknown;
+  /** How the README table names the type. */
+  readonly type: string;
+}
+
+const text = (): Kind => ({ schema: z.string().min(1), fromEnv: (s) => s, type: 'string' });
+const path = (): Kind => ({
+  schema: z.string().min(1),
+  fromEnv: (s) => s,
+  fromFile: (v, dir) => (typeof v === 'string' && v !== '' && !isAbsolute(v) ? resolve(dir, v) : v),
+  type: 'path',
+});
+const url = (): Kind => ({
+  schema: z.string().url('must be a URL'),
+  fromEnv: (s) => s,
+  type: 'URL',
+});
+const int = (min: number, max: number): Kind => ({
+  schema: z
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .int(`must be a whole number from ${min} to ${max}`)
+    .min(min, `must be a whole number from ${min} to ${max}`)
+    .max(max, `must be a whole number from ${min} to ${max}`),
+  fromEnv: (s) => (/^\d+$/.test(s) ? Number(s) : s),
+  type: `integer ${min}–${max}`,
+});
+const bool = (): Kind => ({
+  schema: z.boolean({ error: 'must be true or false' }),
+  fromEnv: (s) => (s === 'true' ? true : s === 'false' ? false : s),
+  type: 'true/false',
+});
+const oneOf = <T extends string>(values: readonly [T, ...T[]]): Kind => ({
+  schema: z.enum(values, { error: `must be one of ${values.join(', ')}` }),
+  fromEnv: (s) => s,
+  type: values.join(' \\| '),
+});
+const list = (item: z.ZodType = z.string().min(1)): Kind => ({
+  schema: z.array(item, { error: 'must be a list' }),
+  fromEnv: (s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  type: 'list (env: comma-separated)',
+});
+
+/** Where defaults may look (the environment's XDG folders, HOME). */
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** One setting, declared once. */
+export interface Setting {
+  /** The environment variable. */
+  readonly env: string;
+  /** The key in the configuration file; absent = environment only. */
+  readonly file?: string;
+  readonly kind: Kind;
+  /** The default (absent = unset), possibly from the environment's folders. */
+  readonly default?: (env: Env) => unknown;
+  /** Masked by `rxsign config check`. */
+  readonly secret?: boolean;
+  readonly doc: string;
+}
+
+const stateHome = (env: Env): string => env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+
+/**
+ * Every setting, by its Config property. Add a setting here (and to {@link Config}); both sources, the
+ * README table and `rxsign config check` follow.
+ */
+export const SETTINGS = {
+  modulePath: {
+    env: 'RXSIGN_MODULE',
+    file: 'module',
+    kind: path(),
+    default: () => SOFTHSM_CANDIDATES.find((p) => existsSync(p)) ?? SOFTHSM_CANDIDATES[0],
+    doc: 'PKCS#11 module of the card reader (default: SoftHSM2’s, a development default, logged loudly)',
+  },
+  tokenLabel: {
+    env: 'RXSIGN_TOKEN',
+    file: 'token',
+    kind: text(),
+    doc: 'token label of the card to use (default: the first card with certificates)',
+  },
+  pollIntervalMs: {
+    env: 'RXSIGN_POLL_MS',
+    file: 'pollMs',
+    kind: int(50, 60_000),
+    default: () => 500,
+    doc: 'card poll interval in ms',
+  },
+  mechanisms: {
+    env: 'RXSIGN_MECHANISMS',
+    file: 'mechanisms',
+    kind: list(),
+    default: () => [],
+    doc: 'extra allowed signing mechanisms beyond SHA256_RSA_PKCS, SHA1_RSA_PKCS, RSA_PKCS',
+  },
+  signSessions: {
+    env: 'RXSIGN_SIGN_SESSIONS',
+    file: 'signSessions',
+    kind: int(1, 8),
+    default: () => DEFAULT_SESSIONS,
+    doc: 'PKCS#11 sessions per token that sign in parallel (an HSM-like module signs in parallel; a card one at a time)',
+  },
+  host: {
+    env: 'RXSIGN_HOST',
+    file: 'host',
+    kind: text(),
+    default: () => '127.0.0.1',
+    doc: 'listen address (loopback)',
+  },
+  port: {
+    env: 'RXSIGN_PORT',
+    file: 'port',
+    kind: int(0, 65_535),
+    default: () => 8730,
+    doc: 'listen port',
+  },
+  ssbUrl: {
+    env: 'RXSIGN_SSB_URL',
+    file: 'brokerUrl',
+    kind: url(),
+    default: () => 'http://127.0.0.1:8731',
+    doc: 'Spine Security Broker base URL (default: the built-in simulator)',
+  },
+  ssbTimeoutMs: {
+    env: 'RXSIGN_SSB_TIMEOUT_MS',
+    file: 'brokerTimeoutMs',
+    kind: int(100, 300_000),
+    default: () => 10_000,
+    doc: 'timeout of every broker call in ms',
+  },
+  loginHash: {
+    env: 'RXSIGN_LOGIN_HASH',
+    file: 'loginHash',
+    kind: oneOf(['SHA-1', 'SHA-256']),
+    default: () => 'SHA-1',
+    doc: 'hash of the login challenge signature (SHA-1 is the protocol default)',
+  },
+  pinPolicy: {
+    env: 'RXSIGN_PIN_POLICY',
+    file: 'pinPolicy',
+    kind: oneOf(['session', 'per-signature']),
+    default: () => 'session',
+    doc: 'PIN once per card session, or for every signature',
+  },
+  signWithoutRole: {
+    env: 'RXSIGN_SIGN_WITHOUT_ROLE',
+    file: 'signWithoutRole',
+    kind: bool(),
+    default: () => false,
+    doc: 'allow agent signing with no selected Spine role',
+  },
+  sessionMaxMinutes: {
+    env: 'RXSIGN_SESSION_MAX_MINUTES',
+    file: 'sessionMaxMinutes',
+    kind: int(1, 24 * 60),
+    doc: 'local cap on the Spine session length in minutes (default: the broker’s)',
+  },
+  sessionIdleMinutes: {
+    env: 'RXSIGN_SESSION_IDLE_MINUTES',
+    file: 'sessionIdleMinutes',
+    kind: int(1, 24 * 60),
+    doc: 'local cap on the Spine session idle time in minutes (default: the broker’s)',
+  },
+  auditLogPath: {
+    env: 'RXSIGN_AUDIT_LOG',
+    file: 'auditLog',
+    kind: path(),
+    default: (env: Env) => join(stateHome(env), 'rxsign', 'audit.log'),
+    doc: 'signing audit log (default: $XDG_STATE_HOME/rxsign/audit.log)',
+  },
+  logLevel: {
+    env: 'RXSIGN_LOG_LEVEL',
+    file: 'logLevel',
+    kind: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: () => 'info',
+    doc: 'log level (pino)',
+  },
+  trustDir: {
+    env: 'RXSIGN_TRUST_DIR',
+    file: 'trustDir',
+    kind: path(),
+    doc: 'CA certificates for verification and the signing policy',
+  },
+  crlDir: {
+    env: 'RXSIGN_CRL_DIR',
+    file: 'crlDir',
+    kind: path(),
+    doc: 'CRLs and ARLs for verification and the signing policy',
+  },
+  allowedOrigins: {
+    env: 'RXSIGN_ALLOWED_ORIGINS',
+    file: 'allowedOrigins',
+    kind: list(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be origins (scheme://host[:port])')),
+    default: () => [],
+    doc: 'exact browser origins allowed to call the agent',
+  },
+  softhsmConf: {
+    env: 'SOFTHSM2_CONF',
+    kind: path(),
+    doc: 'SoftHSM’s configuration (read by the module; the demo finds its cards beside it)',
+  },
+} as const satisfies Record<string, Setting>;
+
+/** Settings that are not Config properties: read by one function each, listed here to document them. */
+export const OTHER_SETTINGS = {
+  pin: {
+    env: 'RXSIGN_PIN',
+    kind: text(),
+    secret: true,
+    doc: 'the card PIN for non-interactive CLI use (never in a file, never argv)',
+  },
+} as const satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** Where a value came from. */
+export type Origin =
+  | { readonly source: 'default' }
+  | { readonly source: 'env'; readonly env: string }
+  | { readonly source: 'file'; readonly file: string; readonly line: number; readonly key: string };
 
 export class ConfigError extends Error {
   readonly code = 'ERR_CONFIG_INVALID';
+  /** The variable or file key at fault. */
+  readonly key: string;
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+
+  constructor(message: string, at: { key: string; file?: string; line?: number }) {
+    super(message);
+    this.name = 'ConfigError';
+    this.key = at.key;
+    this.file = at.file;
+    this.line = at.line;
+  }
 }
 
 function deepFreeze<T>(o: T): T {
@@ -107,63 +320,271 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+function check(s: Setting, value: unknown, at: { key: string; file?: string; line?: number }) {
+  const r = s.kind.schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const where = at.file ? `${at.file}:${at.line ?? 0}: ${at.key}` : at.key;
+    throw new ConfigError(
+      `invalid configuration: ${where} ${issue?.message ?? 'is not valid'}`,
+      at,
+    );
+  }
+  return r.data as unknown;
+}
+
+/** A configuration file's settings: the value, file key and line of each. */
+interface FileValues {
+  readonly path: string;
+  readonly values: Map<SettingName, { value: unknown; line: number; key: string }>;
+}
+
+/** The default configuration file: `$XDG_CONFIG_HOME/rxsign/config.yaml`. */
+export function defaultConfigFile(env: Env = process.env): string {
+  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'rxsign', 'config.yaml');
+}
+
+/** Reads and checks a configuration file (YAML or JSON): unknown keys and bad values name file and line. */
+export function readConfigFile(file: string): FileValues {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `cannot read the configuration file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { key: '(file)', file },
+    );
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineOf = (offset: number | undefined): number =>
+    offset === undefined ? 0 : lineCounter.linePos(offset).line;
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const line = lineOf(syntax.pos[0]);
+    throw new ConfigError(
+      `invalid configuration: ${file}:${line}: not valid YAML (${syntax.code})`,
+      {
+        key: '(syntax)',
+        file,
+        line,
+      },
+    );
+  }
+  const values: FileValues['values'] = new Map();
+  if (doc.contents === null) {
+    return { path: file, values }; // an empty file
+  }
+  if (!isMap(doc.contents)) {
+    throw new ConfigError(`invalid configuration: ${file}:1: must be a map of settings`, {
+      key: '(file)',
+      file,
+      line: 1,
+    });
+  }
+  const byKey = new Map<string, SettingName>();
+  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting][]) {
+    if (s.file) {
+      byKey.set(s.file, name);
+    }
+  }
+  const dir = dirname(resolve(file));
+  for (const pair of doc.contents.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const line = lineOf(isScalar(pair.key) ? pair.key.range?.[0] : undefined);
+    const name = byKey.get(key);
+    if (name === undefined) {
+      const known = [...byKey.keys()].sort().join(', ');
+      throw new ConfigError(
+        `invalid configuration: ${file}:${line}: ${key} is not a setting (settings: ${known})`,
+        { key, file, line },
+      );
+    }
+    const s: Setting = SETTINGS[name];
+    const raw: unknown = (pair.value as { toJSON?: () => unknown } | null)?.toJSON?.() ?? null;
+    const value = s.kind.fromFile ? s.kind.fromFile(raw, dir) : raw;
+    values.set(name, { value: check(s, value, { key, file, line }), line, key });
+  }
+  return { path: file, values };
+}
+
+/** The effective configuration and where each value came from. */
+export interface ResolvedConfig {
+  readonly config: Config;
+  readonly origins: Readonly<Record<SettingName, Origin>>;
+  /** The file read, if any. */
+  readonly file: string | undefined;
+}
+
 /**
- * Parses the environment (default: process.env) into a frozen Config.
+ * Builds the configuration from defaults, the file (if any) and the environment (which overrides).
  *
  * @example
  * ```ts
- * const config = loadConfig();
+ * const { config, origins } = resolveConfig({ env: process.env, file: argv.config });
+ * origins.port; // { source: 'file', file: '/home/u/.config/rxsign/config.yaml', line: 3, key: 'port' }
+ * ```
+ */
+export function resolveConfig(
+  o: {
+    env?: Env;
+    /** An explicit file (must exist); undefined = the default file if it exists; false = no file. */
+    file?: string | false;
+  } = {},
+): ResolvedConfig {
+  const env = o.env ?? process.env;
+  let fileValues: FileValues | undefined;
+  if (typeof o.file === 'string') {
+    fileValues = readConfigFile(o.file);
+  } else if (o.file === undefined) {
+    const def = defaultConfigFile(env);
+    if (existsSync(def)) {
+      fileValues = readConfigFile(def);
+    }
+  }
+  const values: Record<string, unknown> = {};
+  const origins = {} as Record<SettingName, Origin>;
+  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting][]) {
+    const raw = env[s.env];
+    const fromFile = fileValues?.values.get(name);
+    if (raw !== undefined && raw !== '') {
+      values[name] = check(s, s.kind.fromEnv(raw), { key: s.env });
+      origins[name] = { source: 'env', env: s.env };
+    } else if (fromFile && fileValues) {
+      values[name] = fromFile.value;
+      origins[name] = {
+        source: 'file',
+        file: fileValues.path,
+        line: fromFile.line,
+        key: fromFile.key,
+      };
+    } else {
+      values[name] = s.default?.(env);
+      origins[name] = { source: 'default' };
+    }
+  }
+  const v = values as { [K in SettingName]: unknown } & { mechanisms: string[] };
+  const config = {
+    ...(values as unknown as Config),
+    moduleIsDevDefault: origins.modulePath.source === 'default',
+    mechanisms: [...BASE_MECHANISMS, ...v.mechanisms],
+  } satisfies Config;
+  return {
+    config: deepFreeze(config),
+    origins: Object.freeze(origins),
+    file: fileValues?.path,
+  };
+}
+
+/**
+ * The configuration from the environment only (default: process.env): no file is read.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ RXSIGN_PORT: '0' });
  * config.pollIntervalMs; // 500
  * ```
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue?.path.join('.') ?? 'environment';
-    throw new ConfigError(`invalid configuration: ${key} ${issue?.message ?? 'is not valid'}`);
-  }
-  const e = parsed.data;
-  const devModule = SOFTHSM_CANDIDATES.find((p) => existsSync(p)) ?? SOFTHSM_CANDIDATES[0] ?? '';
-  const stateHome = e.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
-  return deepFreeze({
-    modulePath: e.RXSIGN_MODULE ?? devModule,
-    moduleIsDevDefault: e.RXSIGN_MODULE === undefined,
-    tokenLabel: e.RXSIGN_TOKEN,
-    pollIntervalMs: e.RXSIGN_POLL_MS ?? 500,
-    mechanisms: [
-      'SHA256_RSA_PKCS',
-      'SHA1_RSA_PKCS',
-      'RSA_PKCS',
-      ...(e.RXSIGN_MECHANISMS ?? '')
-        .split(',')
-        .map((m) => m.trim())
-        .filter(Boolean),
-    ],
-    signSessions: e.RXSIGN_SIGN_SESSIONS ?? DEFAULT_SESSIONS,
-    host: e.RXSIGN_HOST ?? '127.0.0.1',
-    port: e.RXSIGN_PORT ?? 8730,
-    ssbUrl: e.RXSIGN_SSB_URL ?? 'http://127.0.0.1:8731',
-    ssbTimeoutMs: e.RXSIGN_SSB_TIMEOUT_MS ?? 10_000,
-    loginHash: e.RXSIGN_LOGIN_HASH ?? 'SHA-1',
-    pinPolicy: e.RXSIGN_PIN_POLICY ?? 'session',
-    signWithoutRole: e.RXSIGN_SIGN_WITHOUT_ROLE === 'true',
-    auditLogPath: e.RXSIGN_AUDIT_LOG ?? join(stateHome, 'rxsign', 'audit.log'),
-    logLevel: e.RXSIGN_LOG_LEVEL ?? 'info',
-    softhsmConf: e.SOFTHSM2_CONF,
-    trustDir: e.RXSIGN_TRUST_DIR,
-    crlDir: e.RXSIGN_CRL_DIR,
-    allowedOrigins: (e.RXSIGN_ALLOWED_ORIGINS ?? '')
-      .split(',')
-      .map((o) => o.trim())
-      .filter(Boolean),
-  });
+export function loadConfig(env: Env = process.env): Config {
+  return resolveConfig({ env, file: false }).config;
 }
 
-/** The PIN for non-interactive use (CI, scripts). Never taken from argv. */
-export function readPinFromEnv(
-  env: Record<string, string | undefined> = process.env,
-): string | undefined {
-  const pin = env.RXSIGN_PIN;
+/** The PIN for non-interactive use (CI, scripts). Never taken from argv or a file. */
+export function readPinFromEnv(env: Env = process.env): string | undefined {
+  const pin = env[OTHER_SETTINGS.pin.env];
   return pin === undefined || pin === '' ? undefined : pin;
+}
+
+/** One line of `rxsign config check`: the setting, its effective value (secrets masked) and its origin. */
+export interface EffectiveSetting {
+  readonly name: string;
+  readonly env: string;
+  readonly file: string | undefined;
+  readonly value: unknown;
+  readonly secret: boolean;
+  readonly origin: Origin;
+}
+
+const MASK = '********';
+
+/** Masks a secret, and the password of a URL's user information. */
+function masked(s: Setting, value: unknown): unknown {
+  if (value === undefined) {
+    return undefined;
+  }
+  if (s.secret === true) {
+    return MASK;
+  }
+  if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*@/i.test(value)) {
+    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, `$1${MASK}@`);
+  }
+  return value;
+}
+
+/**
+ * The effective configuration, setting by setting, for `rxsign config check`: values masked where secret,
+ * each with where it came from. The environment-only settings (the PIN) are listed when set.
+ */
+export function describeConfig(
+  resolved: ResolvedConfig,
+  env: Env = process.env,
+): EffectiveSetting[] {
+  const out: EffectiveSetting[] = [];
+  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting][]) {
+    const value =
+      name === 'mechanisms' ? resolved.config.mechanisms : (resolved.config as never)[name];
+    out.push({
+      name,
+      env: s.env,
+      file: s.file,
+      value: masked(s, value),
+      secret: s.secret === true,
+      origin: resolved.origins[name],
+    });
+  }
+  for (const [name, s] of Object.entries(OTHER_SETTINGS) as [string, Setting][]) {
+    const raw = env[s.env];
+    out.push({
+      name,
+      env: s.env,
+      file: undefined,
+      value: raw === undefined || raw === '' ? undefined : masked(s, raw),
+      secret: s.secret === true,
+      origin:
+        raw === undefined || raw === '' ? { source: 'default' } : { source: 'env', env: s.env },
+    });
+  }
+  return out;
+}
+
+/** The README's configuration table, row by row (cells as written; test/config.test.ts compares them). */
+export function configTableRows(): string[][] {
+  const rows = [['File key', 'Environment variable', 'Type', 'Default', 'Meaning']];
+  const all = [...Object.entries(SETTINGS), ...Object.entries(OTHER_SETTINGS)] as [
+    string,
+    Setting,
+  ][];
+  for (const [name, s] of all) {
+    let def = '—';
+    if (s.default) {
+      const v = s.default({ XDG_STATE_HOME: '$XDG_STATE_HOME' });
+      const shown = name === 'modulePath' ? 'SoftHSM2' : Array.isArray(v) ? v.join(',') : String(v);
+      def = shown === '' ? '—' : `\`${shown}\``;
+    }
+    rows.push([
+      s.file ? `\`${s.file}\`` : '—',
+      `\`${s.env}\``,
+      s.kind.type,
+      def,
+      `${s.doc}${s.secret ? ' (secret: masked)' : ''}`,
+    ]);
+  }
+  return rows;
+}
+
+/** The table as Markdown (prettier may align it; the cells are what count). */
+export function renderConfigTable(): string {
+  const [head, ...body] = configTableRows();
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  return `${[line(head ?? []), line((head ?? []).map(() => '---')), ...body.map(line)].join('\n')}\n`;
 }

@@ -43,6 +43,8 @@ export interface AgentOptions {
   readonly loginHash?: 'SHA-1' | 'SHA-256';
   readonly now?: () => number;
   readonly logger: Logger;
+  /** Local caps on the broker's session times, in minutes (configuration `sessionMaxMinutes`/`sessionIdleMinutes`). */
+  readonly sessionCaps?: { readonly maxMinutes?: number; readonly idleMinutes?: number };
   /** Where card and session events go (src/events.ts; the agent's event bus). */
   readonly events?: EmitEvent;
   /** Timeout of the broker logout on card removal (default 800 ms). */
@@ -212,8 +214,9 @@ export class Agent {
       roles: result.roles,
       startedAt: now,
       lastUsed: now,
-      maxMs: result.maxSessionMinutes * 60_000,
-      idleMs: result.idleMinutes * 60_000,
+      maxMs:
+        Math.min(result.maxSessionMinutes, this.#o.sessionCaps?.maxMinutes ?? Infinity) * 60_000,
+      idleMs: Math.min(result.idleMinutes, this.#o.sessionCaps?.idleMinutes ?? Infinity) * 60_000,
       identity,
     };
     if (abort.signal.aborted || this.#card?.serial !== card.serial) {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAgent, type RunningAgent } from '../agent.js';
 import { parseCertificate, pemToDer } from '../cms/certificate.js';
-import { loadConfig, type Config } from '../config.js';
+import { resolveConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
 import { startSpineSim } from '../spine-sim/server.js';
 import { loadCrlDir, trustFromCertificates } from '../spine-sim/trust.js';
@@ -25,10 +25,13 @@ function cardsJson(): string {
   return join(dir, 'softhsm', 'cards.json');
 }
 
-export const SERVE_HELP = `Usage: rxsign serve [--port N] [--module PATH] [--token LABEL] [--ssb URL]
+export const SERVE_HELP = `Usage: rxsign serve [--config FILE] [--port N] [--module PATH] [--token LABEL] [--ssb URL]
 
 Run the agent on 127.0.0.1: the agent page (GET /), the Ticket API (/ticket-api/*), login and role
-selection (/api/v1/*), signing and verification routes. Configuration: src/config.ts (RXSIGN_* variables).
+selection (/api/v1/*), signing, verification, status and events; the API is described at /api/v1/openapi.json.
+Configuration: --config FILE, else $XDG_CONFIG_HOME/rxsign/config.yaml when it exists; RXSIGN_* environment
+variables override the file and the options override both (README.md "Configuration"; rxsign config check).
+SIGTERM or SIGINT ends the Spine session, closes the card module and exits.
 `;
 
 export const DEMO_HELP = `Usage: rxsign demo [--port N] [--sim-port N] [--login]
@@ -55,6 +58,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
       args: argv,
       options: {
         port: { type: 'string' },
+        config: { type: 'string' },
         module: { type: 'string' },
         token: { type: 'string' },
         ssb: { type: 'string' },
@@ -65,7 +69,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
       io.out(SERVE_HELP);
       return 0;
     }
-    const base = loadConfig();
+    const base = resolveConfig(values.config === undefined ? {} : { file: values.config }).config;
     const config: Config = {
       ...base,
       ...(values.module ? { modulePath: values.module, moduleIsDevDefault: false } : {}),
@@ -89,6 +93,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       options: {
         port: { type: 'string' },
         'sim-port': { type: 'string' },
+        config: { type: 'string' },
         login: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -97,7 +102,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       io.out(DEMO_HELP);
       return 0;
     }
-    const base = loadConfig();
+    const base = resolveConfig(values.config === undefined ? {} : { file: values.config }).config;
     if (!base.softhsmConf) {
       io.err(
         'rxsign: SOFTHSM2_CONF is not set: run `npm run demo` (or export SOFTHSM2_CONF=$(node softhsm/setup.mjs))',

@@ -4,9 +4,11 @@
  *   rxsign ticket [--wait SECONDS | --no-auth] [--new] [--agent URL] [--json]
  *   rxsign logout [--agent URL]
  *   rxsign status [--agent URL] [--json]
+ *   rxsign health [--agent URL]                         exit 0 when the agent answers GET /api/v1/status
+ * Each takes --config FILE (the agent's address comes from the same configuration as `rxsign serve`).
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import { resolveConfig } from '../config.js';
 import { json, reportError, type Io } from './output.js';
 import { readPin } from './pin.js';
 
@@ -22,6 +24,9 @@ SECONDS for a login (default 0); --new forces a fresh ticket (getNewTicket).`,
   logout: `Usage: rxsign logout [--agent URL]
 
 Destroy the ticket and log out of the Spine (Ticket API destroyTicket).`,
+  health: `Usage: rxsign health [--agent URL] [--config FILE]
+
+Exit 0 when the agent answers GET /api/v1/status (for container health checks and scripts), else 1.`,
   status: `Usage: rxsign status [--agent URL] [--json]
 
 Show the card and session: user, roles, selected role, time left.`,
@@ -66,7 +71,7 @@ async function call(
 }
 
 export async function runClient(
-  command: 'login' | 'ticket' | 'logout' | 'status',
+  command: 'login' | 'ticket' | 'logout' | 'status' | 'health',
   argv: string[],
   io: Io,
 ): Promise<number> {
@@ -75,6 +80,7 @@ export async function runClient(
       args: argv,
       options: {
         agent: { type: 'string' },
+        config: { type: 'string' },
         role: { type: 'string' },
         wait: { type: 'string' },
         'no-auth': { type: 'boolean', default: false },
@@ -88,7 +94,7 @@ export async function runClient(
       io.out(HELP[command] ?? '');
       return 0;
     }
-    const config = loadConfig();
+    const { config } = resolveConfig(values.config === undefined ? {} : { file: values.config });
     const base =
       values.agent ??
       `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
@@ -142,6 +148,15 @@ export async function runClient(
         io.out('logged out');
       }
       return r.ok ? 0 : r.code;
+    }
+    if (command === 'health') {
+      const r = await call(io, base, '/api/v1/status');
+      if (r.ok && values.json) {
+        json(io, r.value);
+      } else if (r.ok) {
+        io.out('ok');
+      }
+      return r.ok ? 0 : 1;
     }
     const r = await call(io, base, '/ticket-api/status');
     if (!r.ok) {

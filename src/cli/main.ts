@@ -17,6 +17,9 @@ Commands:
   verify FILE…           verify prescriptions (HL7 v3, FHIR) and CMS signatures
   audit verify           check the signing audit log's hash chain
   demo                   the agent with a SoftHSM demo card and the built-in Spine simulator
+  health                 exit 0 when the running agent answers (container health checks)
+  config check           print the effective configuration (secrets masked) and where each value came from
+  service install|uninstall   the systemd user unit (packaging/rxsign.service)
 
 Run 'rxsign <command> --help' for a command's options. PINs are read from RXSIGN_PIN or a prompt, never argv.
 `;
@@ -37,6 +40,10 @@ const commands: Record<string, () => Promise<Command>> = {
     import('./client.js').then((m) => m.runClient('logout', argv, io)),
   status: async () => (argv, io) =>
     import('./client.js').then((m) => m.runClient('status', argv, io)),
+  health: async () => (argv, io) =>
+    import('./client.js').then((m) => m.runClient('health', argv, io)),
+  config: async () => (await import('./config.js')).runConfig,
+  service: async () => async (argv, io) => (await import('./service.js')).runService(argv, io),
   'spine-sim': async () => async (argv) => (await import('../spine-sim/cli.js')).runSpineSim(argv),
   audit: async () => async (argv, io) => {
     const [sub, ...rest] = argv;
@@ -46,7 +53,7 @@ const commands: Record<string, () => Promise<Command>> = {
     }
     const { runAuditVerify } = await import('../audit/index.js');
     return runAuditVerify(rest, {
-      defaultPath: (await import('../config.js')).loadConfig().auditLogPath,
+      defaultPath: (await import('../config.js')).resolveConfig().config.auditLogPath,
     });
   },
 };

@@ -41,6 +41,19 @@ Needs SOFTHSM2_CONF from \`node softhsm/setup.mjs\` (npm run demo does all of it
 in at once with its fixture PIN and prints the session.
 `;
 
+/** Shutdown budget: the broker logout and the module's close must finish within it (systemd waits 5 s). */
+const SHUTDOWN_MS = 2000;
+
+/** Exits the process if the shutdown after SIGTERM/SIGINT takes longer than {@link SHUTDOWN_MS}. */
+function shutdownWatchdog(io: Io): NodeJS.Timeout {
+  const t = setTimeout(() => {
+    io.err(`rxsign: shutdown did not finish within ${SHUTDOWN_MS} ms; exiting`);
+    process.exit(1);
+  }, SHUTDOWN_MS);
+  t.unref();
+  return t;
+}
+
 async function start(config: Config, listenPort?: number): Promise<RunningAgent> {
   const logger = createLogger({ level: config.logLevel });
   if (config.moduleIsDevDefault) {
@@ -79,7 +92,9 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     const server = await start(config, values.port === undefined ? undefined : Number(values.port));
     io.out(`rxsign agent listening on ${server.url} (Spine Security Broker: ${config.ssbUrl})`);
     await untilStopped();
+    const watchdog = shutdownWatchdog(io);
     await server.close();
+    clearTimeout(watchdog);
     return 0;
   } catch (err) {
     return reportError(io, err);
@@ -149,8 +164,10 @@ Ctrl-C stops the agent and the simulator.`);
       }
     }
     await untilStopped();
+    const watchdog = shutdownWatchdog(io);
     await server.close();
     await sim.close();
+    clearTimeout(watchdog);
     return 0;
   } catch (err) {
     return reportError(io, err);

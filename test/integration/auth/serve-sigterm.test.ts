@@ -68,7 +68,9 @@ describe('rxsign serve and SIGTERM', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       if (process.env.RXSIGN_TEST_REPORT_TIMES === '1') {
-        process.stderr.write(`serve exit after SIGTERM: ${Math.round(performance.now() - t0)} ms\n`);
+        process.stderr.write(
+          `serve exit after SIGTERM: ${Math.round(performance.now() - t0)} ms\n`,
+        );
       }
       expect(sim.admin.sessions()).toEqual([]);
       expect(err).toBe('');

@@ -270,3 +270,16 @@ test('README.md lists every setting: its configuration table is the declarations
   }
   expect(rows).toEqual(configTableRows());
 });
+
+test('rxsign serve --config with a missing file stops before starting, naming the file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rxsign-config-'));
+  const missing = join(dir, 'nope.yaml');
+  const r = await run(process.execPath, [cli, 'serve', '--config', missing], {
+    env: { PATH: process.env.PATH, XDG_CONFIG_HOME: dir, XDG_STATE_HOME: dir },
+  }).then(
+    () => ({ code: 0, stderr: '' }),
+    (e: { code: number; stderr: string }) => e,
+  );
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain(`cannot read the configuration file ${missing} (ENOENT)`);
+});

@@ -18,7 +18,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type YAMLSeq } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_SESSIONS } from './pkcs11/index.js';
 
@@ -320,15 +320,25 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-function check(s: Setting, value: unknown, at: { key: string; file?: string; line?: number }) {
+function check(
+  s: Setting,
+  value: unknown,
+  at: { key: string; file?: string; line?: number },
+  /** The line of an item inside the value (a list's entry), when the file says. */
+  lineOf?: (path: readonly PropertyKey[]) => number | undefined,
+) {
   const r = s.kind.schema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0];
-    const where = at.file ? `${at.file}:${at.line ?? 0}: ${at.key}` : at.key;
-    throw new ConfigError(
-      `invalid configuration: ${where} ${issue?.message ?? 'is not valid'}`,
-      at,
-    );
+    const path = issue?.path ?? [];
+    const named = path.length ? `${at.key}[${path.map(String).join('][')}]` : at.key;
+    const line = (path.length ? lineOf?.(path) : undefined) ?? at.line;
+    const where = at.file ? `${at.file}:${line ?? 0}: ${named}` : named;
+    throw new ConfigError(`invalid configuration: ${where} ${issue?.message ?? 'is not valid'}`, {
+      key: at.key,
+      ...(at.file !== undefined ? { file: at.file } : {}),
+      ...(line !== undefined ? { line } : {}),
+    });
   }
   return r.data as unknown;
 }
@@ -403,7 +413,13 @@ export function readConfigFile(file: string): FileValues {
     const s: Setting = SETTINGS[name];
     const raw: unknown = (pair.value as { toJSON?: () => unknown } | null)?.toJSON?.() ?? null;
     const value = s.kind.fromFile ? s.kind.fromFile(raw, dir) : raw;
-    values.set(name, { value: check(s, value, { key, file, line }), line, key });
+    const itemLine = (path: readonly PropertyKey[]): number | undefined => {
+      const node = isNode(pair.value) ? pair.value : undefined;
+      const item =
+        node && 'getIn' in node ? (node as YAMLSeq).get(Number(path[0]), true) : undefined;
+      return isNode(item) ? lineOf(item.range?.[0]) : undefined;
+    };
+    values.set(name, { value: check(s, value, { key, file, line }, itemLine), line, key });
   }
   return { path: file, values };
 }

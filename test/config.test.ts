@@ -142,6 +142,17 @@ sessionIdleMinutes: 20
     expect({ key: e.key, file: e.file, line: e.line }).toEqual({ key: 'port', file, line: 3 });
   });
 
+  test('a bad list entry names its own line', () => {
+    const { file } = tempConfig(
+      'config.yaml',
+      'allowedOrigins:\n  - https://ehr.example\n  - https://ehr.example/path\n',
+    );
+    const e = thrown(() => resolveConfig({ env: {}, file }));
+    expect(e.message).toBe(
+      `invalid configuration: ${file}:3: allowedOrigins[1] must be origins (scheme://host[:port])`,
+    );
+  });
+
   test('an unknown key, a key given twice, broken YAML, a file that is not a map', () => {
     const unknown = tempConfig('c.yaml', 'port: 1\nprot: 2\n');
     const e1 = thrown(() => resolveConfig({ env: {}, file: unknown.file }));

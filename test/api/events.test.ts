@@ -1,5 +1,6 @@
 // GET /api/v1/status and GET /api/v1/events (Server-Sent Events) over a real loopback listener: frames,
 // retry and heartbeat, the stream limit, streams ended when the agent closes, and the bus's own rules.
+import { connect } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createApp } from '../../src/api/app.js';
@@ -158,6 +159,26 @@ describe('GET /api/v1/events', () => {
     expect(d.status).toBe(200);
     await b.body?.cancel();
     await d.body?.cancel();
+  });
+
+  test('a client that stops reading is dropped once 1 MiB waits for it, not buffered without end', async () => {
+    const { url, bus, router } = await start();
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(`GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    socket.pause();
+    await waitFor(() => router.streams === 1);
+    const client = 'x'.repeat(4096);
+    for (let i = 0; i < 20_000 && router.streams === 1; i++) {
+      bus.emit({ type: 'signature.made', kind: 'cms', documentIds: [], sha256: [], client });
+      if (i % 100 === 0) {
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    expect(router.streams).toBe(0);
+    expect(bus.listeners).toBe(0);
+    socket.destroy();
   });
 
   test('closing the agent ends every stream (the client sees the end, not a hang)', async () => {

@@ -7,7 +7,8 @@
  * - the stream starts with `retry: <ms>` and sends a comment line (`: heartbeat`) every `heartbeatMs`, so
  *   proxies and clients see a live connection;
  * - at most `maxStreams` streams at once; one more is refused with ERR_EVENTS_BUSY (503);
- * - {@link StatusRouter.close} ends every stream (the agent calls it when it stops);
+ * - a stream whose client stops reading (over 1 MiB queued) is ended, never buffered without bound;
+ * - {@link StatusRouter.closeStreams} ends every stream (the agent calls it when it stops);
  * - no replay: a client that reconnects reads GET /api/v1/status for the current state.
  */
 import type { Request, Response } from 'express';
@@ -39,6 +40,8 @@ export interface StatusRouter extends ApiRouter {
 }
 
 const TAG = 'Agent';
+/** Bytes queued for one stream (a client that does not read) before the agent ends that stream. */
+const MAX_BUFFERED = 1024 * 1024;
 
 /** The SSE text of one event. `data` is one JSON line (JSON.stringify never emits a raw newline). */
 export function sseFrame(e: AgentEvent): string {
@@ -72,6 +75,11 @@ export function statusRouter(deps: StatusRouterDeps): StatusRouter {
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
     heartbeat.unref();
     const unsubscribe = deps.bus.subscribe((e) => {
+      // A client that stops reading is dropped rather than buffered without end.
+      if (res.writableLength > MAX_BUFFERED) {
+        end();
+        return;
+      }
       res.write(sseFrame(e));
     });
     const end = (): void => {

@@ -75,12 +75,12 @@ function endReason(reason: string): SessionEndReason {
   const known: Record<string, SessionEndReason> = {
     'ticket destroyed': 'logout',
     'session expired': 'expired',
-    'card removed: ending the session': 'card-removed',
+    'card removed': 'card-removed',
     'new login': 'new-login',
     'new ticket requested': 'new-ticket',
     'agent stopping': 'agent-stopping',
   };
-  return known[reason] ?? (reason.startsWith('card') ? 'card-removed' : 'other');
+  return known[reason] ?? 'other';
 }
 
 export class Agent {

@@ -4,7 +4,7 @@
  * which parts exist and how they are wired:
  *
  *   token port (PKCS#11 worker) → Spine login agent (auth) → verifier (verify) → audit log → signing service
- *   → routers (page, Ticket API, verification, signing) → express app → loopback listener
+ *   → routers (page, Ticket API, verification, CIS2 card assertion, signing) → express app → loopback listener
  *
  * Rules:
  * - every part is created here and closed here, in reverse order of creation (HTTP first, module last);
@@ -117,6 +117,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
   const { routers, status } = agentRouters({
     agent,
     verifier,
+    cis2: { agent, port, cas: () => [...trust.anchors, ...trust.intermediates] },
     ...(signingParts ? { signing: signingParts.routes } : {}),
     status: {
       version: VERSION,

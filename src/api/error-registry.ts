@@ -7,6 +7,8 @@
 import { AUDIT_ERRORS } from '../audit/errors.js';
 import { AUTH_ERRORS, TICKET_API } from '../auth/errors.js';
 import { WIRE_ERRORS } from '../auth/wire/errors.js';
+import { CIS2_SIM_ERRORS } from '../cis2-sim/errors.js';
+import { CIS2_ERRORS } from '../cis2/errors.js';
 import { CMS_ERRORS } from '../cms/errors.js';
 import { isServiceError, type ErrorSpec, type ServiceError } from '../errors.js';
 import { PKCS11_ERRORS } from '../pkcs11/index.js';
@@ -24,6 +26,8 @@ export const ERROR_REGISTRY: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...WIRE_ERRORS,
   ...AUTH_ERRORS,
   ...SPINE_SIM_ERRORS,
+  ...CIS2_ERRORS,
+  ...CIS2_SIM_ERRORS,
   ...API_ERRORS,
 });
 

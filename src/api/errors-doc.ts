@@ -18,9 +18,8 @@ export function renderErrorsDoc(): string {
     '(`issues: [{ path, message }]`). Programs should test `code`. The CLI prints `rxsign: <message> [<code>]`.',
     'Generated from `src/api/error-registry.ts` by `npm run docs:errors`; a test keeps it in step.',
     '',
-    '| Code | HTTP | Meaning | How to fix |',
-    '|---|---|---|---|',
   ];
+  const rows: string[][] = [['Code', 'HTTP', 'Meaning', 'How to fix']];
   for (const code of Object.keys(ERROR_REGISTRY).sort()) {
     const spec = ERROR_REGISTRY[code];
     if (!spec) {
@@ -28,9 +27,18 @@ export function renderErrorsDoc(): string {
     }
     const t = TICKET_API[code];
     const meaning = `${spec.message}${t ? ` (Ticket API ${t.name} ${t.value})` : ''}`;
-    lines.push(
-      `| <a id="${code}"></a>\`${code}\` | ${spec.status} | ${meaning.replace(/\|/g, '\\|')} | ${spec.fix.replace(/\|/g, '\\|')} |`,
-    );
+    rows.push([
+      `<a id="${code}"></a>\`${code}\``,
+      String(spec.status),
+      meaning.replace(/\|/g, '\\|'),
+      spec.fix.replace(/\|/g, '\\|'),
+    ]);
   }
+  // Columns padded as prettier writes a markdown table, so that `prettier --check` and this output agree.
+  const widths = [0, 1, 2, 3].map((i) => Math.max(3, ...rows.map((r) => [...(r[i] ?? '')].length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => c + ' '.repeat((widths[i] ?? 0) - [...c].length)).join(' | ')} |`;
+  const [head, ...body] = rows;
+  lines.push(line(head ?? []), line(widths.map((w) => '-'.repeat(w))), ...body.map(line));
   return `${lines.join('\n')}\n`;
 }

@@ -16,7 +16,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import type { z } from 'zod';
 import { parseBody } from './validate.js';
 
-export type Method = 'get' | 'post' | 'put' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'delete' | 'options';
 
 /** One documented response. */
 export interface ResponseSpec {

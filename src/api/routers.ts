@@ -5,9 +5,11 @@
  */
 import type { Agent } from '../auth/agent.js';
 import { createEventBus } from '../events.js';
+import type { TokenPort } from '../pkcs11/index.js';
 import type { SigningService } from '../signing/index.js';
 import { createVerifier, type Verifier } from '../verify/index.js';
 import { apiDocument } from './app.js';
+import { cis2Router, type Cis2RouterOptions } from './routes/cis2.js';
 import { pageRouter } from './routes/page.js';
 import { signRouter, type SignRouterDeps } from './routes/sign.js';
 import { statusRouter, type StatusRouter, type StatusRouterDeps } from './routes/status.js';
@@ -18,6 +20,8 @@ import type { ApiRouter } from './route-table.js';
 export interface AgentRouterDeps {
   readonly agent: Agent;
   readonly verifier: Verifier;
+  /** The CIS2-style sign-in's card assertion (docs/cis2.md). */
+  readonly cis2: Cis2RouterOptions;
   /** The signing routes' parts; absent = signing off (no card configured or present). */
   readonly signing?: SignRouterDeps;
   readonly status: StatusRouterDeps;
@@ -35,6 +39,7 @@ export function agentRouters(d: AgentRouterDeps): {
       status,
       ticketRouter(d.agent),
       verifyRouter(d.verifier),
+      cis2Router(d.cis2),
       ...(d.signing ? [signRouter(d.signing)] : []),
     ],
     status,
@@ -50,6 +55,7 @@ export function documentationRouters(version: string): ApiRouter[] {
   return agentRouters({
     agent: unused as Agent,
     verifier: createVerifier({}),
+    cis2: { agent: unused as Agent, port: unused as TokenPort, cas: () => [] },
     signing: {
       service: unused as SigningService,
       roleProvider: () => undefined,

@@ -10,6 +10,8 @@ import { startAgent, type RunningAgent } from '../agent.js';
 import { parseCertificate, pemToDer } from '../cms/certificate.js';
 import { resolveConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
+import { loadClientsFile } from '../cis2-sim/clients.js';
+import { startCis2Sim } from '../cis2-sim/server.js';
 import { startSpineSim } from '../spine-sim/server.js';
 import { loadCrlDir, trustFromCertificates } from '../spine-sim/trust.js';
 import { loadUsersFile } from '../spine-sim/users.js';
@@ -25,6 +27,11 @@ function cardsJson(): string {
   return join(dir, 'softhsm', 'cards.json');
 }
 
+/** softhsm/cis2-clients.json beside cards.json: the demo's relying party for the CIS2 simulator. */
+function cis2ClientsJson(): string {
+  return join(dirname(cardsJson()), 'cis2-clients.json');
+}
+
 export const SERVE_HELP = `Usage: rxsign serve [--config FILE] [--port N] [--module PATH] [--token LABEL] [--ssb URL]
 
 Run the agent on 127.0.0.1: the agent page (GET /), the Ticket API (/ticket-api/*), login and role
@@ -34,9 +41,11 @@ variables override the file and the options override both (README.md "Configurat
 SIGTERM or SIGINT ends the Spine session, closes the card module and exits.
 `;
 
-export const DEMO_HELP = `Usage: rxsign demo [--port N] [--sim-port N] [--login]
+export const DEMO_HELP = `Usage: rxsign demo [--port N] [--sim-port N] [--cis2-port N] [--login]
 
-Run the agent with the SoftHSM demo card ("prescriber") beside the built-in Spine Security Broker simulator.
+Run the agent with the SoftHSM demo card ("prescriber") beside the built-in Spine Security Broker simulator
+and the CIS2 Authentication simulator (on the Spine simulator's port + 1 unless --cis2-port; its origin is
+allowed to ask the agent for card assertions; its demo client is softhsm/cis2-clients.json).
 Needs SOFTHSM2_CONF from \`node softhsm/setup.mjs\` (npm run demo does all of it). --login logs the demo card
 in at once with its fixture PIN and prints the session.
 `;
@@ -109,6 +118,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
         port: { type: 'string' },
         'sim-port': { type: 'string' },
         config: { type: 'string' },
+        'cis2-port': { type: 'string' },
         login: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -129,15 +139,31 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     const certs = ['root.pem', 'auth-ca.pem', 'sign-ca.pem'].map((f) =>
       parseCertificate(pemToDer(readFileSync(join(pki, f), 'utf8'))),
     );
+    const simPort = Number(values['sim-port'] ?? 8731);
+    const users = loadUsersFile(join(dir, 'users.json'));
+    const trust = trustFromCertificates(certs);
+    const crls = loadCrlDir(join(pki, 'crl'));
     const sim = await startSpineSim({
-      port: Number(values['sim-port'] ?? 8731),
-      users: loadUsersFile(join(dir, 'users.json')),
-      trust: trustFromCertificates(certs),
-      crls: loadCrlDir(join(pki, 'crl')),
+      port: simPort,
+      users,
+      trust,
+      crls,
       logger: createLogger({ level: base.logLevel, name: 'spine-sim' }),
+    });
+    let agentUrl = `http://127.0.0.1:${values.port ?? base.port}`;
+    const cis2 = await startCis2Sim({
+      port: values['cis2-port'] === undefined ? simPort + 1 : Number(values['cis2-port']),
+      users,
+      trust,
+      crls,
+      clients: loadClientsFile(cis2ClientsJson()),
+      agentUrl: () => agentUrl,
+      logger: createLogger({ level: base.logLevel, name: 'cis2-sim' }),
     });
     const config: Config = {
       ...base,
+      // The CIS2 simulator's login page asks the agent for card assertions from its own origin.
+      allowedOrigins: [...base.allowedOrigins, cis2.url],
       trustDir: base.trustDir ?? join(pki, 'ca'),
       crlDir: base.crlDir ?? join(pki, 'crl'),
       ssbUrl: sim.url,
@@ -145,12 +171,14 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       moduleIsDevDefault: false,
     };
     const server = await start(config, values.port === undefined ? undefined : Number(values.port));
+    agentUrl = server.url;
     io.out(`rxsign demo
   agent:            ${server.url}/   (open it in a browser: card, PIN, roles)
   Spine simulator:  ${sim.url}
+  CIS2 simulator:   ${cis2.url}   issuer ${cis2.issuer}
   card:             "${config.tokenLabel ?? ''}" (SoftHSM; its fixture PIN is in softhsm/cards.json)
 try:  RXSIGN_PIN=<pin> npx rxsign login   then   npx rxsign ticket   and   npx rxsign status
-Ctrl-C stops the agent and the simulator.`);
+Ctrl-C stops the agent and the simulators.`);
     if (values.login) {
       const cards = JSON.parse(readFileSync(cardsJson(), 'utf8')) as {
         cards: { label: string; pin: string }[];
@@ -166,6 +194,7 @@ Ctrl-C stops the agent and the simulator.`);
     await untilStopped();
     const watchdog = shutdownWatchdog(io);
     await server.close();
+    await cis2.close();
     await sim.close();
     clearTimeout(watchdog);
     return 0;

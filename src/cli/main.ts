@@ -12,11 +12,12 @@ Commands:
   tokens                 list slots, tokens and certificates of the PKCS#11 module
   serve                  run the agent (local HTTP API: login, Ticket API, signing, verification)
   spine-sim              run the Spine Security Broker simulator
+  cis2-sim               run the CIS2 Authentication (OpenID Connect) simulator
   login | ticket | logout | status   talk to the running agent (Ticket API)
   sign eps|hl7|cms       sign a $prepare digest, an HL7 v3 prescription or any document (CMS)
   verify FILE…           verify prescriptions (HL7 v3, FHIR) and CMS signatures
   audit verify           check the signing audit log's hash chain
-  demo                   the agent with a SoftHSM demo card and the built-in Spine simulator
+  demo                   the agent with a SoftHSM demo card and the built-in Spine and CIS2 simulators
   health                 exit 0 when the running agent answers (container health checks)
   config check           print the effective configuration (secrets masked) and where each value came from
   service install|uninstall   the systemd user unit (packaging/rxsign.service)
@@ -45,6 +46,7 @@ const commands: Record<string, () => Promise<Command>> = {
   config: async () => (await import('./config.js')).runConfig,
   service: async () => async (argv, io) => (await import('./service.js')).runService(argv, io),
   'spine-sim': async () => async (argv) => (await import('../spine-sim/cli.js')).runSpineSim(argv),
+  'cis2-sim': async () => async (argv) => (await import('../cis2-sim/cli.js')).runCis2Sim(argv),
   audit: async () => async (argv, io) => {
     const [sub, ...rest] = argv;
     if (sub !== 'verify') {

@@ -133,7 +133,11 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     version: VERSION,
     allowedOrigins: config.allowedOrigins,
     // batch verification carries many documents (base64) in one JSON body
-    jsonLimits: [{ prefix: '/api/v1/verify', limit: '70mb' }],
+    jsonLimits: [
+      { prefix: '/api/v1/verify', limit: '70mb' },
+      // the HL7 JSON envelope carries a document of up to 2 MiB (as a JSON string: escapes make it longer)
+      { prefix: '/api/v1/sign/hl7', limit: '5mb' },
+    ],
   });
   const http = await listen(app, {
     port: o.listenPort ?? config.port,
@@ -189,6 +193,8 @@ async function startSigning(
     pinPolicy: config.pinPolicy,
     audit,
     events: events.emit,
+    // One PIN guard for the Spine login and signing: one back-off and one live-login check per card.
+    pins: agent.pins,
     trust: await loadSigningTrust({
       ...(config.trustDir ? { trustDir: config.trustDir } : {}),
       ...(config.crlDir ? { crlDir: config.crlDir } : {}),

@@ -187,6 +187,9 @@ export function createApp(o: AppOptions): express.Express {
         'request failed',
       );
     }
+    if (body.retryAfterMs !== undefined) {
+      res.setHeader('retry-after', String(Math.max(1, Math.ceil(body.retryAfterMs / 1000))));
+    }
     res.status(status).type(PROBLEM_JSON).send(JSON.stringify(body));
   };
   app.use(onError);

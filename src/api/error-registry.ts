@@ -12,6 +12,7 @@ import { CIS2_ERRORS } from '../cis2/errors.js';
 import { CMS_ERRORS } from '../cms/errors.js';
 import { isServiceError, type ErrorSpec, type ServiceError } from '../errors.js';
 import { PKCS11_ERRORS } from '../pkcs11/index.js';
+import { PIN_ERRORS } from '../pin/index.js';
 import { PRESCRIPTION_ERRORS } from '../prescription/errors.js';
 import { SIGN_ERRORS } from '../signing/errors.js';
 import { SPINE_SIM_ERRORS } from '../spine-sim/errors.js';
@@ -19,6 +20,7 @@ import { API_ERRORS } from './errors.js';
 
 export const ERROR_REGISTRY: Readonly<Record<string, ErrorSpec>> = Object.freeze({
   ...PKCS11_ERRORS,
+  ...PIN_ERRORS,
   ...CMS_ERRORS,
   ...PRESCRIPTION_ERRORS,
   ...SIGN_ERRORS,
@@ -42,6 +44,8 @@ export interface ErrorBody {
   code: string;
   ticketApi?: { name: string; value: string };
   issues?: { path: string; message: string }[];
+  /** ERR_PIN_BACKOFF: how long until the next PIN try is accepted (also sent as `Retry-After`, seconds). */
+  retryAfterMs?: number;
 }
 
 /** RFC 9457's media type for {@link ErrorBody}. */
@@ -69,6 +73,7 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody }
   // A known 5xx shows its code and fixed texts only; a 4xx may add the field issues (paths, no input).
   const issues = spec.status < 500 ? (detail?.issues as ErrorBody['issues']) : undefined;
   const ticketApi = TICKET_API[code];
+  const retryAfterMs = detail?.retryAfterMs;
   return {
     status: spec.status,
     body: {
@@ -79,6 +84,9 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody }
       code,
       ...(ticketApi ? { ticketApi } : {}),
       ...(issues ? { issues } : {}),
+      ...(typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)
+        ? { retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)) }
+        : {}),
     },
   };
 }

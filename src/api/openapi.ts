@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { EVERY_ROUTE_ERRORS } from './errors.js';
 import { ERROR_REGISTRY, PROBLEM_JSON } from './error-registry.js';
-import type { RouteSpec } from './route-table.js';
+import type { RouteDoc as RouteSpec } from './route-table.js';
 import { ProblemSchema } from './schemas.js';
 
 type Json = Record<string, unknown>;

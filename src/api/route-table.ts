@@ -57,9 +57,21 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType> {
   readonly handle: (req: Request, res: Response, body: z.infer<B>) => unknown;
 }
 
+/** What the OpenAPI document needs of a route (a {@link RouteSpec} without its handler). */
+export type RouteDoc = Omit<RouteSpec, 'handle' | 'use'>;
+
 /** A router that carries its route table. */
 export interface ApiRouter extends Router {
-  readonly routes: readonly RouteSpec[];
+  readonly routes: readonly RouteDoc[];
+}
+
+/**
+ * A router whose routes are mounted by hand, with their declarations beside them (for routers whose
+ * middleware order does not fit {@link defineRouter}). test/integration/api/openapi-live.test.ts checks
+ * that what is mounted and what is declared agree.
+ */
+export function documented(router: Router, routes: readonly RouteDoc[]): ApiRouter {
+  return Object.assign(router, { routes: Object.freeze([...routes]) });
 }
 
 /** Declares one route (infers the body type for the handler). */

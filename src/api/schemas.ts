@@ -25,6 +25,17 @@ export const SessionStatusSchema = z
     sessionStartedAt: z.string().optional(),
     timeLeftSeconds: z.number().optional(),
     idleLeftSeconds: z.number().optional(),
+    pin: z
+      .object({
+        triesLow: z.boolean(),
+        finalTry: z.boolean(),
+        locked: z.boolean(),
+        apiLoginBlocked: z.boolean(),
+        retryAfterMs: z.number(),
+        failures: z.number().int(),
+      })
+      .optional()
+      .describe('The card’s PIN state (docs/pin.md), present with a card.'),
   })
   .meta({ id: 'SessionStatus', description: 'The card and Spine session.' });
 
@@ -53,6 +64,13 @@ export const ProblemSchema = z
       .array(z.object({ path: z.string(), message: z.string() }))
       .optional()
       .describe('The request fields that are wrong (paths only).'),
+    retryAfterMs: z
+      .number()
+      .int()
+      .optional()
+      .describe(
+        'ERR_PIN_BACKOFF: milliseconds until the next PIN try (also the Retry-After header).',
+      ),
   })
   .meta({
     id: 'Problem',

@@ -9,12 +9,18 @@
  *   ticket is released only once a role is selected;
  * - idle and maximum session times (from the broker's reply, minutes) are honoured on an injectable clock;
  * - getTicket with no session waits (up to the caller's timeout) for a login to complete; getTicketNoAuth
- *   never waits.
+ *   never waits;
+ * - every PIN goes through the PIN guard (docs/pin.md): back-off after wrong PINs, page-only tries after two
+ *   of them or when the card has few tries left; a wrong PIN while a session lives is refused without ending
+ *   it (the guard checks it against the live card login, with no C_Logout);
+ * - the card login follows the Spine session: logout, destroyTicket, getNewTicket, expiry, removal and a
+ *   failed login all end with C_Logout on the card, so signing needs the PIN again.
  */
 import type { Logger } from 'pino';
 import { isServiceError, ServiceError } from '../errors.js';
 import type { EmitEvent, SessionEndReason } from '../events.js';
 import type { CardEvent, TokenPort, TokenSelector } from '../pkcs11/index.js';
+import { PinGuard, type PinSource, type PinStatus } from '../pin/index.js';
 import { authError } from './errors.js';
 import { newClientIdentity, runLogin } from './login-flow.js';
 import type { SsbClient } from './ssb-client.js';
@@ -33,6 +39,20 @@ export interface SessionStatus {
   readonly sessionStartedAt?: string;
   readonly timeLeftSeconds?: number;
   readonly idleLeftSeconds?: number;
+  /** The card's PIN state, for the page's warning (present with a card). */
+  readonly pin?: PinStatus;
+}
+
+/** Options of {@link Agent.login}. */
+export interface LoginOptions {
+  readonly roleId?: string;
+  /**
+   * Where the PIN came from (default 'cli'). The routes decide it in one place (src/api/pin-source.ts); only
+   * 'page' may try after wrong PINs or when the card has few tries left.
+   */
+  readonly from?: PinSource;
+  /** The page showed the "few tries left" warning and the user went on. */
+  readonly acknowledgeFinalTry?: boolean;
 }
 
 export interface AgentOptions {
@@ -49,6 +69,8 @@ export interface AgentOptions {
   readonly events?: EmitEvent;
   /** Timeout of the broker logout on card removal (default 800 ms). */
   readonly removalLogoutTimeoutMs?: number;
+  /** The PIN guard shared with the signing service (default: one of its own). */
+  readonly pins?: PinGuard;
 }
 
 interface Session {
@@ -86,6 +108,8 @@ function endReason(reason: string): SessionEndReason {
 export class Agent {
   readonly #o: AgentOptions;
   readonly #now: () => number;
+  readonly #pins: PinGuard;
+  readonly #ownPins: boolean;
   #card: { label: string; serial: string } | undefined;
   #session: Session | undefined;
   #login: AbortController | undefined;
@@ -96,6 +120,13 @@ export class Agent {
   constructor(o: AgentOptions) {
     this.#o = o;
     this.#now = o.now ?? Date.now;
+    this.#pins = o.pins ?? new PinGuard({ port: o.port, now: this.#now });
+    this.#ownPins = o.pins === undefined;
+  }
+
+  /** The PIN guard (shared with the signing service by the composition root). */
+  get pins(): PinGuard {
+    return this.#pins;
   }
 
   /** Finds the card if present and starts watching card events and session expiry. */
@@ -107,6 +138,7 @@ export class Agent {
       .find((t) => t && t.flags.tokenInitialized && this.#wanted(t));
     if (token) {
       this.#card = { label: token.label, serial: token.serial };
+      this.#pins.noteFlags(token.serial, token.flags);
     }
     this.#timer = setInterval(() => void this.checkExpiry(), 1000);
     this.#timer.unref();
@@ -123,6 +155,7 @@ export class Agent {
   #onCardEvent(e: CardEvent): void {
     if (e.type === 'inserted' && !this.#card && this.#wanted(e.token)) {
       this.#card = { label: e.token.label, serial: e.token.serial };
+      this.#pins.noteFlags(e.token.serial, e.token.flags);
       this.#o.logger.info({ card: this.#card.label }, 'card inserted');
       this.#o.events?.({ type: 'card.inserted', card: { ...this.#card } });
       return;
@@ -142,16 +175,20 @@ export class Agent {
         });
         this.#card = undefined;
       }
+      this.#pins.forgetLogin(e.token.serial);
       void this.#end(
         'card removed',
         new ServiceError('ERR_PKCS11_CARD_REMOVED', 'the card was removed'),
+        e.token.serial,
       );
     }
   }
 
   status(): SessionStatus {
     const s = this.#session;
-    const base = { ...(this.#card ? { card: { ...this.#card } } : {}) };
+    const base = {
+      ...(this.#card ? { card: { ...this.#card }, pin: this.#pins.status(this.#card.serial) } : {}),
+    };
     if (this.#login) {
       return { state: 'logging-in', ...base, roles: [] };
     }
@@ -177,8 +214,12 @@ export class Agent {
     return this.#card ? { ...this.#card } : undefined;
   }
 
-  /** Logs in with the card and PIN; selects `roleId` (or the only role). */
-  async login(pin: string, options: { roleId?: string } = {}): Promise<SessionStatus> {
+  /**
+   * Logs in with the card and PIN; selects `roleId` (or the only role). With a live session, the PIN is first
+   * checked against the live card login (no C_Logout): a wrong one is refused and the session goes on; a right
+   * one ends it and logs in afresh.
+   */
+  async login(pin: string, options: LoginOptions = {}): Promise<SessionStatus> {
     if (this.#login) {
       throw authError('ERR_LOGIN_IN_PROGRESS');
     }
@@ -186,23 +227,41 @@ export class Agent {
     if (!card) {
       throw authError('ERR_SMARTCARD_NOT_PRESENT');
     }
+    const pinTry = {
+      from: options.from ?? 'cli',
+      ...(options.acknowledgeFinalTry === true ? { acknowledgeFinalTry: true } : {}),
+    } as const;
     if (this.#session) {
+      await this.#pins.login(card, pin, pinTry);
+      if (this.#login) {
+        throw authError('ERR_LOGIN_IN_PROGRESS');
+      }
       await this.#end('new login');
     }
     const abort = new AbortController();
     this.#login = abort;
     const identity = newClientIdentity();
+    let cardLoggedIn = false;
     let result;
     try {
       result = await runLogin({
         port: this.#o.port,
         ssb: this.#o.ssb,
         token: { serial: card.serial },
-        pin,
+        cardLogin: async () => {
+          await this.#pins.login(card, pin, pinTry);
+          cardLoggedIn = true;
+        },
         hash: this.#o.loginHash ?? 'SHA-1',
         identity,
         signal: abort.signal,
       });
+    } catch (err) {
+      if (cardLoggedIn) {
+        // No Spine session came of it: the card login must not stay behind.
+        await this.#cardLogout(card.serial);
+      }
+      throw err;
     } finally {
       this.#login = undefined;
     }
@@ -222,10 +281,12 @@ export class Agent {
     if (abort.signal.aborted || this.#card?.serial !== card.serial) {
       // The card went while the broker answered: the session must not outlive it.
       await this.#brokerLogout(session);
+      await this.#cardLogout(card.serial);
       throw authError('ERR_USER_ABORT');
     }
     if (result.roles.length === 0) {
       await this.#brokerLogout(session);
+      await this.#cardLogout(card.serial);
       throw authError('ERR_NO_ROLES');
     }
     this.#session = session;
@@ -331,13 +392,35 @@ export class Agent {
     }
   }
 
-  async #end(reason: string, loginError?: unknown): Promise<void> {
+  /** C_Logout on the card, best effort (a card that has gone is logged out already). */
+  async #cardLogout(serial: string): Promise<void> {
+    try {
+      await this.#pins.logout({ serial });
+    } catch (err) {
+      this.#o.logger.warn(
+        { code: isServiceError(err) ? err.code : 'unknown' },
+        'card logout failed',
+      );
+    }
+  }
+
+  async #end(
+    reason: string,
+    loginError?: unknown,
+    serial: string | undefined = this.#card?.serial,
+  ): Promise<void> {
     this.#login?.abort(loginError ?? authError('ERR_USER_ABORT'));
     const s = this.#session;
     this.#session = undefined; // the ticket is gone from this moment
     if (s) {
       this.#o.logger.info({ uid: s.uid, reason }, 'session ended');
       this.#o.events?.({ type: 'session.ended', uid: s.uid, reason: endReason(reason) });
+    }
+    // The card login ends with the Spine session, before the broker is told (which may take a while).
+    if (serial !== undefined) {
+      await this.#cardLogout(serial);
+    }
+    if (s) {
       await this.#brokerLogout(s);
     }
   }
@@ -354,5 +437,8 @@ export class Agent {
     }
     this.#waiters.clear();
     await this.#end('agent stopping');
+    if (this.#ownPins) {
+      this.#pins.close();
+    }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The CIS smartcard login, as a table of steps (spine-protocol.md §1):
  *
- *   1. card login        C_Login with the PIN (tried once)
+ *   1. card login        C_Login with the PIN (tried once, through the PIN guard: docs/pin.md)
  *   2. find auth cert    the authentication certificate paired with a private key; UID = its subject CN
  *   3. authactivate      a challenge and the broker's signature over it
  *   4. sign challenge    CMS SignedData over the decoded challenge, no signed attributes, SHA-1 (or SHA-256)
@@ -35,7 +35,8 @@ export interface LoginContext {
   readonly port: TokenPort;
   readonly ssb: SsbClient;
   readonly token: TokenSelector;
-  readonly pin: string;
+  /** Step 1: logs the card in (the agent passes its PIN guard's login; the PIN never reaches this module). */
+  readonly cardLogin: () => Promise<void>;
   readonly hash: 'SHA-1' | 'SHA-256';
   readonly identity: ClientIdentity;
   readonly signal: AbortSignal;
@@ -63,7 +64,7 @@ function checkAborted(signal: AbortSignal): void {
 /** Runs steps 1–6. The caller logs out at the broker if anything after step 5 fails. */
 export async function runLogin(ctx: LoginContext): Promise<LoginResult> {
   // 1. card login
-  await ctx.port.login(ctx.token, ctx.pin);
+  await ctx.cardLogin();
   checkAborted(ctx.signal);
 
   // 2. the authentication certificate

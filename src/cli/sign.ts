@@ -179,7 +179,8 @@ export async function runSign(argv: string[], io: Io): Promise<number> {
       chainDer,
       ...(trust !== undefined ? { trust } : {}),
     });
-    const caller = { client: 'cli', pin };
+    // The PIN guard of this process (docs/pin.md): a PIN from the terminal or RXSIGN_PIN is the CLI's.
+    const caller = { client: 'cli', pin, pinFrom: 'cli' as const };
     if (eps !== undefined) {
       const bundle =
         values.bundle === undefined

@@ -7,6 +7,10 @@
  * - the certificate is parsed and the CMS SigningIdentity and public KeyObject are made ONCE per card session;
  * - PIN policy 'session': C_Login once, reused while the card stays in and logged in; 'per-signature': C_Login
  *   on every signing call (the driver logs out and in again, so the PIN is really checked);
+ * - a PIN supplied with a call is always checked, never ignored: every PIN goes through the PIN guard
+ *   (docs/pin.md), which logs the card in or, with the session policy and a card this agent logged in, checks
+ *   it against the PIN of the live login (a wrong one is refused and the login goes on);
+ * - a logout by the PIN guard (the end of the Spine session) ends the card login here too;
  * - a 'removed' or 'logged-out' event for the card drops everything: the generation changes, and no signature
  *   is started with a key of an older generation;
  * - the PIN is only passed to the port, never stored, logged or put into an error.
@@ -16,6 +20,7 @@ import { parseCertificate, type CertificateInfo } from '../cms/certificate.js';
 import { createSigningIdentity, type SigningIdentity } from '../cms/identity.js';
 import { isServiceError } from '../errors.js';
 import type { CardEvent, SignMechanism, TokenPort, TokenSelector } from '../pkcs11/index.js';
+import { PinGuard, type PinSource } from '../pin/index.js';
 import { signError } from './errors.js';
 
 export type PinPolicy = 'session' | 'per-signature';
@@ -27,6 +32,14 @@ export interface CardSessionOptions {
   readonly pinPolicy: PinPolicy;
   /** DER intermediates to include in CMS signatures. */
   readonly chainDer?: readonly Uint8Array[];
+  /** The PIN guard shared with the Spine login (default: one of its own). */
+  readonly pins?: PinGuard;
+}
+
+/** Where a PIN given to {@link CardSession.acquire} came from (default 'cli'), and the page's warning. */
+export interface PinOrigin {
+  readonly from?: PinSource;
+  readonly acknowledgeFinalTry?: boolean;
 }
 
 /** The card's signing key and certificate for one card session (immutable). */
@@ -47,7 +60,7 @@ export interface SigningKey {
 /** See {@link openCardSession}. */
 export interface CardSession {
   /** Logs in as the PIN policy requires and returns the session's key (loaded on first use). */
-  acquire(pin?: string): Promise<SigningKey>;
+  acquire(pin?: string, origin?: PinOrigin): Promise<SigningKey>;
   /** Signs on the card with `key`; ERR_SIGN_CARD_REMOVED if the card went before the request started. */
   sign(key: SigningKey, mechanism: SignMechanism, data: Uint8Array): Promise<Uint8Array>;
   /** False once the card was removed or logged out after `key` was acquired. */
@@ -87,6 +100,7 @@ function mapCardError(err: unknown): unknown {
  */
 export function openCardSession(o: CardSessionOptions): CardSession {
   const { port, token, pinPolicy } = o;
+  const pins = o.pins ?? new PinGuard({ port });
   const chainDer = [...(o.chainDer ?? [])];
   let generation = 0;
   let loaded: Loaded | undefined;
@@ -105,6 +119,11 @@ export function openCardSession(o: CardSessionOptions): CardSession {
     if ((e.type === 'removed' || e.type === 'logged-out') && matches(e.token)) {
       generation += 1;
       loaded = undefined;
+      loggedIn = false;
+    }
+  });
+  const unsubscribePins = pins.onLoggedOut((serial) => {
+    if (known === undefined || known.serial === serial) {
       loggedIn = false;
     }
   });
@@ -160,12 +179,24 @@ export function openCardSession(o: CardSessionOptions): CardSession {
     return { key };
   }
 
-  async function acquireNow(pin: string | undefined): Promise<SigningKey> {
+  async function acquireNow(pin: string | undefined, origin: PinOrigin): Promise<SigningKey> {
     const gen = generation;
-    if (pinPolicy === 'per-signature' || !loggedIn) {
-      if (pin !== undefined) {
-        await port.login(token, pin);
-      } else if (pinPolicy === 'per-signature' || (await port.loginState(token)) !== 'logged-in') {
+    if (pin !== undefined) {
+      // Checked on every call that carries one (never ignored because the card is logged in already).
+      const card = await identify();
+      await pins.login(card, pin, {
+        from: origin.from ?? 'cli',
+        ...(origin.acknowledgeFinalTry === true ? { acknowledgeFinalTry: true } : {}),
+        ...(pinPolicy === 'per-signature' ? { reauthenticate: true } : {}),
+      });
+      if (gen !== generation) {
+        throw signError('ERR_SIGN_CARD_REMOVED');
+      }
+      loggedIn = true;
+    } else if (pinPolicy === 'per-signature') {
+      throw signError('ERR_SIGN_PIN_REQUIRED');
+    } else if (!loggedIn) {
+      if ((await port.loginState(token)) !== 'logged-in') {
         throw signError('ERR_SIGN_PIN_REQUIRED');
       }
       if (gen !== generation) {
@@ -185,11 +216,11 @@ export function openCardSession(o: CardSessionOptions): CardSession {
 
   return {
     pinPolicy,
-    acquire(pin?: string): Promise<SigningKey> {
+    acquire(pin?: string, origin: PinOrigin = {}): Promise<SigningKey> {
       // One acquire at a time, so that two first calls do not both log in.
       const next = queue.then(
-        () => acquireNow(pin),
-        () => acquireNow(pin),
+        () => acquireNow(pin, origin),
+        () => acquireNow(pin, origin),
       );
       queue = next.catch(() => undefined);
       return next.catch((err: unknown) => {
@@ -206,6 +237,7 @@ export function openCardSession(o: CardSessionOptions): CardSession {
       } catch (err) {
         if (isServiceError(err) && err.code === 'ERR_PKCS11_NOT_LOGGED_IN') {
           loggedIn = false;
+          pins.forgetLogin(key.cardSerial);
         }
         throw mapCardError(err);
       }
@@ -218,6 +250,10 @@ export function openCardSession(o: CardSessionOptions): CardSession {
     isCurrent: (key) => key.generation === generation,
     close: () => {
       unsubscribe();
+      unsubscribePins();
+      if (o.pins === undefined) {
+        pins.close();
+      }
       loaded = undefined;
     },
   };

@@ -13,6 +13,7 @@ import type { EmitEvent } from '../events.js';
 import { isServiceError } from '../errors.js';
 import type { AuditEntry, AuditLog, SignOutcome } from '../audit/index.js';
 import type { TokenPort, TokenSelector } from '../pkcs11/index.js';
+import type { PinGuard, PinSource } from '../pin/index.js';
 import type { SignatureAlgorithm } from '../prescription/signed-info.js';
 import { isoToHl7Timestamp } from '../prescription/timestamp.js';
 import {
@@ -43,6 +44,8 @@ export interface SignCaller {
   /** The requesting client (origin, API client id, 'cli'). */
   readonly client: string;
   readonly pin?: string;
+  /** Where `pin` came from (default 'cli'): see docs/pin.md. */
+  readonly pinFrom?: PinSource;
   readonly uid?: string | null;
   readonly role?: string | null;
 }
@@ -58,6 +61,8 @@ export interface SigningServiceOptions {
   readonly now?: () => Date;
   /** Where `signature.made` events go (src/events.ts): ids and hashes only, after the audit record. */
   readonly events?: EmitEvent;
+  /** The PIN guard shared with the Spine login (the composition root passes the agent's). */
+  readonly pins?: PinGuard;
 }
 
 /** An EPS batch request (NHS Credential Management `signPrescription` payload shape). */
@@ -165,6 +170,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     token: o.token,
     pinPolicy: o.pinPolicy,
     ...(o.chainDer !== undefined ? { chainDer: o.chainDer } : {}),
+    ...(o.pins !== undefined ? { pins: o.pins } : {}),
   });
   let closed = false;
   const pathChecked = new WeakMap<SigningKey, number>();
@@ -245,7 +251,10 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     at: readonly Date[],
     setKey: (k: SigningKey) => void,
   ): Promise<SigningKey> {
-    const key = await session.acquire(caller.pin);
+    const key = await session.acquire(
+      caller.pin,
+      caller.pinFrom !== undefined ? { from: caller.pinFrom } : {},
+    );
     setKey(key);
     for (const t of at) {
       checkCertificateUsage(key.certificate, t);

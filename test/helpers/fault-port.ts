@@ -22,6 +22,8 @@ export class FaultPort implements TokenPort {
   #wrongPins = 0;
   #label = '';
   #serial = '';
+  #pinFlags: { countLow?: boolean; finalTry?: boolean; locked?: boolean } = {};
+  readonly #logouts: string[] = [];
 
   constructor(inner: TokenPort) {
     this.#inner = inner;
@@ -51,6 +53,40 @@ export class FaultPort implements TokenPort {
     this.#lockAfter = n;
   }
 
+  /**
+   * The token reports these PIN flags in CK_TOKEN_INFO (as a real card does after wrong PINs); a flag not
+   * given is the real token's. A card set to lock after wrong PINs reports them itself.
+   */
+  setPinFlags(flags: { countLow?: boolean; finalTry?: boolean; locked?: boolean }): void {
+    this.#pinFlags = { ...flags };
+  }
+
+  /** Selectors passed to logout (C_Logout), in order. */
+  get logouts(): readonly string[] {
+    return this.#logouts;
+  }
+
+  /** The card is pulled (no signature in flight): every call fails and a 'removed' event is sent. */
+  remove(token: { label: string; serial: string }): void {
+    this.#removed = true;
+    this.#label = token.label;
+    this.#serial = token.serial;
+    this.#emit({ type: 'removed', token });
+  }
+
+  /** The pulled card is put back: calls reach the card again and an 'inserted' event is sent. */
+  async reinsert(): Promise<void> {
+    this.#removed = false;
+    this.#removeAfterSigns = undefined;
+    this.#slowRemovalAt = undefined;
+    const token = (await this.listSlots())
+      .map((s) => s.token)
+      .find((t) => t?.serial === this.#serial);
+    if (token !== undefined) {
+      this.#emit({ type: 'inserted', token });
+    }
+  }
+
   #emit(e: CardEvent): void {
     for (const l of this.#listeners) {
       l(e);
@@ -64,11 +100,43 @@ export class FaultPort implements TokenPort {
     );
   }
 
-  listSlots() {
-    return this.#inner.listSlots();
+  async listSlots() {
+    const slots = await this.#inner.listSlots();
+    const locking = this.#lockAfter;
+    const f = {
+      countLow:
+        this.#pinFlags.countLow ??
+        (locking !== undefined && this.#wrongPins > 0 ? true : undefined),
+      finalTry:
+        this.#pinFlags.finalTry ??
+        (locking !== undefined && this.#wrongPins === locking - 1 ? true : undefined),
+      locked:
+        this.#pinFlags.locked ??
+        (locking !== undefined && this.#wrongPins >= locking ? true : undefined),
+    };
+    return slots.map((slot) =>
+      slot.token === undefined
+        ? slot
+        : {
+            ...slot,
+            token: {
+              ...slot.token,
+              flags: {
+                ...slot.token.flags,
+                userPinCountLow: f.countLow ?? slot.token.flags.userPinCountLow,
+                userPinFinalTry: f.finalTry ?? slot.token.flags.userPinFinalTry,
+                userPinLocked: f.locked ?? slot.token.flags.userPinLocked,
+              },
+            },
+          },
+    );
   }
 
+  /** C_Login calls that reached the card (wrong PINs included). */
+  logins = 0;
+
   async login(token: TokenSelector, pin: string): Promise<void> {
+    this.logins += 1;
     if (this.#removed) {
       throw this.#gone();
     }
@@ -81,6 +149,13 @@ export class FaultPort implements TokenPort {
     } catch (err) {
       if (err instanceof ServiceError && err.code.startsWith('ERR_PKCS11_PIN')) {
         this.#wrongPins += 1;
+        if (this.#pinFlags.countLow === false && err.code === 'ERR_PKCS11_PIN_COUNT_LOW') {
+          // SoftHSM says "count low" after any wrong PIN; this card has many tries left
+          throw new ServiceError(
+            'ERR_PKCS11_PIN_INCORRECT',
+            PKCS11_ERRORS.ERR_PKCS11_PIN_INCORRECT.message,
+          );
+        }
         if (this.#lockAfter !== undefined && this.#wrongPins >= this.#lockAfter) {
           throw new ServiceError(
             'ERR_PKCS11_PIN_LOCKED',
@@ -99,6 +174,7 @@ export class FaultPort implements TokenPort {
   }
 
   logout(token: TokenSelector) {
+    this.#logouts.push('serial' in token ? token.serial : token.label);
     return this.#inner.logout(token);
   }
 

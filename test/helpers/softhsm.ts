@@ -81,3 +81,20 @@ export function privateSofthsmCopy(): { dir: string; conf: string; cleanup: () =
   writeFileSync(conf, text);
   return { dir, conf, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * SoftHSM sets CKF_USER_PIN_COUNT_LOW after one wrong PIN and keeps it (in the token folder) until a right
+ * one; the PIN guard then lets only the agent's page try (docs/pin.md). A test that types a wrong PIN on a
+ * shared card calls this afterwards (with no other port logged in: SoftHSM's login is per process) so that
+ * the next test finds the card as it was.
+ */
+export async function clearPinCountLow(label: string): Promise<void> {
+  const { openTokenPort } = await import('../../src/pkcs11/index.js');
+  const port = await openTokenPort({ modulePath: softhsmModule(), pollIntervalMs: 0 });
+  try {
+    await port.login({ label }, testCard(label).pin);
+    await port.logout({ label });
+  } finally {
+    await port.close();
+  }
+}

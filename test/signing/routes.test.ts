@@ -165,31 +165,107 @@ describe('POST /api/v1/sign/cms', () => {
 });
 
 describe('POST /api/v1/sign/hl7', () => {
-  test('application/xml body is signed; the PIN comes from X-Rxsign-Pin', async () => {
+  test('application/xml body is signed with the live login: no PIN travels with it', async () => {
     const { app: a, calls } = app({ role: '1' });
     const res = await request(a)
       .post('/api/v1/sign/hl7')
       .set('content-type', 'application/xml')
-      .set('x-rxsign-pin', '1234')
       .send('<ParentPrescription/>')
       .expect(200);
     expect(res.text).toBe('<signed/>');
     expect(res.headers['content-type']).toMatch(/^application\/xml/);
-    expect(calls.hl7[0]?.caller.pin).toBe('1234');
+    expect(calls.hl7[0]?.caller.pin).toBeUndefined();
   });
 
-  test('oversized XML → 413', async () => {
+  test('X-Rxsign-Pin (a header is logged by proxies and kept by devtools) → 400 ERR_PIN_IN_HEADER, nothing signed, PIN not echoed', async () => {
+    const { app: a, calls } = app({ role: '1' });
+    for (const type of ['application/xml', 'application/json']) {
+      const res = await request(a)
+        .post('/api/v1/sign/hl7')
+        .set('content-type', type)
+        .set('x-rxsign-pin', 'SECRET-PIN')
+        .send(type === 'application/xml' ? '<ParentPrescription/>' : '{"xml":"<a/>"}')
+        .expect(400);
+      expect(res.body.code).toBe('ERR_PIN_IN_HEADER');
+      expect(JSON.stringify(res.body)).not.toContain('SECRET-PIN');
+    }
+    expect(calls.hl7).toHaveLength(0);
+  });
+
+  test('the JSON envelope { xml, pin, algorithm } carries the PIN; the answer is JSON', async () => {
+    const { app: a, calls } = app({ role: '1' });
+    const res = await request(a)
+      .post('/api/v1/sign/hl7')
+      .send({ xml: '<ParentPrescription/>', pin: '1234', algorithm: 'RS1' })
+      .expect(200);
+    expect(res.body).toEqual({
+      xml: '<signed/>',
+      signature: 'U0lH',
+      certificate: 'Q0VSVA==',
+      authorTime: '20260101000000',
+    });
+    expect(calls.hl7[0]).toMatchObject({ size: 21 });
+    expect(calls.hl7[0]?.caller).toMatchObject({ pin: '1234', pinFrom: 'cli' });
+  });
+
+  test.each([
+    ['unknown field', { xml: '<a/>', extra: 1 }],
+    ['no xml', { pin: '1234' }],
+    ['PIN not a string', { xml: '<a/>', pin: 1234 }],
+    ['bad algorithm', { xml: '<a/>', algorithm: 'HS256' }],
+  ])('bad envelope (%s) → 400, nothing signed', async (_n, body) => {
+    const { app: a, calls } = app({ role: '1' });
+    const res = await request(a).post('/api/v1/sign/hl7').send(body).expect(400);
+    expect(res.body.code).toBe('ERR_BAD_REQUEST');
+    expect(calls.hl7).toHaveLength(0);
+  });
+
+  test('oversized XML → 413, raw or in the envelope', async () => {
+    const { app: a } = app({ role: '1' });
+    const big = `<a>${'x'.repeat(2000)}</a>`;
+    const raw = await request(a)
+      .post('/api/v1/sign/hl7')
+      .set('content-type', 'application/xml')
+      .send(big);
+    expect(raw.status).toBe(413);
+    const env = await request(a).post('/api/v1/sign/hl7').send({ xml: big });
+    expect(env.status).toBe(413);
+    expect(env.body.code).toBe('ERR_BODY_TOO_LARGE');
+  });
+
+  test('neither XML nor JSON → 415', async () => {
     const { app: a } = app({ role: '1' });
     const res = await request(a)
       .post('/api/v1/sign/hl7')
-      .set('content-type', 'application/xml')
-      .send(`<a>${'x'.repeat(2000)}</a>`);
-    expect(res.status).toBe(413);
-  });
-
-  test('JSON instead of XML → 415', async () => {
-    const { app: a } = app({ role: '1' });
-    const res = await request(a).post('/api/v1/sign/hl7').send({ xml: '<a/>' });
+      .set('content-type', 'text/plain')
+      .send('<a/>');
     expect(res.status).toBe(415);
+  });
+});
+
+describe('the PIN source (src/api/pin-source.ts: the one place it is decided)', () => {
+  test("the agent's own origin is the page, no Origin the CLI, another allowed origin a web application", async () => {
+    const { service, calls } = stub();
+    const router = signRouter({
+      service,
+      roleProvider: () => ({ uid: '555000000001', roleId: '1' }),
+      signWithoutRole: false,
+    });
+    const a = createApp({
+      logger: pino({ level: 'silent' }),
+      routers: [router],
+      allowedOrigins: ['https://emr.example'],
+    });
+    const send = (headers: Record<string, string>) =>
+      request(a)
+        .post('/api/v1/sign/cms')
+        .set('host', '127.0.0.1:8730')
+        .set(headers)
+        .send({ content: 'aGVsbG8=', pin: '1234' })
+        .expect(200);
+    await send({ origin: 'http://127.0.0.1:8730' });
+    await send({});
+    await send({ origin: 'https://emr.example' });
+    expect(calls.cms.map((c) => c.caller.pinFrom)).toEqual(['page', 'cli', 'app']);
   });
 });

@@ -20,6 +20,8 @@ const PAGE = `<!doctype html>
 <form class="box" id="login" hidden>
   <label for="pin">Smartcard PIN</label>
   <input id="pin" name="pin" type="password" inputmode="numeric" autocomplete="off" required>
+  <p id="pin-warning" class="err" role="alert" hidden></p>
+  <label id="ack-label" hidden><input id="ack" type="checkbox"> I understand that a wrong PIN may lock my card</label>
   <button type="submit">Log in</button>
 </form>
 <form class="box" id="role" hidden>
@@ -48,16 +50,30 @@ function show(s){
   if (s.card) html += '</dl>';
   $('status').innerHTML = html;
   $('login').hidden = s.state !== 'card-present';
+  // docs/pin.md: the card's PIN state; with few tries left the login needs the user's acknowledgement.
+  const p = s.pin || {};
+  const warn = p.locked ? 'Your card is locked: ask your Registration Authority to unlock it.'
+    : p.finalTry ? 'Warning: one try is left. One more wrong PIN locks your card.'
+    : p.triesLow ? 'Warning: your card has few PIN tries left. A wrong PIN may lock it.'
+    : p.apiLoginBlocked ? 'After wrong PINs, log in here on the agent page.' : '';
+  const wait = p.retryAfterMs > 0 ? ' Wait ' + Math.ceil(p.retryAfterMs / 1000) + ' s before trying again.' : '';
+  $('pin-warning').textContent = warn + wait;
+  $('pin-warning').hidden = !(warn || wait);
+  $('ack-label').hidden = !(p.triesLow || p.finalTry);
+  if ($('ack-label').hidden) $('ack').checked = false;
   $('logout').hidden = !(s.state === 'active' || s.state === 'role-required');
   $('role').hidden = s.state !== 'role-required';
   if (s.state === 'role-required') {
-    $('roleId').innerHTML = s.roles.map((r) => '<option value="' + text(r.id) + '">' + text(r.orgName) + ' — ' + text(r.jobRole[2]) + '</option>').join('');
+    // Rebuilt only when the roles change: the 1 s refresh must not undo the user's choice.
+    const options = s.roles.map((r) => '<option value="' + text(r.id) + '">' + text(r.orgName) + ' — ' + text(r.jobRole[2]) + '</option>').join('');
+    if ($('roleId').dataset.options !== options) { $('roleId').innerHTML = options; $('roleId').dataset.options = options; }
   }
 }
 async function refresh(){ try { show(await call('/ticket-api/status')); } catch (e) { $('message').textContent = e.title || e.message || 'agent not reachable'; } }
 function fail(e){ $('message').className = 'err'; $('message').textContent = (e && (e.title || e.message)) ? (e.title || e.message) + (e.code ? ' (' + e.code + ')' : '') : 'failed'; }
 $('login').addEventListener('submit', async (ev) => { ev.preventDefault(); const pin = $('pin').value; $('pin').value = ''; $('message').textContent = '';
-  try { show(await call('/api/v1/login', { pin })); } catch (e) { fail(e); refresh(); } });
+  const body = $('ack').checked && !$('ack-label').hidden ? { pin, acknowledgeFinalTry: true } : { pin };
+  try { show(await call('/api/v1/login', body)); } catch (e) { fail(e); refresh(); } });
 $('role').addEventListener('submit', async (ev) => { ev.preventDefault();
   try { show(await call('/api/v1/role', { roleId: $('roleId').value })); } catch (e) { fail(e); } });
 $('logout').addEventListener('submit', async (ev) => { ev.preventDefault(); await call('/api/v1/logout', {}).catch(fail); refresh(); });

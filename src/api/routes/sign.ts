@@ -5,11 +5,14 @@
  * - every body is validated (zod, strict: unknown fields rejected) before the signing service sees it;
  * - the role rule: with no selected Spine role, signing is refused (ERR_SIGN_NO_ROLE, audited) unless
  *   `signWithoutRole` is configured;
- * - the PIN travels in the body field `pin` (EPS, CMS) or the `X-Rxsign-Pin` header (HL7, whose body is XML);
- *   it is never logged, echoed or stored (the card session keeps the login, not the PIN);
+ * - the PIN travels in the JSON body field `pin` only: EPS and CMS bodies, and HL7's JSON envelope
+ *   `{ xml, pin? }` (a raw XML body carries no PIN: it signs with the live card login). A header is logged by
+ *   proxies and kept by browser devtools, so a request with `X-Rxsign-Pin` is refused (ERR_PIN_IN_HEADER).
+ *   The PIN is never logged, echoed or stored; its source (page, CLI, web application) comes from
+ *   pinSourceOf, and the PIN guard applies back-off and the page-only rules (docs/pin.md);
  * - size limits: JSON bodies by the app (1 MiB default), XML bodies 2 MiB here → 413.
  */
-import express, { type Request } from 'express';
+import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import {
   MAX_EPS_BATCH,
@@ -17,8 +20,10 @@ import {
   type SignCaller,
   type SigningService,
 } from '../../signing/index.js';
+import { pinError } from '../../pin/index.js';
 import { apiError } from '../app.js';
-import { defineRouter, route, type ApiRouter } from '../route-table.js';
+import { pinSourceOf } from '../pin-source.js';
+import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
 import { CmsResultSchema, EpsBatchResultSchema } from '../schemas.js';
 import { parseBody } from '../validate.js';
 
@@ -64,6 +69,22 @@ const EpsBody = z
   })
   .strict();
 
+const Hl7Body = z
+  .object({
+    xml: z.string().min(1),
+    algorithm: z.enum(['RS256', 'RS1']).optional(),
+    pin: Pin.optional(),
+  })
+  .strict();
+
+/** '2mb', '1kb', '500' → bytes (the express limit syntax this router is given). */
+function limitBytes(limit: string): number {
+  const m = /^(\d+)\s*(b|kb|mb)?$/i.exec(limit.trim());
+  const n = Number(m?.[1] ?? 2);
+  const unit = (m?.[2] ?? (m ? 'b' : 'mb')).toLowerCase();
+  return n * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+}
+
 const CmsBody = z
   .object({
     content: Base64.min(1),
@@ -82,10 +103,116 @@ function caller(
   const role = roleProvider();
   return {
     client: origin.success ? origin.data : 'local-api',
-    ...(pin !== undefined ? { pin } : {}),
+    ...(pin !== undefined ? { pin, pinFrom: pinSourceOf(req) } : {}),
     uid: role?.uid ?? null,
     role: role?.roleId ?? null,
   };
+}
+
+/**
+ * The signing router; the lead mounts it in the agent's server.
+ *
+ * @example
+ * ```ts
+ * createApp({ logger, routers: [signRouter({ service, roleProvider: () => agentRole(), signWithoutRole: false })] });
+ * ```
+ */
+export function signRouter(deps: SignRouterDeps): ApiRouter {
+  const r = Router();
+  const roleRule = async (c: SignCaller, ids: readonly string[]): Promise<void> => {
+    if (c.role === null && !deps.signWithoutRole) {
+      await deps.service.refuse(c, 'ERR_SIGN_NO_ROLE', ids);
+      throw signError('ERR_SIGN_NO_ROLE');
+    }
+  };
+
+  r.post('/api/v1/sign/eps', async (req, res) => {
+    const body = parseBody(EpsBody, req.body);
+    const c = caller(req, deps.roleProvider, body.pin);
+    await roleRule(
+      c,
+      body.payloads.map((p) => p.id),
+    );
+    res.json(
+      await deps.service.signEpsBatch(
+        {
+          payloads: body.payloads,
+          algorithm: body.algorithm,
+          ...(body.timestamp !== undefined ? { timestamp: body.timestamp } : {}),
+        },
+        c,
+      ),
+    );
+  });
+
+  const xmlLimit = deps.xmlLimit ?? '2mb';
+  const xmlMax = limitBytes(xmlLimit);
+  r.post(
+    '/api/v1/sign/hl7',
+    // The header is refused before any body is read: its PIN is never tried.
+    (req, _res, next) => {
+      next(req.headers['x-rxsign-pin'] !== undefined ? pinError('ERR_PIN_IN_HEADER') : undefined);
+    },
+    express.raw({
+      type: ['application/xml', 'text/xml', 'application/hl7-v3+xml'],
+      limit: xmlLimit,
+    }),
+    async (req, res) => {
+      let xml: Uint8Array;
+      let pin: string | undefined;
+      let algorithm: 'RS256' | 'RS1' | undefined;
+      const envelope = typeof req.is('application/json') === 'string';
+      if (Buffer.isBuffer(req.body) && req.body.length > 0) {
+        xml = new Uint8Array(req.body);
+      } else if (envelope) {
+        const body = parseBody(Hl7Body, req.body);
+        const bytes = Buffer.from(body.xml, 'utf8');
+        if (bytes.length > xmlMax) {
+          throw apiError('ERR_BODY_TOO_LARGE');
+        }
+        xml = new Uint8Array(bytes);
+        pin = body.pin;
+        algorithm = body.algorithm;
+      } else {
+        throw apiError('ERR_UNSUPPORTED_MEDIA_TYPE');
+      }
+      const c = caller(req, deps.roleProvider, pin);
+      await roleRule(c, []);
+      const out = await deps.service.signHl7(xml, c, algorithm !== undefined ? { algorithm } : {});
+      if (envelope) {
+        res.json({
+          xml: out.xml,
+          signature: out.signature,
+          certificate: out.certificate,
+          authorTime: out.authorTime,
+        });
+      } else {
+        res.type('application/xml').send(out.xml);
+      }
+    },
+  );
+
+  r.post('/api/v1/sign/cms', async (req, res) => {
+    const body = parseBody(CmsBody, req.body);
+    const content = Buffer.from(body.content, 'base64');
+    if (content.toString('base64') !== body.content) {
+      throw apiError('ERR_BAD_REQUEST', {
+        issues: [{ path: 'content', message: 'must be canonical base64' }],
+      });
+    }
+    const c = caller(req, deps.roleProvider, body.pin);
+    await roleRule(c, []);
+    const cms = await deps.service.signCms(new Uint8Array(content), c, {
+      detached: body.detached === true,
+      pem: body.pem === true,
+    });
+    res.json(
+      body.pem === true
+        ? { format: 'pem', cms: Buffer.from(cms).toString('ascii') }
+        : { format: 'der', cms: Buffer.from(cms).toString('base64') },
+    );
+  });
+  return documented(r, SIGN_ROUTES);
 }
 
 const SIGN_ERRORS_COMMON = [
@@ -107,129 +234,66 @@ const SIGN_ERRORS_COMMON = [
   'ERR_PKCS11_PIN_INCORRECT',
   'ERR_PKCS11_PIN_LOCKED',
   'ERR_PKCS11_TOKEN_NOT_FOUND',
+  'ERR_PIN_BACKOFF',
+  'ERR_PIN_PAGE_ONLY',
 ];
 const TAG = 'Signing';
 
-/**
- * The signing router; the composition root (src/agent.ts) mounts it.
- *
- * @example
- * ```ts
- * createApp({ logger, routers: [signRouter({ service, roleProvider: () => agentRole(), signWithoutRole: false })] });
- * ```
- */
-export function signRouter(deps: SignRouterDeps): ApiRouter {
-  const roleRule = async (c: SignCaller, ids: readonly string[]): Promise<void> => {
-    if (c.role === null && !deps.signWithoutRole) {
-      await deps.service.refuse(c, 'ERR_SIGN_NO_ROLE', ids);
-      throw signError('ERR_SIGN_NO_ROLE');
-    }
-  };
-
-  return defineRouter([
-    route({
-      method: 'post',
-      path: '/api/v1/sign/eps',
-      tag: TAG,
-      summary:
-        'Signs a batch of EPS SignedInfo payloads (NHS Credential Management signPrescription shape)',
-      body: EpsBody,
-      responses: {
-        200: {
-          description: 'Signatures, and the items that failed (per item).',
-          schema: EpsBatchResultSchema,
-        },
+/** The signing routes as the OpenAPI document shows them (mounted by hand above: the HL7 route's order). */
+const SIGN_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/v1/sign/eps',
+    tag: TAG,
+    summary:
+      'Signs a batch of EPS SignedInfo payloads (NHS Credential Management signPrescription shape)',
+    body: EpsBody,
+    responses: {
+      200: {
+        description: 'Signatures, and the items that failed (per item).',
+        schema: EpsBatchResultSchema,
       },
-      errors: [
-        ...SIGN_ERRORS_COMMON,
-        'ERR_SIGN_ALGORITHM_UNSUPPORTED',
-        'ERR_SIGN_BATCH_TOO_LARGE',
-        'ERR_SIGN_TIMESTAMP_INVALID',
-      ],
-      handle: async (req, res, body) => {
-        const c = caller(req, deps.roleProvider, body.pin);
-        await roleRule(
-          c,
-          body.payloads.map((p) => p.id),
-        );
-        res.json(
-          await deps.service.signEpsBatch(
-            {
-              payloads: body.payloads,
-              algorithm: body.algorithm,
-              ...(body.timestamp !== undefined ? { timestamp: body.timestamp } : {}),
-            },
-            c,
-          ),
-        );
+    },
+    errors: [
+      ...SIGN_ERRORS_COMMON,
+      'ERR_SIGN_ALGORITHM_UNSUPPORTED',
+      'ERR_SIGN_BATCH_TOO_LARGE',
+      'ERR_SIGN_TIMESTAMP_INVALID',
+    ],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/sign/hl7',
+    tag: TAG,
+    summary:
+      'Signs an HL7 v3 prescription: the XML itself (answer: the signed XML), or a JSON envelope { xml, algorithm?, pin? } (answer: JSON)',
+    rawBody: {
+      contentTypes: ['application/xml', 'text/xml', 'application/hl7-v3+xml', 'application/json'],
+      description:
+        'The HL7 v3 ParentPrescription (at most 2 MiB), or the JSON envelope; an X-Rxsign-Pin header is refused.',
+    },
+    responses: {
+      200: {
+        description:
+          'The signed document (XML), or for the JSON envelope the signed document, signature, certificate and author time (JSON).',
+        contentType: 'application/xml',
       },
-    }),
-    route({
-      method: 'post',
-      path: '/api/v1/sign/hl7',
-      tag: TAG,
-      summary: 'Signs an HL7 v3 prescription (the signed document comes back)',
-      rawBody: {
-        contentTypes: ['application/xml', 'text/xml', 'application/hl7-v3+xml'],
-        description: 'The HL7 v3 ParentPrescription, at most 2 MiB.',
-      },
-      headers: [
-        { name: 'X-Rxsign-Pin', description: 'The card PIN, when the PIN policy asks for one.' },
-      ],
-      use: [
-        express.raw({
-          type: ['application/xml', 'text/xml', 'application/hl7-v3+xml'],
-          limit: deps.xmlLimit ?? '2mb',
-        }),
-      ],
-      responses: {
-        200: { description: 'The signed document.', contentType: 'application/xml' },
-      },
-      errors: [
-        ...SIGN_ERRORS_COMMON,
-        'ERR_SIGN_BAD_PAYLOAD',
-        'ERR_SIGN_SELF_CHECK_FAILED',
-        'ERR_UNSUPPORTED_MEDIA_TYPE',
-      ],
-      handle: async (req, res) => {
-        if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
-          throw apiError('ERR_UNSUPPORTED_MEDIA_TYPE');
-        }
-        const pinHeader = req.headers['x-rxsign-pin'];
-        const pin = typeof pinHeader === 'string' ? parseBody(Pin, pinHeader) : undefined;
-        const c = caller(req, deps.roleProvider, pin);
-        await roleRule(c, []);
-        const out = await deps.service.signHl7(new Uint8Array(req.body), c);
-        res.type('application/xml').send(out.xml);
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/api/v1/sign/cms',
-      tag: TAG,
-      summary: 'Signs any content as CMS/CAdES-BES with the card’s non-repudiation key',
-      body: CmsBody,
-      responses: { 200: { description: 'The CMS SignedData.', schema: CmsResultSchema } },
-      errors: SIGN_ERRORS_COMMON,
-      handle: async (req, res, body) => {
-        const content = Buffer.from(body.content, 'base64');
-        if (content.toString('base64') !== body.content) {
-          throw apiError('ERR_BAD_REQUEST', {
-            issues: [{ path: 'content', message: 'must be canonical base64' }],
-          });
-        }
-        const c = caller(req, deps.roleProvider, body.pin);
-        await roleRule(c, []);
-        const cms = await deps.service.signCms(new Uint8Array(content), c, {
-          detached: body.detached === true,
-          pem: body.pem === true,
-        });
-        res.json(
-          body.pem === true
-            ? { format: 'pem', cms: Buffer.from(cms).toString('ascii') }
-            : { format: 'der', cms: Buffer.from(cms).toString('base64') },
-        );
-      },
-    }),
-  ]);
-}
+    },
+    errors: [
+      ...SIGN_ERRORS_COMMON,
+      'ERR_SIGN_BAD_PAYLOAD',
+      'ERR_SIGN_SELF_CHECK_FAILED',
+      'ERR_UNSUPPORTED_MEDIA_TYPE',
+      'ERR_PIN_IN_HEADER',
+    ],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/sign/cms',
+    tag: TAG,
+    summary: 'Signs any content as CMS/CAdES-BES with the card’s non-repudiation key',
+    body: CmsBody,
+    responses: { 200: { description: 'The CMS SignedData.', schema: CmsResultSchema } },
+    errors: SIGN_ERRORS_COMMON,
+  },
+];

@@ -10,7 +10,13 @@ import { decodeAuthResponse, buildAuthResponse } from '../../../src/auth/wire/re
 import { parseRoleAssertion } from '../../../src/auth/wire/saml.js';
 import { openTokenPort } from '../../../src/pkcs11/index.js';
 import { FaultPort } from '../../helpers/fault-port.js';
-import { pkiPaths, privateSofthsmCopy, softhsmModule, testCard } from '../../helpers/softhsm.js';
+import {
+  clearPinCountLow,
+  pkiPaths,
+  privateSofthsmCopy,
+  softhsmModule,
+  testCard,
+} from '../../helpers/softhsm.js';
 import type { RunningSpineSim } from '../../../src/spine-sim/server.js';
 import { captureLogger, startAgent, startSim } from './helpers.js';
 
@@ -146,6 +152,7 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
       expect(calls).toBe(0);
     } finally {
       await rig.close();
+      await clearPinCountLow('prescriber');
     }
   });
 
@@ -155,11 +162,15 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
     port.lockAfterWrongPins(1);
     const rig = await startAgent({ ssbUrl: sim.url, label: 'lockme', port });
     try {
-      await expect(rig.agent.login('00000000')).rejects.toMatchObject({
+      await expect(
+        rig.agent.login('00000000', { from: 'page', acknowledgeFinalTry: true }),
+      ).rejects.toMatchObject({
         code: 'ERR_PKCS11_PIN_LOCKED',
       });
+      expect(rig.agent.status().pin).toMatchObject({ locked: true, apiLoginBlocked: true });
     } finally {
       await rig.close();
+      await clearPinCountLow('lockme');
     }
   });
 

@@ -24,6 +24,29 @@ export default tseslint.config(
     },
   },
   {
+    // Scripts that run in the browser: the agent page and the Credential Management demo page.
+    files: ['src/page/**/*.js', 'examples/**/page.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'localStorage',
+          'fetch',
+          'btoa',
+          'TextEncoder',
+          'TextDecoderStream',
+          'URLSearchParams',
+          'setTimeout',
+          'setInterval',
+          'clearInterval',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
+  {
     // The CLI and the benchmark print to the terminal on purpose, and the test setup replaces console
     // itself; everything else logs through pino.
     files: ['src/cli/**', 'bench/**', 'bin/**', 'scripts/**', 'softhsm/**', 'test/setup/**'],

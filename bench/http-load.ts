@@ -15,6 +15,12 @@ export interface LoadConnection {
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
+
+/** The request's method (default POST with a JSON body) and extra headers (e.g. Authorization). */
+export interface RequestOptions {
+  readonly method?: 'GET' | 'POST';
+  readonly headers?: Readonly<Record<string, string>>;
+}
 const CONTENT_LENGTH = /\r\ncontent-length:\s*(\d+)\r\n/i;
 
 /**
@@ -32,11 +38,18 @@ export async function loadConnection(
   path: string,
   body: string,
   check: AnswerCheck,
+  options: RequestOptions = {},
 ): Promise<LoadConnection> {
-  const request = Buffer.from(
-    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  const extra = Object.entries(options.headers ?? {})
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  const request =
+    options.method === 'GET'
+      ? Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}\r\n`)
+      : Buffer.from(
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+            `${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
   const socket: Socket = connect(port, '127.0.0.1');
   socket.setNoDelay(true);
   await new Promise<void>((resolve, reject) => {
@@ -110,9 +123,10 @@ export async function loadPool(
   body: string,
   check: AnswerCheck,
   clients: number,
+  options: RequestOptions = {},
 ): Promise<{ send: () => Promise<void>; close: () => void }> {
   const free = await Promise.all(
-    Array.from({ length: clients }, () => loadConnection(port, path, body, check)),
+    Array.from({ length: clients }, () => loadConnection(port, path, body, check, options)),
   );
   const all = [...free];
   return {

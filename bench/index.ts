@@ -1,6 +1,7 @@
 // `npm run bench`: every figure in one run, as ratios against the raw PKCS#11 and openssl figures measured here.
 // Options: --json (machine-readable), --ms N (time per measurement, default 3000), --only SECTION (the baseline
-// and that section: 'token layer', 'signing' or 'verification').
+// and that section: 'token layer', 'signing', 'verification', 'fhir', 'service' or 'credential management'),
+// --signatures N (the service section's memory run, default 100000).
 import { parseArgs } from 'node:util';
 import { benchCard, fmt, opensslRsa2048, type Row } from './common.js';
 import { rawParallelRate, rawRate, tokenLayer } from './token-layer.js';
@@ -12,6 +13,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     ms: { type: 'string', default: '3000' },
     only: { type: 'string' },
+    signatures: { type: 'string', default: '100000' },
   },
 });
 const ms = Number(values.ms);
@@ -47,7 +49,15 @@ if (wanted('token layer')) {
   rows.push(...(await tokenLayer(card, raw, ms)));
 }
 for (const section of extraSections.filter((s) => wanted(s.name))) {
-  rows.push(...(await section.run({ card, raw, opensslVerify: ossl.verify, ms })));
+  rows.push(
+    ...(await section.run({
+      card,
+      raw,
+      opensslVerify: ossl.verify,
+      ms,
+      signatures: Number(values.signatures),
+    })),
+  );
 }
 
 if (values.json) {

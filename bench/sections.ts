@@ -2,6 +2,8 @@
 import type { BenchCard, Row } from './common.js';
 
 export interface SectionInput {
+  /** Signatures of the service section's memory run (--signatures, default 100,000). */
+  signatures?: number;
   card: BenchCard;
   /** raw C_Sign per second, measured in this run */
   raw: number;
@@ -16,3 +18,9 @@ import { signingSection } from './signing.js';
 extraSections.push({ name: 'signing', run: signingSection });
 import { verifySection } from './verify.js';
 extraSections.push({ name: 'verification', run: verifySection });
+import { fhirSection } from './fhir.js';
+extraSections.push({ name: 'fhir', run: fhirSection });
+import { serviceSection } from './service.js';
+extraSections.push({ name: 'service', run: (i) => serviceSection(i, i.signatures ?? 100_000) });
+import { cmSection } from './cm.js';
+extraSections.push({ name: 'credential management', run: cmSection });

@@ -16,6 +16,7 @@ import { openTokenPort } from '../src/pkcs11/index.js';
 import { buildSignedInfo } from '../src/prescription/signed-info.js';
 import { createSigningService } from '../src/signing/index.js';
 import { rate, type Row } from './common.js';
+import { newKey } from '../src/runtime.js';
 import { loadPool } from './http-load.js';
 import type { SectionInput } from './sections.js';
 
@@ -44,8 +45,10 @@ export async function signingSection(input: SectionInput): Promise<Row[]> {
     pinPolicy: 'session',
     audit,
   });
+  const apiKey = newKey();
   const server = createApp({
     logger: pino({ level: 'silent' }),
+    access: { keys: new Map([['cli', apiKey]]) },
     routers: [
       signRouter({
         service,
@@ -87,7 +90,9 @@ export async function signingSection(input: SectionInput): Promise<Row[]> {
         throw new Error(`bench: CMS route answered ${status}`);
       }
     };
-    const pool = await loadPool(httpPort, '/api/v1/sign/cms', body, check, CMS_CLIENTS);
+    const pool = await loadPool(httpPort, '/api/v1/sign/cms', body, check, CMS_CLIENTS, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
     let cmsRate: number;
     try {
       await rate(pool.send, 200, CMS_CLIENTS); // warm-up

@@ -19,7 +19,17 @@
 //   cards.json               the cards with their module-relative facts (label, serial, uid)
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,7 +50,48 @@ const finalStamp = join(finalDir, '.stamp');
 function upToDate() {
   return existsSync(finalStamp) && readFileSync(finalStamp, 'utf8') === stamp;
 }
+/**
+ * Private keys (the demo PKI's CA keys, card keys while they exist) are written with umask 077 and kept 0600:
+ * on a shared machine another OS user must not read the keys of the demo/test CAs. `privateKeyFiles` finds
+ * every PEM file holding a private key, so a folder made by an older setup is tightened too.
+ */
+function privately(fn) {
+  const old = process.umask(0o077);
+  try {
+    return fn();
+  } finally {
+    process.umask(old);
+  }
+}
+function privateKeyFiles(root) {
+  const out = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        walk(p);
+      } else if (
+        e.isFile() &&
+        /\.(key|pem)$/.test(e.name) &&
+        readFileSync(p, 'latin1').includes('PRIVATE KEY-----')
+      ) {
+        out.push(p);
+      }
+    }
+  };
+  if (existsSync(root) && lstatSync(root).isDirectory()) {
+    walk(root);
+  }
+  return out;
+}
+function tightenKeys(root) {
+  for (const p of privateKeyFiles(root)) {
+    chmodSync(p, 0o600);
+  }
+}
 if (upToDate()) {
+  tightenKeys(join(finalDir, 'pki'));
+  tightenKeys(join(finalDir, 'cards'));
   process.stdout.write(`${join(finalDir, 'softhsm2.conf')}\n`);
   process.exit(0);
 }
@@ -153,15 +204,18 @@ function randomSerial() {
 }
 
 function genKey(path, bits) {
-  run('openssl', [
-    'genpkey',
-    '-algorithm',
-    'RSA',
-    '-pkeyopt',
-    `rsa_keygen_bits:${bits}`,
-    '-out',
-    path,
-  ]);
+  privately(() =>
+    run('openssl', [
+      'genpkey',
+      '-algorithm',
+      'RSA',
+      '-pkeyopt',
+      `rsa_keygen_bits:${bits}`,
+      '-out',
+      path,
+    ]),
+  );
+  chmodSync(path, 0o600);
 }
 
 function issue({ ca, subject, keyPath, extFile, from, to, md = 'sha256', out, selfSign = false }) {
@@ -333,7 +387,7 @@ for (const card of spec.cards) {
     const certDer = join(cdir, `${kind}.der`);
     run('openssl', ['x509', '-in', certPem, '-outform', 'DER', '-out', certDer]);
     const p8 = join(cdir, `${kind}.p8.pem`);
-    run('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', key, '-out', p8]);
+    privately(() => run('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', key, '-out', p8]));
     const label = kind === 'auth' ? `${card.uid} authentication` : `${card.uid} signing`;
     token(['--import', p8, '--token', card.label, '--label', label, '--id', id, '--pin', card.pin]);
     p11(card.label, card.pin, [
@@ -432,7 +486,10 @@ for (const [name, file] of [
 // CA keys are not needed after setup, except where tests sign CRLs or certificates of their own: keep them
 // only inside pki/db (never on a card), named for what they are.
 for (const c of caDefs) {
-  writeFileSync(join(pki, 'db', `${c.name}.key`), readFileSync(join(pki, `${c.name}.key`)));
+  writeFileSync(join(pki, 'db', `${c.name}.key`), readFileSync(join(pki, `${c.name}.key`)), {
+    mode: 0o600,
+  });
+  chmodSync(join(pki, 'db', `${c.name}.key`), 0o600);
   rmSync(join(pki, `${c.name}.key`));
 }
 
@@ -442,6 +499,8 @@ writeFileSync(
   join(dir, 'cards.json'),
   JSON.stringify({ module: modulePath, cards: cardsOut }, null, 2) + '\n',
 );
+tightenKeys(pki);
+tightenKeys(join(dir, 'cards'));
 writeFileSync(stampFile, stamp);
 // Point the configuration at the final folder, then move the folder into place (unless a concurrent run won).
 writeFileSync(

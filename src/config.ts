@@ -21,6 +21,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type YAMLSeq } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_SESSIONS } from './pkcs11/index.js';
+import { DEFAULT_PRESCRIBER_ROLES } from './signing/prescriber.js';
 
 export const SOFTHSM_CANDIDATES = [
   '/usr/lib/softhsm/libsofthsm2.so',
@@ -49,12 +50,33 @@ export interface Config {
   readonly loginHash: 'SHA-1' | 'SHA-256';
   readonly pinPolicy: 'session' | 'per-signature';
   readonly signWithoutRole: boolean;
+  /**
+   * Job roles that may sign prescriptions: RBAC job role codes (`R8000`) or names (`Nurse Access Role`),
+   * compared case-insensitively; `['*']` = any role.
+   */
+  readonly prescriberRoles: readonly string[];
   readonly auditLogPath: string;
+  /** Free space (MiB) the audit log's disk must keep: below it signing is refused (RXSIGN_AUDIT_RESERVE_MB). */
+  readonly auditReserveMiB: number;
   readonly logLevel: string;
   /** SoftHSM's configuration file, when set (the demo finds its cards beside it). */
   readonly softhsmConf: string | undefined;
   /** Exact browser origins allowed to call the agent. */
   readonly allowedOrigins: readonly string[];
+  /** Allowlisted origins approved in advance (RXSIGN_APPROVED_ORIGINS); each must be in allowedOrigins. */
+  readonly approvedOrigins: readonly string[];
+  /** The NHS Credential Management drop-in (docs/cm.md): RXSIGN_CM=on, RXSIGN_CM_PORTS. */
+  readonly cm: { readonly enabled: boolean; readonly ports: readonly number[] };
+  /** How long a web request waits for the user's approval (ms). */
+  readonly approvalTimeoutMs: number;
+  /** Named client keys: name → key file (RXSIGN_CLIENT_KEYS). */
+  readonly clientKeys: Readonly<Record<string, string>>;
+  /** The private runtime folder (api-key, open.html). */
+  readonly runtimeDir: string;
+  /** The agent's state folder (approvals.json). */
+  readonly stateDir: string;
+  /** Allow a listen address that is not loopback (RXSIGN_UNSAFE_LISTEN). */
+  readonly unsafeListen: boolean;
   /** CA certificates for verification and signing policy (self-signed = anchors, others = intermediates). */
   readonly trustDir: string | undefined;
   /** CRLs and ARLs for verification and signing policy. */
@@ -116,6 +138,54 @@ const list = (item: z.ZodType = z.string().min(1)): Kind => ({
       .filter(Boolean),
   type: 'list (env: comma-separated)',
 });
+
+/** Client key names: what the audit log shows; `cli` and `page` are the agent's own. */
+export const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** CM's five port-service ports (docs/cm.md). */
+const CM_PORTS = [43487, 44213, 45031, 46478, 48853] as const;
+
+const EXACT_ORIGIN =
+  'must be exact origins such as https://app.example.nhs.uk (scheme://host[:port], no path, not null)';
+
+/** Named client keys: name → key file; env `name=/path/to/keyfile,…`, file a map (paths relative to it). */
+function clientKeysKind(): Kind {
+  return {
+    schema: z.record(
+      z
+        .string()
+        .regex(CLIENT_NAME, 'names are letters, digits, . _ -')
+        .refine((n) => n !== 'cli' && n !== 'page', 'cli and page are the agent’s own names'),
+      z.string().min(1),
+      { error: 'must be name=/path/to/keyfile,… (a map in the file)' },
+    ),
+    fromEnv: (raw) => {
+      const out: Record<string, string> = {};
+      for (const item of raw
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
+        const eq = item.indexOf('=');
+        const name = item.slice(0, eq);
+        if (eq < 1 || name in out) {
+          return raw; // the schema refuses a string
+        }
+        out[name] = item.slice(eq + 1);
+      }
+      return out;
+    },
+    fromFile: (v, dir) =>
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(
+            Object.entries(v).map(([k, f]) => [
+              k,
+              typeof f === 'string' && f !== '' && !isAbsolute(f) ? resolve(dir, f) : f,
+            ]),
+          )
+        : v,
+    type: 'map name → key file (env: name=file,…)',
+  };
+}
 
 /** Where defaults may look (the environment's XDG folders, HOME). */
 type Env = Readonly<Record<string, string | undefined>>;
@@ -262,12 +332,103 @@ export const SETTINGS = {
     kind: path(),
     doc: 'CRLs and ARLs for verification and the signing policy',
   },
+  prescriberRoles: {
+    env: 'RXSIGN_PRESCRIBER_ROLES',
+    file: 'prescriberRoles',
+    kind: list(
+      z
+        .string()
+        .min(1)
+        .max(256)
+        .regex(/^[\x20-\x7e]+$/, 'must be printable ASCII'),
+    ),
+    default: () => [...DEFAULT_PRESCRIBER_ROLES],
+    doc: 'job roles that may sign prescriptions (EPS, HL7 v3): RBAC job role codes (R8000) or names; `*` = any role',
+  },
+  auditReserveMiB: {
+    env: 'RXSIGN_AUDIT_RESERVE_MB',
+    file: 'auditReserveMb',
+    kind: int(0, 1_048_576),
+    default: () => 64,
+    doc: 'free space (MiB) the audit disk keeps: below it signing is refused (ERR_AUDIT_DISK_FULL)',
+  },
   allowedOrigins: {
     env: 'RXSIGN_ALLOWED_ORIGINS',
     file: 'allowedOrigins',
-    kind: list(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be origins (scheme://host[:port])')),
+    kind: list(z.string().refine(isExactOrigin, EXACT_ORIGIN)),
     default: () => [],
-    doc: 'exact browser origins allowed to call the agent',
+    doc: 'exact browser origins allowed to call the agent; each still needs the user’s approval (docs/security.md)',
+  },
+  approvedOrigins: {
+    env: 'RXSIGN_APPROVED_ORIGINS',
+    file: 'approvedOrigins',
+    kind: list(z.string().refine(isExactOrigin, EXACT_ORIGIN)),
+    default: () => [],
+    doc: 'allowlisted origins the user need not approve (each must be in allowedOrigins)',
+  },
+  approvalTimeoutMs: {
+    env: 'RXSIGN_APPROVAL_TIMEOUT_MS',
+    file: 'approvalTimeoutMs',
+    kind: int(1_000, 600_000),
+    default: () => 60_000,
+    doc: 'how long a web request waits for the user’s answer in ms',
+  },
+  clientKeys: {
+    env: 'RXSIGN_CLIENT_KEYS',
+    file: 'clientKeys',
+    kind: clientKeysKind(),
+    default: () => ({}),
+    doc: 'named client keys: a local program sending one is audited under its name (the CLI is `cli`)',
+  },
+  runtimeDir: {
+    env: 'RXSIGN_RUNTIME_DIR',
+    file: 'runtimeDir',
+    kind: path(),
+    default: (env: Env) =>
+      env.XDG_RUNTIME_DIR
+        ? join(env.XDG_RUNTIME_DIR, 'rxsign')
+        : join(stateHome(env), 'rxsign', 'run'),
+    doc: 'the private runtime folder (api-key, open.html), ours and 0700 (else $XDG_STATE_HOME/rxsign/run)',
+  },
+  stateDir: {
+    env: 'RXSIGN_STATE_DIR',
+    file: 'stateDir',
+    kind: path(),
+    default: (env: Env) => join(stateHome(env), 'rxsign'),
+    doc: 'the agent’s state folder (approvals.json)',
+  },
+  unsafeListen: {
+    env: 'RXSIGN_UNSAFE_LISTEN',
+    file: 'unsafeListen',
+    kind: {
+      ...bool(),
+      fromEnv: (s: string) =>
+        s === 'true' || s === '1' ? true : s === 'false' || s === '0' ? false : s,
+      type: 'true/false (env: also 1/0)',
+    },
+    default: () => false,
+    doc: 'allow a listen address that is not loopback (peers must still be loopback; docs/security.md)',
+  },
+  cmEnabled: {
+    env: 'RXSIGN_CM',
+    file: 'cm',
+    kind: {
+      ...bool(),
+      fromEnv: (s: string) => (s === 'on' ? true : s === 'off' ? false : s),
+      type: 'true/false (env: on/off)',
+    },
+    default: () => false,
+    doc: 'the NHS Credential Management drop-in (docs/cm.md)',
+  },
+  cmPorts: {
+    env: 'RXSIGN_CM_PORTS',
+    file: 'cmPorts',
+    kind: {
+      ...list(z.number({ error: 'must be port numbers' }).int().min(0).max(65_535)),
+      fromEnv: (s: string) => s.split(',').map((x) => (/^\d{1,5}$/.test(x.trim()) ? Number(x) : x)),
+    },
+    default: () => [...CM_PORTS],
+    doc: 'the Credential Management port service’s ports (0 = any free port)',
   },
   softhsmConf: {
     env: 'SOFTHSM2_CONF',
@@ -479,11 +640,27 @@ export function resolveConfig(
       origins[name] = { source: 'default' };
     }
   }
-  const v = values as { [K in SettingName]: unknown } & { mechanisms: string[] };
+  const v = values as { [K in SettingName]: unknown } & {
+    mechanisms: string[];
+    allowedOrigins: string[];
+    approvedOrigins: string[];
+    cmEnabled: boolean;
+    cmPorts: number[];
+  };
+  for (const o of v.approvedOrigins) {
+    if (!v.allowedOrigins.includes(o)) {
+      throw new ConfigError(
+        'invalid configuration: approvedOrigins (RXSIGN_APPROVED_ORIGINS) names an origin that is not in allowedOrigins (RXSIGN_ALLOWED_ORIGINS)',
+        { key: 'approvedOrigins' },
+      );
+    }
+  }
+  const { cmEnabled, cmPorts, ...rest } = values;
   const config = {
-    ...(values as unknown as Config),
+    ...(rest as unknown as Config),
     moduleIsDevDefault: origins.modulePath.source === 'default',
     mechanisms: [...BASE_MECHANISMS, ...v.mechanisms],
+    cm: { enabled: cmEnabled === true, ports: cmPorts as number[] },
   } satisfies Config;
   return {
     config: deepFreeze(config),
@@ -501,6 +678,16 @@ export function resolveConfig(
  * config.pollIntervalMs; // 500
  * ```
  */
+/** An exact browser origin: `scheme://host[:port]` as the browser sends it (no path, no `null`). */
+export function isExactOrigin(o: string): boolean {
+  try {
+    const u = new URL(o);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === o;
+  } catch {
+    return false;
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   return resolveConfig({ env, file: false }).config;
 }
@@ -548,7 +735,11 @@ export function describeConfig(
   const out: EffectiveSetting[] = [];
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting][]) {
     const value =
-      name === 'mechanisms' ? resolved.config.mechanisms : (resolved.config as never)[name];
+      name === 'cmEnabled'
+        ? resolved.config.cm.enabled
+        : name === 'cmPorts'
+          ? resolved.config.cm.ports
+          : (resolved.config as never)[name];
     out.push({
       name,
       env: s.env,
@@ -583,8 +774,18 @@ export function configTableRows(): string[][] {
   for (const [name, s] of all) {
     let def = '—';
     if (s.default) {
-      const v = s.default({ XDG_STATE_HOME: '$XDG_STATE_HOME' });
-      const shown = name === 'modulePath' ? 'SoftHSM2' : Array.isArray(v) ? v.join(',') : String(v);
+      const v = s.default({
+        XDG_STATE_HOME: '$XDG_STATE_HOME',
+        XDG_RUNTIME_DIR: '$XDG_RUNTIME_DIR',
+      });
+      const shown =
+        name === 'modulePath'
+          ? 'SoftHSM2'
+          : Array.isArray(v)
+            ? v.join(',')
+            : v !== null && typeof v === 'object'
+              ? ''
+              : String(v);
       def = shown === '' ? '—' : `\`${shown}\``;
     }
     rows.push([

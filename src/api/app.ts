@@ -1,19 +1,24 @@
 /**
  * The agent's local HTTP service (express). Rules it enforces:
- * - loopback only: the Host header must name 127.0.0.1, [::1] or localhost (DNS-rebinding defence);
- * - browser requests (those with an Origin header) are accepted only from the exact origins configured;
+ * - who may call (access.ts): loopback peers, a loopback Host (DNS-rebinding defence), an allowlisted Origin
+ *   with CORS or none, and a bearer key for every local request except the static page;
+ * - no response may be framed (`frame-ancestors 'none'`, `X-Frame-Options: DENY`);
  * - JSON bodies with a size limit; every bad input is a 4xx with a stable code, never a 500 or a crash;
  * - one error handler builds every error body (error-registry.ts); the log line carries the code, never the
  *   input, a PIN or a ticket.
  */
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { Router, type ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { fromTable, type ServiceError } from '../errors.js';
-import { API_ERRORS } from './errors.js';
+import { z } from 'zod';
+import { ServiceError } from '../errors.js';
+import { accessGuard, apiError, helloRouter, type AccessOptions } from './access.js';
 import { errorResponse, PROBLEM_JSON } from './error-registry.js';
 import { renderErrorsDoc } from './errors-doc.js';
+import { refuseDeepJson } from './json-depth.js';
 import { buildOpenApi } from './openapi.js';
-import { defineRouter, route, type ApiRouter } from './route-table.js';
+import { defineRouter, documented, route, type ApiRouter, type RouteDoc } from './route-table.js';
+
+export { apiError } from './access.js';
 
 export interface AppOptions {
   readonly logger: Logger;
@@ -21,40 +26,12 @@ export interface AppOptions {
   readonly routers: readonly ApiRouter[];
   /** The version in the OpenAPI document, default 0.0.0. */
   readonly version?: string;
-  /** Exact origins (scheme://host:port) allowed to call from a browser. The agent's own page is always allowed. */
-  readonly allowedOrigins?: readonly string[];
+  /** Who may call: the keys (`cli` is the per-start key), allowlisted origins and the approvals. */
+  readonly access: AccessOptions;
   /** JSON body limit, default 1 MiB. */
   readonly jsonLimit?: string;
   /** Larger JSON limits for routes under a path prefix (e.g. batch verification). */
   readonly jsonLimits?: readonly { readonly prefix: string; readonly limit: string }[];
-}
-
-const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
-
-export function apiError(
-  code: keyof typeof API_ERRORS,
-  detail?: Record<string, unknown>,
-): ServiceError {
-  return fromTable(API_ERRORS, code, detail ? { detail } : {});
-}
-
-const hostGuard: RequestHandler = (req, _res, next) => {
-  const host = req.headers.host ?? '';
-  next(LOOPBACK_HOST.test(host) ? undefined : apiError('ERR_FORBIDDEN_HOST'));
-};
-
-function originGuard(allowed: readonly string[]): RequestHandler {
-  return (req, _res, next) => {
-    const origin = req.headers.origin;
-    if (origin === undefined) {
-      next();
-      return;
-    }
-    const self = `http://${req.headers.host ?? ''}`;
-    next(
-      origin === self || allowed.includes(origin) ? undefined : apiError('ERR_FORBIDDEN_ORIGIN'),
-    );
-  };
 }
 
 /**
@@ -62,12 +39,42 @@ function originGuard(allowed: readonly string[]): RequestHandler {
  * charset or encoding, undecompressable or truncated body): all of them are the client's fault, never a 500.
  */
 function fromHttpError(err: unknown): ServiceError | undefined {
+  if (err instanceof ServiceError) {
+    // Our own error thrown inside a parser hook (json-depth.ts), which http-errors gave a status. (Not
+    // isServiceError: zlib's brotli errors carry codes such as ERR__ERROR_FORMAT_PADDING_1.)
+    return err;
+  }
   const { status, expose } = err as { status?: unknown; expose?: unknown };
   if (expose !== true || typeof status !== 'number' || status < 400 || status > 499) {
     return undefined;
   }
   return apiError(status === 413 ? 'ERR_BODY_TOO_LARGE' : 'ERR_BAD_REQUEST');
 }
+
+const Hello = z
+  .object({
+    challenge: z.string().describe('A random challenge (base64url).'),
+    proof: z.string().describe('HMAC(key, "client" ‖ challenge), base64url.'),
+  })
+  .strict();
+
+/** POST /api/v1/hello (access.ts helloRouter): the CLI and the agent prove the per-start key to each other. */
+const HELLO_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/v1/hello',
+    tag: 'Agent',
+    summary: 'Mutual proof of the per-start key between the CLI and the agent (docs/security.md)',
+    body: Hello,
+    responses: {
+      200: {
+        description: 'The agent’s proof: HMAC(key, "agent" ‖ challenge).',
+        schema: z.object({ proof: z.string() }),
+      },
+    },
+    errors: ['ERR_UNAUTHORIZED', 'ERR_FORBIDDEN_ORIGIN'],
+  },
+];
 
 /**
  * The API's own description: GET /api/v1/openapi.json (built from every route table, this one included) and
@@ -122,7 +129,8 @@ export function apiDocument(
   routers: readonly ApiRouter[],
   version: string,
 ): ReturnType<typeof buildOpenApi> {
-  const all = [...routers, docsRouter(routers, version)];
+  const withHello = [documented(Router(), HELLO_ROUTES), ...routers];
+  const all = [...withHello, docsRouter(withHello, version)];
   return buildOpenApi(
     all.flatMap((r) => r.routes),
     { version },
@@ -134,7 +142,7 @@ export function apiDocument(
  *
  * @example
  * ```ts
- * const app = createApp({ logger, routers: [ticketRouter(agent)] });
+ * const app = createApp({ logger, routers: [ticketRouter(agent)], access: { keys: new Map([['cli', key]]) } });
  * app.listen(8730, '127.0.0.1');
  * ```
  */
@@ -146,6 +154,8 @@ export function createApp(o: AppOptions): express.Express {
   app.use((req, res, next) => {
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('x-frame-options', 'DENY');
+    res.setHeader('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
     const started = performance.now();
     res.on('finish', () => {
       o.logger.info(
@@ -160,15 +170,19 @@ export function createApp(o: AppOptions): express.Express {
     });
     next();
   });
-  app.use(hostGuard);
-  app.use(originGuard(o.allowedOrigins ?? []));
+  app.use(accessGuard(o.access));
   // Mounted by path like the routes, so the larger limit applies under the prefix only; a body one parser
   // has read is skipped by the next.
   for (const l of o.jsonLimits ?? []) {
-    app.use(l.prefix, express.json({ limit: l.limit, strict: true }));
+    app.use(l.prefix, express.json({ limit: l.limit, strict: true, verify: refuseDeepJson }));
   }
-  app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true }));
-  const docs = docsRouter(o.routers, o.version ?? '0.0.0');
+  app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true, verify: refuseDeepJson }));
+  const cli = o.access.keys.get('cli');
+  const hello = cli === undefined ? undefined : documented(helloRouter(cli), HELLO_ROUTES);
+  if (hello !== undefined) {
+    app.use(hello);
+  }
+  const docs = docsRouter(hello ? [hello, ...o.routers] : o.routers, o.version ?? '0.0.0');
   for (const r of [...o.routers, docs]) {
     app.use(r);
   }

@@ -1,6 +1,6 @@
 /**
  * The one registry: every folder's error table merged, each code mapped to its HTTP status and public
- * message; and the one function that builds an error response body (docs/style.md). Exposed errors become
+ * message; and the one function that builds an error response body (docs/style.md §11–12). Exposed errors become
  * an RFC 9457 problem (`application/problem+json`: `type`, `title`, `status`, `detail`, plus `code`, and
  * `ticketApi` for the Ticket API's errors); anything unknown becomes ERR_INTERNAL with no detail.
  */
@@ -14,7 +14,10 @@ import { isServiceError, type ErrorSpec, type ServiceError } from '../errors.js'
 import { PKCS11_ERRORS } from '../pkcs11/index.js';
 import { PIN_ERRORS } from '../pin/index.js';
 import { PRESCRIPTION_ERRORS } from '../prescription/errors.js';
+import { FHIR_ERRORS } from '../prescription/fhir/errors.js';
 import { SIGN_ERRORS } from '../signing/errors.js';
+import { LISTEN_ERRORS } from '../net.js';
+import { RUNTIME_ERRORS } from '../runtime.js';
 import { SPINE_SIM_ERRORS } from '../spine-sim/errors.js';
 import { API_ERRORS } from './errors.js';
 
@@ -23,11 +26,14 @@ export const ERROR_REGISTRY: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...PIN_ERRORS,
   ...CMS_ERRORS,
   ...PRESCRIPTION_ERRORS,
+  ...FHIR_ERRORS,
   ...SIGN_ERRORS,
   ...AUDIT_ERRORS,
   ...WIRE_ERRORS,
   ...AUTH_ERRORS,
   ...SPINE_SIM_ERRORS,
+  ...RUNTIME_ERRORS,
+  ...LISTEN_ERRORS,
   ...CIS2_ERRORS,
   ...CIS2_SIM_ERRORS,
   ...API_ERRORS,

@@ -9,6 +9,17 @@ export type ApiErrorCode =
   | 'ERR_FORBIDDEN_ORIGIN'
   | 'ERR_FORBIDDEN_HOST'
   | 'ERR_EVENTS_BUSY'
+  | 'ERR_FORBIDDEN_PEER'
+  | 'ERR_UNAUTHORIZED'
+  | 'ERR_ORIGIN_ROUTE_FORBIDDEN'
+  | 'ERR_CALLER_ROUTE_FORBIDDEN'
+  | 'ERR_ORIGIN_DENIED'
+  | 'ERR_APPROVAL_TIMEOUT'
+  | 'ERR_APPROVAL_BUSY'
+  | 'ERR_APPROVAL_UNKNOWN'
+  | 'ERR_APPROVALS_FILE_INVALID'
+  | 'ERR_PIN_NOT_ALLOWED'
+  | 'ERR_AGENT_NOT_AUTHENTIC'
   | 'ERR_INTERNAL';
 
 export const API_ERRORS: ErrorTable<ApiErrorCode> = {
@@ -31,7 +42,62 @@ export const API_ERRORS: ErrorTable<ApiErrorCode> = {
   ERR_FORBIDDEN_ORIGIN: {
     status: 403,
     message: 'requests from this origin are not allowed',
-    fix: 'Add the web application’s exact origin to RXSIGN_ALLOWED_ORIGINS.',
+    fix: 'Add the web application’s exact origin to RXSIGN_ALLOWED_ORIGINS (an `Origin: null` page, e.g. a file or a sandboxed frame, is never allowed).',
+  },
+  ERR_FORBIDDEN_PEER: {
+    status: 403,
+    message: 'the agent answers loopback peers only',
+    fix: 'Call the agent from this machine (127.0.0.1 or [::1]); see docs/security.md for RXSIGN_UNSAFE_LISTEN.',
+  },
+  ERR_UNAUTHORIZED: {
+    status: 401,
+    message: 'this request needs the agent’s key',
+    fix: 'Send `Authorization: Bearer <key>` with the key from $XDG_RUNTIME_DIR/rxsign/api-key (or a client key configured in RXSIGN_CLIENT_KEYS); open the agent page with `rxsign open`.',
+  },
+  ERR_ORIGIN_ROUTE_FORBIDDEN: {
+    status: 403,
+    message: 'web pages may not use this route',
+    fix: 'Web pages may get a ticket, sign, verify and read the status; login, logout, role and approvals are for the agent page and the CLI (docs/security.md).',
+  },
+  ERR_CALLER_ROUTE_FORBIDDEN: {
+    status: 403,
+    message: 'this caller may not use this route',
+    fix: 'Login (with the PIN), logout, role and approvals are for the agent page and the CLI only.',
+  },
+  ERR_ORIGIN_DENIED: {
+    status: 403,
+    message: 'the user did not allow this web page',
+    fix: 'Ask the user to allow the origin on the agent page (they can undo a Deny there).',
+  },
+  ERR_APPROVAL_TIMEOUT: {
+    status: 403,
+    message: 'the user did not answer the approval in time',
+    fix: 'Ask the user to open the agent page (rxsign open) and answer; then send the request again.',
+  },
+  ERR_APPROVAL_BUSY: {
+    status: 429,
+    message: 'too many approval requests are waiting',
+    fix: 'Wait for the user to answer the questions already on the agent page.',
+  },
+  ERR_APPROVAL_UNKNOWN: {
+    status: 404,
+    message: 'no such approval request is waiting',
+    fix: 'It was answered, timed out or withdrawn; reload the agent page.',
+  },
+  ERR_APPROVALS_FILE_INVALID: {
+    status: 500,
+    message: 'the approvals file is not valid',
+    fix: 'Remove approvals.json from the agent’s state folder (web origins are then asked again) and start again.',
+  },
+  ERR_AGENT_NOT_AUTHENTIC: {
+    status: 502,
+    message: 'the program answering is not the rxsign agent',
+    fix: 'Something else holds the agent’s port (maybe another user’s program): nothing was sent to it. Stop it, start the agent (rxsign serve), and try again.',
+  },
+  ERR_PIN_NOT_ALLOWED: {
+    status: 403,
+    message: 'a PIN is accepted from the agent page and the CLI only',
+    fix: 'Do not send the PIN: the user logs in on the agent page or with rxsign login.',
   },
   ERR_FORBIDDEN_HOST: {
     status: 403,
@@ -59,5 +125,9 @@ export const EVERY_ROUTE_ERRORS: readonly ApiErrorCode[] = [
   'ERR_BODY_TOO_LARGE',
   'ERR_FORBIDDEN_HOST',
   'ERR_FORBIDDEN_ORIGIN',
+  'ERR_FORBIDDEN_PEER',
+  'ERR_UNAUTHORIZED',
+  'ERR_CALLER_ROUTE_FORBIDDEN',
+  'ERR_ORIGIN_ROUTE_FORBIDDEN',
   'ERR_INTERNAL',
 ];

@@ -1,18 +1,16 @@
 /**
- * Where a PIN sent over HTTP came from (docs/pin.md): the one place the routes decide it.
- *
- * Today: a request from the agent's own origin (`Origin: http://<Host>`) is the agent's page; a request with no
- * Origin is a local program (the CLI); any other (allowlisted) origin is a web application. Replace this
- * function when callers are authenticated (the page's session secret, the CLI's key): the routes and the PIN
- * guard only see its answer.
+ * Where a PIN sent over HTTP came from (docs/pin.md): the one place the routes decide it, from the caller the
+ * access rules authenticated (src/api/access.ts, docs/security.md): the agent page's session secret → `page`,
+ * the agent's own key → `cli`, anyone else (a named client key, an approved web page) → `app`.
  */
 import type { Request } from 'express';
 import type { PinSource } from '../pin/index.js';
+import { callerOf } from './access.js';
 
 export function pinSourceOf(req: Request): PinSource {
-  const origin = req.headers.origin;
-  if (origin === undefined) {
-    return 'cli';
+  const c = req.res ? callerOf(req.res) : undefined;
+  if (c?.kind === 'page') {
+    return 'page';
   }
-  return origin === `http://${req.headers.host ?? ''}` ? 'page' : 'app';
+  return c?.kind === 'key' && c.name === 'cli' ? 'cli' : 'app';
 }

@@ -9,6 +9,10 @@ import type { TokenPort } from '../pkcs11/index.js';
 import type { SigningService } from '../signing/index.js';
 import { createVerifier, type Verifier } from '../verify/index.js';
 import { apiDocument } from './app.js';
+import { Approvals } from './approvals.js';
+import type { Gate } from './access.js';
+import { approvalsRouter } from './routes/approvals.js';
+import { auditRouter } from './routes/audit.js';
 import { cis2Router, type Cis2RouterOptions } from './routes/cis2.js';
 import { pageRouter } from './routes/page.js';
 import { signRouter, type SignRouterDeps } from './routes/sign.js';
@@ -19,7 +23,12 @@ import type { ApiRouter } from './route-table.js';
 
 export interface AgentRouterDeps {
   readonly agent: Agent;
+  /** The user's approval of a web page (access.ts), for the ticket and signing routes. */
+  readonly gate: Gate;
   readonly verifier: Verifier;
+  readonly approvals: Approvals;
+  /** The audit log the page's history reads. */
+  readonly auditLogPath: () => string | undefined;
   /** The CIS2-style sign-in's card assertion (docs/cis2.md). */
   readonly cis2: Cis2RouterOptions;
   /** The signing routes' parts; absent = signing off (no card configured or present). */
@@ -37,8 +46,10 @@ export function agentRouters(d: AgentRouterDeps): {
     routers: [
       pageRouter(),
       status,
-      ticketRouter(d.agent),
+      ticketRouter(d.agent, d.gate),
       verifyRouter(d.verifier),
+      approvalsRouter(d.approvals),
+      auditRouter(d.auditLogPath),
       cis2Router(d.cis2),
       ...(d.signing ? [signRouter(d.signing)] : []),
     ],
@@ -54,12 +65,16 @@ export function documentationRouters(version: string): ApiRouter[] {
   const unused = undefined as unknown;
   return agentRouters({
     agent: unused as Agent,
+    gate: () => Promise.resolve(),
     verifier: createVerifier({}),
+    approvals: new Approvals(),
+    auditLogPath: () => undefined,
     cis2: { agent: unused as Agent, port: unused as TokenPort, cas: () => [] },
     signing: {
       service: unused as SigningService,
       roleProvider: () => undefined,
       signWithoutRole: false,
+      prescriberRoles: [],
     },
     status: {
       version,

@@ -12,7 +12,9 @@ export type AuditErrorCode =
   | 'ERR_AUDIT_LOCKED'
   | 'ERR_AUDIT_CORRUPT'
   | 'ERR_AUDIT_CLOSED'
-  | 'ERR_AUDIT_ENTRY_INVALID';
+  | 'ERR_AUDIT_ENTRY_INVALID'
+  | 'ERR_AUDIT_DISK_FULL'
+  | 'ERR_AUDIT_FOLDER_UNSAFE';
 
 /**
  * The audit folder's {@link ErrorTable}, merged into the service registry.
@@ -31,7 +33,7 @@ export const AUDIT_ERRORS: ErrorTable<AuditErrorCode> = Object.freeze({
   ERR_AUDIT_WRITE_FAILED: {
     status: 503,
     message: 'the signing audit log could not be written',
-    fix: 'Check free disk space and the health of the disk, then restart the agent: after a failed write or fsync the log refuses further appends until it is reopened (and re-checked).',
+    fix: 'Check free disk space and the health of the disk. No restart is needed: the next signing request reopens the log and re-checks the whole chain before it writes again.',
   },
   ERR_AUDIT_READ_FAILED: {
     status: 500,
@@ -57,5 +59,17 @@ export const AUDIT_ERRORS: ErrorTable<AuditErrorCode> = Object.freeze({
     status: 500,
     message: 'the audit entry is not valid',
     fix: 'A defect in the caller: an audit entry has exactly the fields of `SignAttemptEntry`, within their limits.',
+  },
+  ERR_AUDIT_DISK_FULL: {
+    status: 507,
+    message:
+      'the disk of the signing audit log is nearly full (below the free-space reserve): signing is refused',
+    fix: 'Free space on the disk that holds the audit log; signing resumes by itself. The reserve is `RXSIGN_AUDIT_RESERVE_MB` (default 64 MiB).',
+  },
+  ERR_AUDIT_FOLDER_UNSAFE: {
+    status: 503,
+    message:
+      'the audit log folder is not safe: a symbolic link, not owned by this user, or writable by others',
+    fix: 'Use a folder owned by the service user with mode 0700 (`chmod 700 FOLDER`), not a symbolic link; the error detail names what is wrong.',
   },
 });

@@ -16,9 +16,19 @@
  * - appends are serialised through one queue: callers never interleave, and the chain never forks. While one
  *   `fdatasync` runs, the next callers queue up and are committed together by one `write` + one `fdatasync`
  *   (group commit); `append([...])` commits a whole batch that way too;
- * - after a failed write or fsync the log refuses every further append until it is reopened: after a failed
- *   fsync Linux may have dropped the dirty pages and cleared the error, so a retry could "succeed" on data that
- *   is not on disk (PostgreSQL's fsync lesson, 2018). Reopening re-reads and re-checks the file;
+ * - after a failed write or fsync the failed append is rejected (`ERR_AUDIT_WRITE_FAILED`) and the file handle
+ *   is never written again: after a failed fsync Linux may have dropped the dirty pages and cleared the error,
+ *   so a retry could "succeed" on data that is not on disk (PostgreSQL's fsync lesson, 2018). The next append
+ *   reopens the file, re-reads and re-checks the whole chain (and quarantines a torn tail) before it writes,
+ *   so no restart is needed once the disk is healthy again. Whole records of the failed append that did reach
+ *   the disk stay in the chain: they describe attempts whose caller was told the audit failed (no signature
+ *   was returned), which loses nothing that was acknowledged;
+ * - a free-space reserve: `ensureSpace()` (called by the signing service before any card operation) refuses
+ *   with `ERR_AUDIT_DISK_FULL` while the log's file system has less than `reserveBytes` free for this user
+ *   (statfs `bavail`), so that signing stops with a clear error before the disk is full, and the reserve is
+ *   left for the records of the refusals;
+ * - the folder is checked at open with lstat: a real folder (not a symlink), owned by this user, not group- or
+ *   world-writable (`ERR_AUDIT_FOLDER_UNSAFE`), so that another OS user can neither swap the log nor its lock;
  * - one process per log (see `lock.ts`); the folder is created 0700 and the file is kept 0600, and the file
  *   is opened with O_NOFOLLOW;
  * - on open the whole chain is checked; a log that does not verify is not extended (`ERR_AUDIT_CORRUPT`);
@@ -28,7 +38,7 @@
  *   names the quarantine file and the hash of the bytes is appended, so the repair stays visible in the chain.
  */
 import { constants } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { lstat, mkdir, open, statfs } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ServiceError, fromTable } from '../errors.js';
@@ -47,13 +57,23 @@ export interface AuditLog {
    * stored records once they are on disk.
    */
   append(entries: AuditEntry | readonly AuditEntry[]): Promise<AuditRecord[]>;
+  /**
+   * Throws `ERR_AUDIT_DISK_FULL` when the log's file system has less free space than the reserve (signing
+   * must not start), `ERR_AUDIT_CLOSED` after close.
+   */
+  ensureSpace(): Promise<void>;
   /** Commits what is queued, then closes the file and releases the lock. */
   close(): Promise<void>;
 }
 
+/** Default free-space reserve: 64 MiB. */
+export const DEFAULT_AUDIT_RESERVE_BYTES = 64 * 1024 * 1024;
+
 export interface OpenAuditLogOptions {
-  /** The clock for each record's `time` (STYLE 32). */
+  /** The clock for each record's `time` (docs/style.md §32). */
   readonly now?: () => Date;
+  /** Free space (bytes) below which `ensureSpace()` refuses; default {@link DEFAULT_AUDIT_RESERVE_BYTES}. */
+  readonly reserveBytes?: number;
 }
 
 interface Pending {
@@ -66,9 +86,10 @@ const OPEN_FLAGS = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | c
 
 class FileAuditLog implements AuditLog {
   readonly path: string;
-  readonly #fh: FileHandle;
+  #fh: FileHandle;
   readonly #release: () => Promise<void>;
   readonly #now: () => Date;
+  readonly #reserveBytes: number;
   #seq: number;
   #head: string;
   #queue: Pending[] = [];
@@ -83,11 +104,13 @@ class FileAuditLog implements AuditLog {
     now: () => Date,
     seq: number,
     head: string,
+    reserveBytes: number,
   ) {
     this.path = path;
     this.#fh = fh;
     this.#release = release;
     this.#now = now;
+    this.#reserveBytes = reserveBytes;
     this.#seq = seq;
     this.#head = head;
   }
@@ -110,13 +133,29 @@ class FileAuditLog implements AuditLog {
     return this.enqueue(copies);
   }
 
+  async ensureSpace(): Promise<void> {
+    if (this.#closed) {
+      throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_CLOSED');
+    }
+    let free: number;
+    try {
+      const fs = await statfs(dirname(this.path));
+      free = fs.bavail * fs.bsize;
+    } catch (cause) {
+      throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_WRITE_FAILED', {
+        cause,
+        detail: { step: 'statfs' },
+      });
+    }
+    if (free < this.#reserveBytes) {
+      throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_DISK_FULL', {
+        detail: { freeBytes: free, reserveBytes: this.#reserveBytes },
+      });
+    }
+  }
+
   /** Queues bodies that are already checked (also the log's own `repair` records). */
   enqueue(entries: readonly AuditBody[]): Promise<AuditRecord[]> {
-    if (this.#failure !== undefined) {
-      return Promise.reject(
-        fromTable(AUDIT_ERRORS, 'ERR_AUDIT_WRITE_FAILED', { cause: this.#failure }),
-      );
-    }
     if (entries.length === 0) {
       return Promise.resolve([]);
     }
@@ -134,11 +173,47 @@ class FileAuditLog implements AuditLog {
     this.#draining = undefined;
   }
 
+  /**
+   * After a failed write: a new file handle, the whole chain re-read and re-checked, a torn tail quarantined
+   * (its `repair` record is returned, to be written first). The lock stays held throughout.
+   */
+  async #reopen(): Promise<AuditBody[]> {
+    await this.#fh.close().catch(() => undefined);
+    const { fh, scan } = await openChecked(this.path);
+    let repairs: AuditBody[];
+    try {
+      repairs =
+        scan.tornBytes === undefined
+          ? []
+          : [await quarantineTornTail(this.path, fh, scan.validEnd, scan.tornBytes)];
+    } catch (err) {
+      // Still failed (the disk is full, say): nothing appends after a torn tail; the next append retries.
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+    this.#fh = fh;
+    this.#seq = scan.records;
+    this.#head = scan.head;
+    this.#failure = undefined;
+    return repairs;
+  }
+
   async #commit(group: readonly Pending[]): Promise<void> {
+    let repairs: AuditBody[] = [];
     if (this.#failure !== undefined) {
-      const err = fromTable(AUDIT_ERRORS, 'ERR_AUDIT_WRITE_FAILED', { cause: this.#failure });
-      group.forEach((p) => p.reject(err));
-      return;
+      try {
+        repairs = await this.#reopen();
+      } catch (err) {
+        const failed =
+          err instanceof ServiceError
+            ? err
+            : fromTable(AUDIT_ERRORS, 'ERR_AUDIT_OPEN_FAILED', {
+                cause: err,
+                detail: { path: this.path },
+              });
+        group.forEach((p) => p.reject(failed));
+        return;
+      }
     }
     let seq = this.#seq;
     let prev = this.#head;
@@ -146,6 +221,12 @@ class FileAuditLog implements AuditLog {
     const results: AuditRecord[][] = [];
     try {
       const time = this.#now().toISOString();
+      for (const entry of repairs) {
+        seq += 1;
+        const { record, line } = sealRecord(entry, { seq, time, prev });
+        prev = record.hash;
+        lines.push(line);
+      }
       for (const pending of group) {
         const records: AuditRecord[] = [];
         for (const entry of pending.entries) {
@@ -184,7 +265,8 @@ class FileAuditLog implements AuditLog {
     this.#closed = true;
     await this.#draining;
     try {
-      await this.#fh.close();
+      // After a failed reopen the handle may be closed already.
+      await this.#fh.close().catch(() => undefined);
     } finally {
       await this.#release();
     }
@@ -217,23 +299,22 @@ export async function openAuditLog(
   } catch (err) {
     throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_OPEN_FAILED', { cause: err, detail: { path } });
   }
+  await checkFolder(folder);
   const release = await acquireLogLock(path);
   let fh: FileHandle | undefined;
   try {
-    fh = await open(path, OPEN_FLAGS, 0o600);
-    const st = await fh.stat();
-    if (!st.isFile()) {
-      throw new Error('the audit log path is not a regular file');
-    }
-    if ((st.mode & 0o077) !== 0) {
-      await fh.chmod(0o600);
-    }
-    await syncFolder(folder);
-    const scan = await scanAuditLog(fh);
-    if (scan.firstBroken !== undefined) {
-      throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_CORRUPT', { detail: { path, ...scan.firstBroken } });
-    }
-    const log = new FileAuditLog(path, fh, release, now, scan.records, scan.head);
+    const opened = await openChecked(path);
+    fh = opened.fh;
+    const { scan } = opened;
+    const log = new FileAuditLog(
+      path,
+      fh,
+      release,
+      now,
+      scan.records,
+      scan.head,
+      options.reserveBytes ?? DEFAULT_AUDIT_RESERVE_BYTES,
+    );
     if (scan.tornBytes !== undefined) {
       await log.enqueue([await quarantineTornTail(path, fh, scan.validEnd, scan.tornBytes)]);
     }
@@ -245,5 +326,57 @@ export async function openAuditLog(
       throw err;
     }
     throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_OPEN_FAILED', { cause: err, detail: { path } });
+  }
+}
+
+/**
+ * The audit folder must be a real folder (lstat: not a symlink), owned by this user, and writable by no one
+ * else: another OS user who could write there could replace the log, its lock or a quarantine file.
+ * Throws `ERR_AUDIT_FOLDER_UNSAFE` naming what is wrong (never fixes it silently: the folder may be shared).
+ */
+async function checkFolder(folder: string): Promise<void> {
+  let st;
+  try {
+    st = await lstat(folder);
+  } catch (err) {
+    throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_OPEN_FAILED', { cause: err, detail: { folder } });
+  }
+  const uid = process.getuid?.();
+  const problem = st.isSymbolicLink()
+    ? 'is a symbolic link'
+    : !st.isDirectory()
+      ? 'is not a folder'
+      : uid !== undefined && st.uid !== uid
+        ? `is owned by uid ${st.uid}, not by this user (uid ${uid})`
+        : (st.mode & 0o022) !== 0
+          ? `is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`
+          : undefined;
+  if (problem !== undefined) {
+    throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_FOLDER_UNSAFE', { detail: { folder, problem } });
+  }
+}
+
+/** Opens the log file (O_NOFOLLOW, 0600), fsyncs its folder and checks the whole chain. */
+async function openChecked(
+  path: string,
+): Promise<{ fh: FileHandle; scan: Awaited<ReturnType<typeof scanAuditLog>> }> {
+  const fh = await open(path, OPEN_FLAGS, 0o600);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      throw new Error('the audit log path is not a regular file');
+    }
+    if ((st.mode & 0o077) !== 0) {
+      await fh.chmod(0o600);
+    }
+    await syncFolder(dirname(path));
+    const scan = await scanAuditLog(fh);
+    if (scan.firstBroken !== undefined) {
+      throw fromTable(AUDIT_ERRORS, 'ERR_AUDIT_CORRUPT', { detail: { path, ...scan.firstBroken } });
+    }
+    return { fh, scan };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
   }
 }

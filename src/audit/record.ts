@@ -43,6 +43,11 @@ export interface SignAttemptEntry {
   readonly outcome: SignOutcome;
   /** The `ERR_…` code of a refused or failed attempt; `null` when signed. */
   readonly errorCode: string | null;
+  /**
+   * How many items (EPS batch payloads) this record stands for, when more than one: a refused request, or the
+   * items of a batch refused with the same code, is one record (not one per item). Absent means one item.
+   */
+  readonly items?: number;
 }
 
 /** Written by the log itself when it drops a torn final line on open (see `log.ts`). */
@@ -97,7 +102,7 @@ const errorCode: Check = (v) => typeof v === 'string' && /^ERR_[A-Z0-9_]{1,64}$/
 const isoTime: Check = (v) =>
   typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v);
 
-const SIGN_FIELDS: Readonly<Record<keyof SignAttemptEntry, Check>> = {
+const SIGN_FIELDS: Readonly<Record<Exclude<keyof SignAttemptEntry, 'items'>, Check>> = {
   kind: oneOf('sign'),
   client: text(256),
   cardSerial: nullable(text(64)),
@@ -109,6 +114,11 @@ const SIGN_FIELDS: Readonly<Record<keyof SignAttemptEntry, Check>> = {
   documentIds: list(text(256), 1000),
   outcome: oneOf('signed', 'refused', 'failed'),
   errorCode: nullable(errorCode),
+};
+
+/** Fields a sign record may have (absent in records written before they existed). */
+const SIGN_OPTIONAL: Readonly<Record<string, Check>> = {
+  items: (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 2 && v <= 1000,
 };
 
 const REPAIR_FIELDS: Readonly<Record<keyof RepairEntry, Check>> = {
@@ -134,14 +144,16 @@ function isPlainObject(value: unknown): value is Readonly<Record<string, unknown
   return proto === Object.prototype || proto === null;
 }
 
-/** Exactly these keys (no more, no fewer), each passing its check. */
+/** Exactly these keys (no more, no fewer, besides the `optional` ones present), each passing its check. */
 function hasExactly(
   value: Readonly<Record<string, unknown>>,
+  optional: Readonly<Record<string, Check>>,
   ...tables: readonly Readonly<Record<string, Check>>[]
 ): boolean {
   const keys = Object.keys(value);
-  const expected = tables.reduce((n, t) => n + Object.keys(t).length, 0);
-  if (keys.length !== expected) {
+  const present = Object.entries(optional).filter(([k]) => Object.hasOwn(value, k));
+  const expected = tables.reduce((n, t) => n + Object.keys(t).length, present.length);
+  if (keys.length !== expected || !present.every(([k, check]) => check(value[k]))) {
     return false;
   }
   return tables.every((t) =>
@@ -171,7 +183,11 @@ function outcomeConsistent(v: Readonly<Record<string, unknown>>): boolean {
  * ```
  */
 export function isAuditEntry(value: unknown): value is AuditEntry {
-  return isPlainObject(value) && hasExactly(value, SIGN_FIELDS) && outcomeConsistent(value);
+  return (
+    isPlainObject(value) &&
+    hasExactly(value, SIGN_OPTIONAL, SIGN_FIELDS) &&
+    outcomeConsistent(value)
+  );
 }
 
 /**
@@ -187,14 +203,14 @@ export function isAuditRecordShape(value: unknown): value is AuditRecord {
     return false;
   }
   if (value.kind === 'sign') {
-    return hasExactly(value, SIGN_FIELDS, CHAIN_FIELDS) && outcomeConsistent(value);
+    return hasExactly(value, SIGN_OPTIONAL, SIGN_FIELDS, CHAIN_FIELDS) && outcomeConsistent(value);
   }
-  return value.kind === 'repair' && hasExactly(value, REPAIR_FIELDS, CHAIN_FIELDS);
+  return value.kind === 'repair' && hasExactly(value, {}, REPAIR_FIELDS, CHAIN_FIELDS);
 }
 
 /**
  * A fresh copy of an entry (arrays copied too), so that a caller mutating its object after `append` cannot
- * change what is written (STYLE 21).
+ * change what is written (docs/style.md §21).
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 /**
  * The agent's login and Ticket API error codes. Each carries the name and value of the CIS Ticket API error it
- * corresponds to (spine-protocol.md §4), so that integrators recognise them.
+ * corresponds to (docs/protocol/cis-login.md §4), so that integrators recognise them.
  */
 import { fromTable, type ErrorTable, type ServiceError } from '../errors.js';
 

@@ -1,5 +1,5 @@
 /**
- * The CIS smartcard login, as a table of steps (spine-protocol.md §1):
+ * The CIS smartcard login, as a table of steps (docs/protocol/cis-login.md §1):
  *
  *   1. card login        C_Login with the PIN (tried once, through the PIN guard: docs/pin.md)
  *   2. find auth cert    the authentication certificate paired with a private key; UID = its subject CN
@@ -20,6 +20,7 @@ import type { SsbClient } from './ssb-client.js';
 import { gpParamMap, type ClientIdentity } from './wire/gpobject.js';
 import { buildAuthResponse, strictBase64Decode } from './wire/response.js';
 import { parseRoles, type AuthRole } from './wire/roles.js';
+import { isSsoTicket } from './wire/ticket.js';
 
 export interface LoginResult {
   readonly uid: string;
@@ -111,6 +112,10 @@ export async function runLogin(ctx: LoginContext): Promise<LoginResult> {
     throw authError(error === 'UNKNOWN_USER' ? 'ERR_USER_NOT_VALID' : 'ERR_AUTHENTICATION_FAILED', {
       detail: { brokerError: error },
     });
+  }
+  // Never stored or passed on unchecked (wire/ticket.ts); the detail names the rule, never the value.
+  if (!isSsoTicket(ticket)) {
+    throw authError('ERR_AUTHDATA_SYNTAX_ERROR', { detail: { reason: 'sso_ticket' } });
   }
 
   // 6. roles

@@ -1,7 +1,7 @@
 /**
  * HTTP client for the Spine Security Broker (CIS/GAS): authactivate, authvalidate, RoleSelectionGP, authlogout.
  *
- * Rules it enforces (STYLE 31): `redirect: 'manual'`, a timeout on every call (AbortSignal.timeout), an exact
+ * Rules it enforces (docs/style.md §31): `redirect: 'manual'`, a timeout on every call (AbortSignal.timeout), an exact
  * status check, typed errors for unreachable/slow/garbage answers, an injectable fetch. Retries with backoff
  * only where a repeat is harmless: authactivate (a fresh challenge), role selection and logout (idempotent);
  * never authvalidate (a challenge is answered once). A reply is read up to {@link MAX_REPLY} bytes and no

@@ -17,6 +17,7 @@
  * - oidc-provider's types stay in this folder.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type Request, type Response } from 'express';
 import type {
@@ -27,6 +28,8 @@ import type {
 } from 'oidc-provider';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { CrlInfo } from '../cms/crl.js';
+import { loadConfig } from '../config.js';
+import { readSecretFile } from '../runtime.js';
 import type { RevocationPolicy } from '../cms/path.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { TrustStore } from '../spine-sim/trust.js';
@@ -53,6 +56,10 @@ export interface Cis2SimOptions {
   /** The rxsign agent the login page asks for card assertions (default http://127.0.0.1:8730); a function
    * when the agent starts after the simulator (tests). */
   readonly agentUrl?: string | (() => string);
+  /** The agent's key for the card watcher's server-side calls (docs/security.md: every local program sends
+   * one). Default: this user's `api-key` in the agent's runtime folder, read at each poll (it changes at
+   * each start of the agent). */
+  readonly agentKey?: () => string | undefined;
   /** How often card sessions are checked with the agent, ms (default 1000; 0 = never). */
   readonly cardPollMs?: number;
   /** Unix ms for the card checks (default Date.now). */
@@ -148,6 +155,16 @@ export async function createCis2SimApp(o: Cis2SimOptions): Promise<Cis2SimApp> {
       /\/+$/,
       '',
     );
+  const agentKeyOf = (): string | undefined => {
+    if (o.agentKey) {
+      return o.agentKey();
+    }
+    try {
+      return readSecretFile(join(loadConfig().runtimeDir, 'api-key'));
+    } catch {
+      return undefined; // the agent is not running (or its folder is unsafe): the poll fails and counts
+    }
+  };
   const cardCtx: CardCheckContext = {
     users,
     trust: { anchors: [...o.trust.anchors], intermediates: [...o.trust.intermediates] },
@@ -337,8 +354,10 @@ export async function createCis2SimApp(o: Cis2SimOptions): Promise<Cis2SimApp> {
     try {
       let current: string | undefined;
       try {
+        const key = agentKeyOf();
         const res = await fetch(`${agentUrlOf()}/api/v1/cis2/session`, {
           signal: AbortSignal.timeout(2000),
+          ...(key === undefined ? {} : { headers: { authorization: `Bearer ${key}` } }),
         });
         const body = (await res.json()) as { active?: unknown; cardSessionId?: unknown };
         if (!res.ok) {

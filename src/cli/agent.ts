@@ -32,22 +32,28 @@ function cis2ClientsJson(): string {
   return join(dirname(cardsJson()), 'cis2-clients.json');
 }
 
+/** The origin of the Credential Management demo page (examples/cm-page/serve.mjs). */
+const CM_DEMO_ORIGIN = 'http://localhost:8740';
+
 export const SERVE_HELP = `Usage: rxsign serve [--config FILE] [--port N] [--module PATH] [--token LABEL] [--ssb URL]
 
-Run the agent on 127.0.0.1: the agent page (GET /), the Ticket API (/ticket-api/*), login and role
-selection (/api/v1/*), signing, verification, status and events; the API is described at /api/v1/openapi.json.
+Run the agent on 127.0.0.1 and [::1]: the agent page (GET /; open it with rxsign open), the Ticket API
+(/ticket-api/*), login and role selection (/api/v1/*), signing, verification, status and events; the API is
+described at /api/v1/openapi.json. Every local program sends the key from $XDG_RUNTIME_DIR/rxsign/api-key
+(written fresh at each start); web pages need allowedOrigins and the user's approval (docs/security.md).
 Configuration: --config FILE, else $XDG_CONFIG_HOME/rxsign/config.yaml when it exists; RXSIGN_* environment
 variables override the file and the options override both (README.md "Configuration"; rxsign config check).
 SIGTERM or SIGINT ends the Spine session, closes the card module and exits.
 `;
 
-export const DEMO_HELP = `Usage: rxsign demo [--port N] [--sim-port N] [--cis2-port N] [--login]
+export const DEMO_HELP = `Usage: rxsign demo [--port N] [--sim-port N] [--cis2-port N] [--login] [--no-cm]
 
 Run the agent with the SoftHSM demo card ("prescriber") beside the built-in Spine Security Broker simulator
 and the CIS2 Authentication simulator (on the Spine simulator's port + 1 unless --cis2-port; its origin is
 allowed to ask the agent for card assertions; its demo client is softhsm/cis2-clients.json).
 Needs SOFTHSM2_CONF from \`node softhsm/setup.mjs\` (npm run demo does all of it). --login logs the demo card
-in at once with its fixture PIN and prints the session.
+in at once with its fixture PIN and prints the session. The NHS Credential Management drop-in is on, for the
+demo page's origin ${CM_DEMO_ORIGIN} (node examples/cm-page/serve.mjs; docs/cm.md); --no-cm turns it off.
 `;
 
 /** Shutdown budget: the broker logout and the module's close must finish within it (systemd waits 5 s). */
@@ -99,7 +105,10 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
       ...(values.ssb ? { ssbUrl: values.ssb } : {}),
     };
     const server = await start(config, values.port === undefined ? undefined : Number(values.port));
-    io.out(`rxsign agent listening on ${server.url} (Spine Security Broker: ${config.ssbUrl})`);
+    io.out(
+      `rxsign agent listening on ${server.url} and [::1] (Spine Security Broker: ${config.ssbUrl})
+  key and page link in ${server.runtimeDir}; open the agent page with: rxsign open`,
+    );
     await untilStopped();
     const watchdog = shutdownWatchdog(io);
     await server.close();
@@ -120,6 +129,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
         config: { type: 'string' },
         'cis2-port': { type: 'string' },
         login: { type: 'boolean', default: false },
+        'no-cm': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -162,21 +172,25 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     });
     const config: Config = {
       ...base,
-      // The CIS2 simulator's login page asks the agent for card assertions from its own origin.
-      allowedOrigins: [...base.allowedOrigins, cis2.url],
+      // The CIS2 simulator's login page asks the agent for card assertions from its own origin, and the
+      // Credential Management demo page (examples/cm-page, docs/cm.md) signs through the CM drop-in.
+      allowedOrigins: [...new Set([...base.allowedOrigins, cis2.url, CM_DEMO_ORIGIN])],
       trustDir: base.trustDir ?? join(pki, 'ca'),
       crlDir: base.crlDir ?? join(pki, 'crl'),
       ssbUrl: sim.url,
       tokenLabel: base.tokenLabel ?? 'prescriber',
       moduleIsDevDefault: false,
+      cm: { ...base.cm, enabled: values['no-cm'] !== true },
     };
     const server = await start(config, values.port === undefined ? undefined : Number(values.port));
     agentUrl = server.url;
     io.out(`rxsign demo
-  agent:            ${server.url}/   (open it in a browser: card, PIN, roles)
+  agent:            ${server.url}/   (open its page with: rxsign open — card, PIN, roles, approvals)
+  runtime folder:   ${server.runtimeDir}   (api-key, open.html)
   Spine simulator:  ${sim.url}
   CIS2 simulator:   ${cis2.url}   issuer ${cis2.issuer}
   card:             "${config.tokenLabel ?? ''}" (SoftHSM; its fixture PIN is in softhsm/cards.json)
+  CM drop-in:       ${server.cm ? `${server.cm.url}/PRS/GetPortNumber   (demo page: node examples/cm-page/serve.mjs, then open ${CM_DEMO_ORIGIN}/)` : 'off'}
 try:  RXSIGN_PIN=<pin> npx rxsign login   then   npx rxsign ticket   and   npx rxsign status
 Ctrl-C stops the agent and the simulators.`);
     if (values.login) {

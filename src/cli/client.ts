@@ -5,10 +5,23 @@
  *   rxsign logout [--agent URL]
  *   rxsign status [--agent URL] [--json]
  *   rxsign health [--agent URL]                         exit 0 when the agent answers GET /api/v1/status
+ *   rxsign open [--print] [--agent URL]                 the agent page, with its session secret
  * Each takes --config FILE (the agent's address comes from the same configuration as `rxsign serve`).
+ *
+ * Before anything is sent (and so before a PIN is), the CLI authenticates the agent (docs/security.md
+ * "Port squatting"): it reads the per-start key from the runtime folder after checking the folder (ours, 0700,
+ * not a symlink) and the file (ours, 0600), sends a random challenge to /api/v1/hello and requires the answer
+ * HMAC(key, "agent" ‖ challenge). A program squatting on the port does not know the key: the CLI stops with
+ * ERR_AGENT_NOT_AUTHENTIC and the PIN never leaves it. Every request then carries `Authorization: Bearer`.
  */
+import { spawn } from 'node:child_process';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { helloProof } from '../api/access.js';
 import { resolveConfig } from '../config.js';
+import { checkPrivateDir, readSecretFile } from '../runtime.js';
 import { json, reportError, type Io } from './output.js';
 import { readPin } from './pin.js';
 
@@ -30,7 +43,69 @@ Exit 0 when the agent answers GET /api/v1/status (for container health checks an
   status: `Usage: rxsign status [--agent URL] [--json]
 
 Show the card and session: user, roles, selected role, time left.`,
+  open: `Usage: rxsign open [--print] [--agent URL]
+
+Open the agent page in your browser (via open.html in the agent's runtime folder, so that the page's secret
+never appears on a command line). --print prints the page's link instead (it holds a secret: do not share it).`,
 };
+
+/** The agent, authenticated: its base URL and this start's key. */
+interface Session {
+  readonly base: string;
+  readonly key: string;
+  readonly runtimeDir: string;
+}
+
+const NOT_AUTHENTIC =
+  'the program answering there is not the rxsign agent (it cannot prove it holds this start’s key from the runtime folder); nothing was sent to it [ERR_AGENT_NOT_AUTHENTIC]';
+
+/**
+ * Reads the key (checking the folder and the file) and proves the agent at `base` holds it. Returns undefined
+ * after printing one line (exit 2) when the agent is not running or not authentic.
+ */
+async function authenticate(
+  io: Io,
+  base: string,
+  runtimeDir: string,
+): Promise<Session | undefined> {
+  let key: string;
+  try {
+    checkPrivateDir(runtimeDir);
+    key = readSecretFile(join(runtimeDir, 'api-key'));
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const message = err instanceof Error ? err.message : String(err);
+    io.err(
+      /does not exist/.test(message)
+        ? `rxsign: the agent is not running (no key in ${runtimeDir}; start it with rxsign serve, or npm run demo)`
+        : `rxsign: ${message} [${code ?? 'ERR_RUNTIME_DIR_UNSAFE'}]`,
+    );
+    return undefined;
+  }
+  const challenge = randomBytes(32).toString('base64url');
+  let res: Response;
+  try {
+    res = await fetch(`${base}/api/v1/hello`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      redirect: 'manual',
+      body: JSON.stringify({ challenge, proof: helloProof(key, 'client', challenge) }),
+    });
+  } catch {
+    io.err(
+      `rxsign: the agent is not running at ${base} (start it with rxsign serve, or npm run demo)`,
+    );
+    return undefined;
+  }
+  const answer = (await res.json().catch(() => ({}))) as { proof?: unknown };
+  const want = Buffer.from(helloProof(key, 'agent', challenge));
+  const got = Buffer.from(typeof answer.proof === 'string' ? answer.proof : '');
+  if (!res.ok || got.length !== want.length || !timingSafeEqual(got, want)) {
+    io.err(`rxsign: at ${base}: ${NOT_AUTHENTIC}`);
+    return undefined;
+  }
+  return { base, key, runtimeDir };
+}
 
 /** An RFC 9457 problem (docs/errors.md). */
 interface Failure {
@@ -41,15 +116,16 @@ interface Failure {
 
 async function call(
   io: Io,
-  base: string,
+  session: Session,
   path: string,
   body?: unknown,
 ): Promise<{ ok: true; value: unknown } | { ok: false; code: number }> {
+  const base = session.base;
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${session.key}` },
       redirect: 'manual',
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
@@ -71,7 +147,7 @@ async function call(
 }
 
 export async function runClient(
-  command: 'login' | 'ticket' | 'logout' | 'status' | 'health',
+  command: 'login' | 'ticket' | 'logout' | 'status' | 'health' | 'open',
   argv: string[],
   io: Io,
 ): Promise<number> {
@@ -86,6 +162,7 @@ export async function runClient(
         'no-auth': { type: 'boolean', default: false },
         new: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        print: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -95,16 +172,22 @@ export async function runClient(
       return 0;
     }
     const { config } = resolveConfig(values.config === undefined ? {} : { file: values.config });
+    const host = config.host === '::1' ? '[::1]' : config.host;
     const base =
       values.agent ??
-      `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+      `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${config.port}`;
     if (command === 'login') {
       const pin = await readPin();
       if (!pin) {
         io.err('rxsign: no PIN: set RXSIGN_PIN or run on a terminal to be prompted');
         return 2;
       }
-      const r = await call(io, base, '/api/v1/login', {
+      // The agent proves itself before the PIN leaves this process.
+      const session = await authenticate(io, base, config.runtimeDir);
+      if (!session) {
+        return 2;
+      }
+      const r = await call(io, session, '/api/v1/login', {
         pin,
         ...(values.role ? { roleId: values.role } : {}),
       });
@@ -113,6 +196,13 @@ export async function runClient(
       }
       printStatus(io, r.value, values.json);
       return 0;
+    }
+    const session = await authenticate(io, base, config.runtimeDir);
+    if (!session) {
+      return 2;
+    }
+    if (command === 'open') {
+      return openPage(io, session, values.print);
     }
     if (command === 'ticket') {
       const wait = Number(values.wait ?? '0');
@@ -127,7 +217,7 @@ export async function runClient(
           : '/ticket-api/getTicket';
       const r = await call(
         io,
-        base,
+        session,
         path,
         values['no-auth'] ? {} : { timeoutMs: Math.round(wait * 1000) },
       );
@@ -143,14 +233,14 @@ export async function runClient(
       return 0;
     }
     if (command === 'logout') {
-      const r = await call(io, base, '/api/v1/logout', {});
+      const r = await call(io, session, '/api/v1/logout', {});
       if (r.ok) {
         io.out('logged out');
       }
       return r.ok ? 0 : r.code;
     }
     if (command === 'health') {
-      const r = await call(io, base, '/api/v1/status');
+      const r = await call(io, session, '/api/v1/status');
       if (r.ok && values.json) {
         json(io, r.value);
       } else if (r.ok) {
@@ -158,7 +248,7 @@ export async function runClient(
       }
       return r.ok ? 0 : 1;
     }
-    const r = await call(io, base, '/ticket-api/status');
+    const r = await call(io, session, '/ticket-api/status');
     if (!r.ok) {
       return r.code;
     }
@@ -167,6 +257,27 @@ export async function runClient(
   } catch (err) {
     return reportError(io, err);
   }
+}
+
+/** Opens open.html (the page link) with xdg-open, or prints the link with --print. */
+function openPage(io: Io, session: Session, print: boolean): number {
+  const file = join(session.runtimeDir, 'open.html');
+  if (print) {
+    const m = /url=([^"]+)"/.exec(readFileSync(file, 'utf8'));
+    io.out(m?.[1] ?? '');
+    return m ? 0 : 1;
+  }
+  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+    io.out(`open file://${file} in your browser (or run rxsign open --print for the link)`);
+    return 0;
+  }
+  const child = spawn('xdg-open', [file], { stdio: 'ignore', detached: true });
+  child.on('error', () =>
+    io.err(`rxsign: cannot run xdg-open: open file://${file} in your browser`),
+  );
+  child.unref();
+  io.out(`opening the agent page (file://${file})`);
+  return 0;
 }
 
 interface StatusView {

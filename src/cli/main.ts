@@ -14,6 +14,8 @@ Commands:
   spine-sim              run the Spine Security Broker simulator
   cis2-sim               run the CIS2 Authentication (OpenID Connect) simulator
   login | ticket | logout | status   talk to the running agent (Ticket API)
+  prepare BUNDLE.json    compute EPS $prepare (digest, timestamp, algorithm) for a FHIR Bundle, locally
+  open                   open the agent page (card, PIN, roles, web pages asking for approval)
   sign eps|hl7|cms       sign a $prepare digest, an HL7 v3 prescription or any document (CMS)
   verify FILE…           verify prescriptions (HL7 v3, FHIR) and CMS signatures
   audit verify           check the signing audit log's hash chain
@@ -31,6 +33,7 @@ const commands: Record<string, () => Promise<Command>> = {
   tokens: async () => runTokens,
   verify: async () => (await import('./verify.js')).runVerify,
   sign: async () => (await import('./sign.js')).runSign,
+  prepare: async () => (await import('./prepare.js')).runPrepare,
   serve: async () => (await import('./agent.js')).runServe,
   demo: async () => (await import('./agent.js')).runDemo,
   login: async () => (argv, io) =>
@@ -45,6 +48,7 @@ const commands: Record<string, () => Promise<Command>> = {
     import('./client.js').then((m) => m.runClient('health', argv, io)),
   config: async () => (await import('./config.js')).runConfig,
   service: async () => async (argv, io) => (await import('./service.js')).runService(argv, io),
+  open: async () => (argv, io) => import('./client.js').then((m) => m.runClient('open', argv, io)),
   'spine-sim': async () => async (argv) => (await import('../spine-sim/cli.js')).runSpineSim(argv),
   'cis2-sim': async () => async (argv) => (await import('../cis2-sim/cli.js')).runCis2Sim(argv),
   audit: async () => async (argv, io) => {

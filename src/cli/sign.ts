@@ -32,13 +32,16 @@ const COMMON = `  --module PATH      PKCS#11 module (default: RXSIGN_MODULE, els
 The PIN is read from RXSIGN_PIN or a prompt on the terminal, never from the command line.`;
 
 export const SIGN_HELP = `Usage:
-  rxsign sign eps --digest B64 --algorithm RS256|RS1 [--timestamp ISO] [--bundle FILE] [--json]
-  rxsign sign eps --prepare FILE [--bundle FILE] [--json]
+  rxsign sign eps --digest B64 --algorithm RS256|RS1 [--timestamp ISO] [--bundle FILE [--bundle-out FILE]] [--json]
+  rxsign sign eps --prepare FILE [--bundle FILE [--bundle-out FILE]] [--json]
   rxsign sign hl7 --in FILE --out FILE [--algorithm RS256|RS1]
   rxsign sign cms --in FILE --out FILE [--detached] [--pem]
 
 eps: signs a $prepare digest (the SignedInfo, as received) and prints the signature, the certificate, the
-     XML-DSig Signature and the FHIR Provenance entry (--bundle: the prepare request Bundle for its references).
+     XML-DSig Signature and the FHIR Provenance entry. With --bundle (the $prepare request Bundle) the digest
+     is recomputed from the Bundle first and nothing is signed unless it matches (ERR_SIGN_DIGEST_MISMATCH;
+     --timestamp or --prepare needed); the answer then names the prescription, the patient and the items
+     signed, and --bundle-out writes the Bundle with the Provenance added, ready for $process-message.
 hl7: signs an HL7 v3 ParentPrescription (author/time := now; Signature in author/signatureText).
 cms: CAdES-BES (SHA-256) signature of any file, attached or detached, DER or PEM.
 
@@ -52,6 +55,7 @@ const OPTIONS = {
   timestamp: { type: 'string' },
   prepare: { type: 'string' },
   bundle: { type: 'string' },
+  'bundle-out': { type: 'string' },
   in: { type: 'string' },
   out: { type: 'string' },
   detached: { type: 'boolean' },
@@ -182,10 +186,9 @@ export async function runSign(argv: string[], io: Io): Promise<number> {
     // The PIN guard of this process (docs/pin.md): a PIN from the terminal or RXSIGN_PIN is the CLI's.
     const caller = { client: 'cli', pin, pinFrom: 'cli' as const };
     if (eps !== undefined) {
+      // JSON text, not JSON.parse: a decimal such as 1.50 is signed as written (docs/prescription.md).
       const bundle =
-        values.bundle === undefined
-          ? undefined
-          : (JSON.parse(await readFile(values.bundle, 'utf8')) as unknown);
+        values.bundle === undefined ? undefined : await readFile(values.bundle, 'utf8');
       const res = await service.signEpsDigest(
         {
           digest: eps.digest,
@@ -195,11 +198,27 @@ export async function runSign(argv: string[], io: Io): Promise<number> {
         },
         caller,
       );
+      if (values['bundle-out'] !== undefined && res.bundle !== undefined) {
+        await writeFile(values['bundle-out'], res.bundle, 'utf8');
+      }
       if (values.json === true) {
         json(io, res);
       } else {
+        const rx = res.prescription;
+        const what =
+          rx === undefined
+            ? []
+            : [
+                `prescription: ${rx.prescriptionId} for ${rx.patient.name} (NHS number ${rx.patient.nhsNumber})`,
+                ...rx.items.map((i) => `  item: ${i.name}, ${i.quantity}: ${i.dosage}`),
+              ];
         io.out(
-          `signature: ${res.signature}\ncertificate: ${res.certificate}\nsignatureXml: ${res.signatureXml}`,
+          [
+            ...what,
+            `signature: ${res.signature}`,
+            `certificate: ${res.certificate}`,
+            `signatureXml: ${res.signatureXml}`,
+          ].join('\n'),
         );
       }
     } else if (kind === 'hl7' && input !== undefined && values.out !== undefined) {

@@ -22,13 +22,18 @@ sub-indication and the first failing check's message) and then the checks.
 Options:
   --content FILE        detached content: the signed document of a detached CMS, or the HL7 v3
                         prescription a FHIR signature signs
-  --trust DIR           CA certificates (self-signed = trust anchors, others = intermediates); repeatable
-  --crl DIR             CRLs and ARLs (DER or PEM); repeatable
+  --trust DIR           CA certificates: self-signed ones and sub-CAs whose issuer is not in the
+                        folders are trust anchors, the others intermediates; repeatable
+                        (default: RXSIGN_TRUST_DIR, as the agent)
+  --crl DIR             CRLs and ARLs (DER or PEM); repeatable (default: RXSIGN_CRL_DIR)
   --at TIME             evaluate certificates at this ISO 8601 time instead of the signing time
   --allow-sha1          accept SHA-1 signatures (legacy cards)
   --revocation MODE     require (default: no revocation data → INDETERMINATE), if-available, off
   --json                print the full reports as JSON
   -h, --help            show this help
+
+A FHIR Bundle is checked against its own content (its fragments are rebuilt from the Bundle); content that
+cannot be rebuilt, and no trust anchor at all, give INDETERMINATE, never PASSED.
 
 Exit status: 0 all passed, 1 any failed, 2 any indeterminate (and none failed), 2 usage or I/O error.
 `;
@@ -104,9 +109,13 @@ export async function runVerify(argv: string[], io: Io): Promise<number> {
     return usage(io, '--at must be an ISO 8601 time');
   }
   try {
+    const fromEnv = (name: string): string[] => {
+      const v = process.env[name];
+      return v === undefined || v === '' ? [] : [v];
+    };
     const store = await loadTrustStore({
-      trustDirs: values.trust ?? [],
-      crlDirs: values.crl ?? [],
+      trustDirs: values.trust ?? fromEnv('RXSIGN_TRUST_DIR'),
+      crlDirs: values.crl ?? fromEnv('RXSIGN_CRL_DIR'),
     });
     const content =
       values.content === undefined ? undefined : new Uint8Array(await readFile(values.content));

@@ -5,7 +5,7 @@
  * - RFC 5280 §5.1: the input is exactly one CRL (DER, or PEM `X509 CRL`), no trailing bytes;
  * - RFC 5280 §6.3.3 (f)/(g): a CRL is used only if its issuer name matches the CA and its signature verifies
  *   with the CA's key, and the CA may sign CRLs (keyUsage cRLSign when keyUsage is present);
- * - eps-signature.md §2.5 (AEA-2650 AC 1.1/1.2): reasons keyCompromise(1), cACompromise(2), aACompromise(10)
+ * - docs/protocol/eps-signing.md §2.5 (AEA-2650 AC 1.1/1.2): reasons keyCompromise(1), cACompromise(2), aACompromise(10)
  *   → revoked whatever the signing time; any other, unknown or missing reason → revoked iff
  *   signingTime ≥ revocationDate;
  * - removeFromCRL(8) entries (delta CRLs only) do not revoke;
@@ -191,7 +191,7 @@ export function crlMatchesIssuer(crl: CrlInfo, issuer: CertificateInfo): boolean
 }
 
 /**
- * The EPS revocation rule for one certificate at `signingTime` (eps-signature.md §2.5).
+ * The EPS revocation rule for one certificate at `signingTime` (docs/protocol/eps-signing.md §2.5).
  *
  * @example
  * ```ts

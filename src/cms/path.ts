@@ -3,7 +3,8 @@
  *
  * Rules:
  * - the chain is built from the leaf up by issuer name = subject name, and AKID = SKID when both are present,
- *   through the caller's intermediates to one of the trust anchors (max 8 certificates); none → NO_CERTIFICATE_CHAIN_FOUND;
+ *   through the caller's intermediates to one of the trust anchors (max 8 certificates); none → NO_CERTIFICATE_CHAIN_FOUND
+ *   (INDETERMINATE when no anchor is configured at all, FAILED otherwise);
  * - every certificate's signature is verified with its issuer's public key (not metadata only); a bad chain
  *   signature → SIG_CRYPTO_FAILURE; the outcome depends only on the two certificates, so it is cached by the
  *   SHA-256 of both DERs (bounded); validity, policy and revocation are evaluated on every call;
@@ -216,13 +217,25 @@ export async function validateCertificatePath(
   const { chain, complete } = buildChain(leaf, anchors, pool);
   const checks: Check[] = [];
   if (!complete) {
-    checks.push({
-      id: 'path.build',
-      title: 'chain to a trust anchor',
-      status: 'failed',
-      subIndication: 'NO_CERTIFICATE_CHAIN_FOUND',
-      message: 'no path to a trust anchor',
-    });
+    // No anchor configured at all: nothing could be trusted, so nothing was decided (INDETERMINATE);
+    // anchors configured but none reached: the certificate is not trusted (FAILED).
+    checks.push(
+      anchors.length === 0
+        ? {
+            id: 'path.build',
+            title: 'chain to a trust anchor',
+            status: 'indeterminate',
+            subIndication: 'NO_CERTIFICATE_CHAIN_FOUND',
+            message: 'no trust anchors configured',
+          }
+        : {
+            id: 'path.build',
+            title: 'chain to a trust anchor',
+            status: 'failed',
+            subIndication: 'NO_CERTIFICATE_CHAIN_FOUND',
+            message: 'no path to a trust anchor',
+          },
+    );
     return finish(chain, checks);
   }
   checks.push({ id: 'path.build', title: 'chain to a trust anchor', status: 'passed' });

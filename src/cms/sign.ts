@@ -6,7 +6,7 @@
  *   messageDigest (SHA-256 of the content, node:crypto), signingTime (UTCTime 1950–2049, else
  *   GeneralizedTime, RFC 5652 §11.3) and signingCertificateV2 (RFC 5035); the card signs the DER SET OF the
  *   signed attributes (RFC 5652 §5.4), which is DER-sorted (X.690 §11.6);
- * - Spine login token (spine-protocol.md §1.3): SignedData v1, attached id-data eContent, NO signed attributes,
+ * - Spine login token (docs/protocol/cis-login.md §1.3): SignedData v1, attached id-data eContent, NO signed attributes,
  *   digest sha1 (or sha256) with NULL parameters, rsaEncryption, one certificate; the card signs the raw
  *   challenge;
  * - the signer's output must be an RSA signature of the modulus length and verify with the certificate's key
@@ -221,7 +221,7 @@ export async function signCades(opts: {
 }
 
 /**
- * The Spine login token: SignedData v1 over the raw challenge, no signed attributes (spine-protocol.md §1.3).
+ * The Spine login token: SignedData v1 over the raw challenge, no signed attributes (docs/protocol/cis-login.md §1.3).
  *
  * @example
  * ```ts

@@ -1,7 +1,9 @@
 /**
  * Loads a trust store from folders. Rules:
  * - a trust folder holds certificates (PEM, one or more blocks, or DER); self-issued ones (subject = issuer)
- *   are trust anchors, the others intermediates (untrusted until a path verifies);
+ *   are trust anchors, and so is a CA certificate whose issuer is not in the folders (a sub-CA configured
+ *   on its own, as EPS configures its signing sub-CAs); the others are intermediates (untrusted until a
+ *   path verifies);
  * - a CRL folder holds CRLs/ARLs (DER or PEM); their signatures are checked when used, not here;
  * - unreadable files are reported by name in `rejected` (never their content) and otherwise ignored; a
  *   caller that must fail closed (the signing policy) refuses a store with any rejected file.
@@ -66,6 +68,15 @@ export async function loadTrustStore(o: {
       } catch {
         store.rejected.push(f);
       }
+    }
+  }
+  // A sub-CA whose issuer is not configured is trusted as configured (RFC 5280 §6.1.1 (d)).
+  const subjects = new Set([...store.anchors, ...store.intermediates].map((c) => c.subject));
+  for (let i = store.intermediates.length - 1; i >= 0; i--) {
+    const c = store.intermediates[i] as CertificateInfo;
+    if (c.isCA && !subjects.has(c.issuer)) {
+      store.anchors.push(c);
+      store.intermediates.splice(i, 1);
     }
   }
   for (const dir of o.crlDirs ?? []) {

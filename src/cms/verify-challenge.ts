@@ -1,5 +1,5 @@
 /**
- * Verifies the Spine login token (spine-protocol.md §1.3) for the Spine simulator.
+ * Verifies the Spine login token (docs/protocol/cis-login.md §1.3) for the Spine simulator.
  *
  * Rules:
  * - ContentInfo signedData, exactly one SignerInfo, attached id-data eContent;

@@ -17,7 +17,7 @@
  *   (parseXml rejects them) and no entity references (it expands none and rejects DTDs).
  * No InclusiveNamespaces PrefixList: EPS and our SignedInfo never use one.
  *
- * The `hashable` view (eps-signature.md §1.2–1.3, §2.3: the subtree as EPS's xml-js → xmldom round trip sees
+ * The `hashable` view (docs/protocol/eps-signing.md §1.2–1.3, §2.3: the subtree as EPS's xml-js → xmldom round trip sees
  * it; its roots are made by hashable.ts) changes what is written, not how:
  * - whitespace-only text is dropped (xml-js does not capture it; the NPfIT XSLT has `xsl:strip-space`);
  * - an unprefixed element is in the default namespace *declared in the subtree as written* (its own `xmlns`,

@@ -1,5 +1,5 @@
 /**
- * The EPS "signature fragments" of an HL7 v3 ParentPrescription, canonicalised (eps-signature.md §1.2–1.3).
+ * The EPS "signature fragments" of an HL7 v3 ParentPrescription, canonicalised (docs/protocol/eps-signing.md §1.2–1.3).
  *
  * Rules:
  * - the document holds exactly one ParentPrescription, in urn:hl7-org:v3 or (as the EPS vectors are
@@ -90,22 +90,52 @@ export function fragmentsFromDocument(doc: XmlDocument, options: FragmentOptions
   }
 
   const view = (element: XmlElement): XmlElement => hashableRoot(element, HL7_NAMESPACE);
-  const fragment = (...parts: XmlElement[]): XmlElement => buildElement('Fragment', '', [], parts);
   const timeView =
     options.authorTime === undefined
       ? view(time)
       : hashableRoot(time, HL7_NAMESPACE, {
           attributes: withValue(time.attributes, options.authorTime),
         });
+  return fragmentsFromParts({
+    time: timeView,
+    id: view(id),
+    agentPerson: view(agentPerson),
+    recordTarget: view(recordTarget),
+    lineItems: lineItems.map(withoutSpineEdits),
+  });
+}
+
+/** The fragment roots, each already as hashed (see hashable.ts `hashableRoot`). */
+export interface FragmentRoots {
+  readonly time: XmlElement;
+  readonly id: XmlElement;
+  readonly agentPerson: XmlElement;
+  readonly recordTarget: XmlElement;
+  /** Without item status, `repeatNumber` with `high` only. */
+  readonly lineItems: readonly XmlElement[];
+}
+
+/**
+ * The canonical `FragmentsToBeHashed` of fragment roots: shared by the HL7 v3 reader above and the FHIR
+ * translation (src/prescription/fhir), so both hash exactly the same way.
+ *
+ * @example
+ * ```ts
+ * const bytes = fragmentsFromParts({ time, id, agentPerson, recordTarget, lineItems });
+ * ```
+ */
+export function fragmentsFromParts(parts: FragmentRoots): Uint8Array {
+  const fragment = (...children: XmlElement[]): XmlElement =>
+    buildElement('Fragment', '', [], children);
   const root = buildElement(
     'FragmentsToBeHashed',
     '',
     [],
     [
-      fragment(timeView, view(id)),
-      fragment(view(agentPerson)),
-      fragment(view(recordTarget)),
-      ...lineItems.map((lineItem) => fragment(withoutSpineEdits(lineItem))),
+      fragment(parts.time, parts.id),
+      fragment(parts.agentPerson),
+      fragment(parts.recordTarget),
+      ...parts.lineItems.map((lineItem) => fragment(lineItem)),
     ],
   );
   return exclusiveC14nBytes(root, { hashable: true });

@@ -1,6 +1,6 @@
 /**
  * The roots of EPS's hashable view of a subtree: what EPS's xml-js → xmldom round trip puts at the top of a
- * copy (eps-signature.md §1.2–1.3, §2.3). The view itself (whitespace, namespaces below the root, attribute
+ * copy (docs/protocol/eps-signing.md §1.2–1.3, §2.3). The view itself (whitespace, namespaces below the root, attribute
  * values) is written by c14n.ts `exclusiveC14n(root, { hashable: true })`; nothing is copied.
  *
  * Rules:

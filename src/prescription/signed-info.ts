@@ -1,5 +1,5 @@
 /**
- * The XML-DSig SignedInfo of an EPS prescription signature (eps-signature.md §1.4, §2.3, §2.4).
+ * The XML-DSig SignedInfo of an EPS prescription signature (docs/protocol/eps-signing.md §1.4, §2.3, §2.4).
  *
  * Rules:
  * - built SignedInfo is byte for byte the EPS template (vectors/eps/signedinfo-templates.txt): default
@@ -19,6 +19,7 @@ import { hash } from 'node:crypto';
 import { exclusiveC14nBytes } from './c14n.js';
 import { prescriptionError } from './errors.js';
 import { hashableRoot } from './hashable.js';
+import { parseXml } from './xml.js';
 import {
   ELEMENT,
   TEXT,
@@ -90,16 +91,76 @@ export function buildSignedInfo(
   fragmentsCanonical: Uint8Array,
   algorithm: SignatureAlgorithm,
 ): Uint8Array {
-  const spec = specOf(algorithm);
-  const text =
+  return UTF8.encode(signedInfoText(specOf(algorithm), digestValue(fragmentsCanonical, algorithm)));
+}
+
+/** The EPS template (docs/protocol/eps-signing.md §1.4) around a DigestValue. */
+function signedInfoText(spec: AlgorithmSpec, digest: string): string {
+  return (
     `<SignedInfo xmlns="${XMLDSIG_NAMESPACE}">` +
     `<CanonicalizationMethod Algorithm="${EXC_C14N}"></CanonicalizationMethod>` +
     `<SignatureMethod Algorithm="${spec.signatureMethod}"></SignatureMethod>` +
     `<Reference><Transforms><Transform Algorithm="${EXC_C14N}"></Transform></Transforms>` +
     `<DigestMethod Algorithm="${spec.digestMethod}"></DigestMethod>` +
-    `<DigestValue>${digestValue(fragmentsCanonical, algorithm)}</DigestValue>` +
-    `</Reference></SignedInfo>`;
-  return UTF8.encode(text);
+    `<DigestValue>${digest}</DigestValue>` +
+    `</Reference></SignedInfo>`
+  );
+}
+
+/** Base64 length of each digest: SHA-256 32 bytes → 44 characters, SHA-1 20 bytes → 28. */
+const DIGEST_B64_LENGTH: Readonly<Record<'sha256' | 'sha1', number>> = { sha256: 44, sha1: 28 };
+
+/**
+ * Checks that a SignedInfo to be signed (the decoded `$prepare` digest) is exactly EPS's template
+ * (docs/protocol/eps-signing.md §1.4) for `algorithm`: parsed with the project's XML parser (no DTD, no
+ * comment), a `SignedInfo` in the xmldsig namespace holding one CanonicalizationMethod (exc-c14n), one
+ * SignatureMethod and one Reference with one exc-c14n Transform, one DigestMethod and one DigestValue (strict
+ * base64 of a digest of the right length), and byte for byte the canonical template around that DigestValue:
+ * no other element, attribute (URI, Id), text or whitespace. A SignatureMethod or DigestMethod that is not the
+ * pair of `algorithm` is ERR_SIGNED_INFO_ALGORITHM_UNSUPPORTED; anything else ERR_SIGNED_INFO_MALFORMED.
+ *
+ * @example
+ * ```ts
+ * checkEpsSignedInfo(new TextDecoder().decode(bytes), 'RS256'); // throws for <SignedInfo>anything</SignedInfo>
+ * ```
+ */
+export function checkEpsSignedInfo(text: string, algorithm: SignatureAlgorithm): void {
+  const spec = specOf(algorithm);
+  let root: XmlElement;
+  try {
+    root = parseXml(text, { maxBytes: 16 * 1024, maxDepth: 8, rejectComments: true }).root;
+  } catch (cause) {
+    throw prescriptionError('ERR_SIGNED_INFO_MALFORMED', { cause, detail: { reason: 'XML' } });
+  }
+  if (root.localName !== 'SignedInfo' || root.namespace !== XMLDSIG_NAMESPACE) {
+    throw prescriptionError('ERR_SIGNED_INFO_MALFORMED', { detail: { reason: 'SignedInfo' } });
+  }
+  const reference = dsigChild(root, 'Reference');
+  const signatureMethod = algorithmOf(dsigChild(root, 'SignatureMethod'));
+  const digestMethod = algorithmOf(dsigChild(reference, 'DigestMethod'));
+  if (signatureMethod !== spec.signatureMethod || digestMethod !== spec.digestMethod) {
+    throw prescriptionError('ERR_SIGNED_INFO_ALGORITHM_UNSUPPORTED');
+  }
+  if (algorithmOf(dsigChild(root, 'CanonicalizationMethod')) !== EXC_C14N) {
+    throw prescriptionError('ERR_SIGNED_INFO_ALGORITHM_UNSUPPORTED');
+  }
+  const digest = dsigChild(reference, 'DigestValue');
+  const value =
+    digest.children.length === 1 && digest.children[0]?.type === TEXT
+      ? digest.children[0].value
+      : '';
+  if (
+    value.length !== DIGEST_B64_LENGTH[spec.hash] ||
+    !/^[A-Za-z0-9+/]+=*$/.test(value) ||
+    Buffer.from(value, 'base64').toString('base64') !== value
+  ) {
+    throw prescriptionError('ERR_SIGNED_INFO_MALFORMED', { detail: { reason: 'DigestValue' } });
+  }
+  if (text !== signedInfoText(spec, value)) {
+    throw prescriptionError('ERR_SIGNED_INFO_MALFORMED', {
+      detail: { reason: 'not the template' },
+    });
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The signing time EPS hashes as `author/time` (eps-signature.md §1.7–1.8): the `$prepare` timestamp (ISO 8601
+ * The signing time EPS hashes as `author/time` (docs/protocol/eps-signing.md §1.7–1.8): the `$prepare` timestamp (ISO 8601
  * with an offset) in HL7 v3 TS form, UTC `YYYYMMDDHHmmss`.
  */
 import { prescriptionError } from './errors.js';

@@ -2,7 +2,7 @@
  * Safe parse of untrusted XML (prescriptions and XML-DSig submitted for signing or verification) into the
  * light tree of xml-tree.ts, with our own strict parser (xml-parser.ts); no DOM library is involved.
  *
- * Rules enforced, in this order (anchors.md §4 "Pre-parse gate"):
+ * Rules enforced, in this order (docs/design-notes.md §1 "Pre-parse gate"):
  * 1. size cap on the encoded bytes (default 10 MiB), before anything is decoded;
  * 2. strict UTF-8 (WHATWG Encoding "fatal" mode; a leading BOM is dropped); an `encoding=` other than UTF-8
  *    is rejected;

@@ -3,7 +3,7 @@
  *
  * Rules:
  * - the signing certificate is the card's certificate whose keyUsage includes nonRepudiation; its key is the
- *   private key with the same CKA_ID (eps-signature.md §1.5); none → ERR_SIGN_NO_SIGNING_CERT;
+ *   private key with the same CKA_ID (docs/protocol/eps-signing.md §1.5); none → ERR_SIGN_NO_SIGNING_CERT;
  * - the certificate is parsed and the CMS SigningIdentity and public KeyObject are made ONCE per card session;
  * - PIN policy 'session': C_Login once, reused while the card stays in and logged in; 'per-signature': C_Login
  *   on every signing call (the driver logs out and in again, so the PIN is really checked);

@@ -1,12 +1,13 @@
 /**
  * EPS digest signing: the `$prepare` SignedInfo as received, signed on the card, checked, assembled.
  *
- * Rules (eps-signature.md §1.5, §1.6, §3.2, §3.3, §6):
+ * Rules (docs/protocol/eps-signing.md §1.5, §1.6, §3.2, §3.3, §6):
  * - `algorithm` is RS256 (CKM_SHA256_RSA_PKCS) or RS1 (CKM_SHA1_RSA_PKCS); anything else is refused before
  *   any card operation;
  * - `payload`/`digest` is strict base64 (RFC 4648 §4, canonical padding) of UTF-8 (fatal decoder) SignedInfo
- *   bytes; those exact bytes are signed, never parsed into a DOM or re-serialised; the SignatureMethod named in
- *   them, if any, must match `algorithm`;
+ *   bytes that are EPS's template exactly (one Reference, exc-c14n, the rsa-sha256/sha256 or rsa-sha1/sha1
+ *   pair of `algorithm`: `checkEpsSignedInfo`), else ERR_SIGN_BAD_PAYLOAD before any card operation; those
+ *   exact bytes are signed, never re-serialised;
  * - every signature is verified with the certificate's public key (node:crypto) before it is returned;
  * - the XML-DSig Signature uses the default namespace, the SignedInfo bytes as received, exactly one
  *   certificate as base64 DER with no PEM armour and no whitespace;
@@ -17,6 +18,7 @@ import { createHash, randomUUID, verify } from 'node:crypto';
 import { isServiceError } from '../errors.js';
 import type { CardSession, SigningKey } from './card-session.js';
 import { signError } from './errors.js';
+import { checkEpsSignedInfo } from '../prescription/signed-info.js';
 
 export type EpsAlgorithm = 'RS256' | 'RS1';
 
@@ -40,7 +42,6 @@ const ALGORITHMS: Readonly<
   },
 };
 const STRICT_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const SIGNATURE_METHOD = /<SignatureMethod\s+Algorithm="([^"]*)"/g;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -97,13 +98,17 @@ export function decodeEpsPayload(b64: unknown, algorithm: EpsAlgorithm): Uint8Ar
   } catch (cause) {
     throw signError('ERR_SIGN_BAD_PAYLOAD', { cause });
   }
-  // A shape check on the text only: the bytes are signed as they are (§6: do not parse or re-canonicalise).
-  if (!text.startsWith('<SignedInfo') || !text.endsWith('</SignedInfo>')) {
-    throw signError('ERR_SIGN_BAD_PAYLOAD');
-  }
-  const methods = [...text.matchAll(SIGNATURE_METHOD)].map((m) => m[1]);
-  if (methods.length > 1 || (methods.length === 1 && methods[0] !== ALGORITHMS[algorithm].method)) {
-    throw signError('ERR_SIGN_ALGORITHM_UNSUPPORTED');
+  // The bytes are signed as they are (docs/protocol/eps-signing.md §6: never re-serialised); they must be
+  // EPS's SignedInfo template for this algorithm exactly, checked with the project's XML parser.
+  try {
+    checkEpsSignedInfo(text, algorithm);
+  } catch (cause) {
+    throw signError(
+      isServiceError(cause) && cause.code === 'ERR_SIGNED_INFO_ALGORITHM_UNSUPPORTED'
+        ? 'ERR_SIGN_ALGORITHM_UNSUPPORTED'
+        : 'ERR_SIGN_BAD_PAYLOAD',
+      { cause },
+    );
   }
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

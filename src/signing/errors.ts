@@ -24,6 +24,8 @@ export type SignErrorCode =
   | 'ERR_SIGN_TIMESTAMP_INVALID'
   | 'ERR_SIGN_PIN_REQUIRED'
   | 'ERR_SIGN_NO_ROLE'
+  | 'ERR_SIGN_ROLE_NOT_PRESCRIBER'
+  | 'ERR_SIGN_DIGEST_MISMATCH'
   | 'ERR_SIGN_CARD_REMOVED'
   | 'ERR_SIGN_CARD_FAILED'
   | 'ERR_SIGN_SELF_CHECK_FAILED'
@@ -105,6 +107,16 @@ export const SIGN_ERRORS: ErrorTable<SignErrorCode> = {
     status: 401,
     message: 'the card PIN is required to sign',
     fix: 'Send the PIN (field `pin`) on first use, or on every call when the PIN policy is per-signature.',
+  },
+  ERR_SIGN_ROLE_NOT_PRESCRIBER: {
+    status: 403,
+    message: 'the selected Spine role cannot prescribe: signing is refused',
+    fix: 'Select a prescribing role (POST /api/v1/role), or list this job role in RXSIGN_PRESCRIBER_ROLES.',
+  },
+  ERR_SIGN_DIGEST_MISMATCH: {
+    status: 409,
+    message: 'the SignedInfo does not match the prescription Bundle: nothing was signed',
+    fix: 'Send the digest $prepare returned for this exact Bundle, with the same timestamp and algorithm (rxsign prepare computes it).',
   },
   ERR_SIGN_NO_ROLE: {
     status: 403,

@@ -2,7 +2,7 @@
  * HL7 v3 ParentPrescription signing: author/time := signing time, fragments, SignedInfo, Signature placed in
  * author/signatureText, and a check of the output document by rebuilding its digest.
  *
- * Rules (eps-signature.md §1.2–1.4, §1.7, §1.8):
+ * Rules (docs/protocol/eps-signing.md §1.2–1.4, §1.7, §1.8):
  * - author/time/@value is set to the signing time in HL7 TS form (UTC `YYYYMMDDHHmmss`) and that is the time
  *   hashed, because time is the first hashed fragment;
  * - fragments and SignedInfo come from src/prescription (one implementation), RS256 unless RS1 is asked for;

@@ -42,3 +42,4 @@ export {
   type SigningTrust,
 } from './policy.js';
 export { SIGN_ERRORS, signError, type SignErrorCode } from './errors.js';
+export { DEFAULT_PRESCRIBER_ROLES, isPrescriberRole, type RoleFacts } from './prescriber.js';

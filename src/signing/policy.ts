@@ -1,7 +1,7 @@
 /**
  * The signing policy: which certificate may make a content-commitment signature, and when.
  *
- * Rules (eps-signature.md §1.5, §6 "Key and certificate"):
+ * Rules (docs/protocol/eps-signing.md §1.5, §6 "Key and certificate"):
  * - keyUsage must include nonRepudiation (RFC 5280 §4.2.1.3; a certificate without the extension is refused too);
  * - the signing time lies within notBefore..notAfter and within the PrivateKeyUsagePeriod when present
  *   (RFC 3280 §4.2.1.4);

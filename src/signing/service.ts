@@ -2,19 +2,31 @@
  * The signing service: policy → card → self-check → audit → result, for EPS batches, HL7 v3 and CMS.
  *
  * Rules:
- * - every attempt (each EPS item, each HL7 document, each CMS) becomes one audit record, refusals included;
- *   a call's records are appended in ONE append, and the call returns only after the append resolved
- *   (fsync); if the audit fails, no signature is returned (ERR_SIGN_AUDIT_FAILED);
+ * - every signature made (each signed EPS item, HL7 document, CMS) is one audit record; a refused or failed
+ *   request is ONE record (with `items`, the number of items it held), and the items of a batch that are
+ *   refused or fail with the same code are one record too, so a batch of 250 bad payloads writes one record,
+ *   not 250 (no audit flooding); a call's records are appended in ONE append, and the call returns only after
+ *   the append resolved (fsync); if the audit fails, no signature is returned (ERR_SIGN_AUDIT_FAILED);
+ * - before any card operation the audit log's free-space reserve is checked (`ensureSpace`): below it every
+ *   signing request is refused with ERR_AUDIT_DISK_FULL (audited) until space is freed;
  * - policy (algorithm allowlist, certificate usage, validity, PKUP, path and revocation) runs before signing;
  *   the certificate is checked at the signing time (now) and, for EPS, at the `$prepare` timestamp as well;
- * - caller input is copied before the first await (STYLE 21); the PIN is passed to the card only.
+ * - caller input is copied before the first await (docs/style.md §21); the PIN is passed to the card only.
  */
 import type { EmitEvent } from '../events.js';
-import { isServiceError } from '../errors.js';
+import { ServiceError, isServiceError } from '../errors.js';
 import type { AuditEntry, AuditLog, SignOutcome } from '../audit/index.js';
 import type { TokenPort, TokenSelector } from '../pkcs11/index.js';
 import type { PinGuard, PinSource } from '../pin/index.js';
 import type { SignatureAlgorithm } from '../prescription/signed-info.js';
+import {
+  FHIR_ERRORS,
+  describePrescription,
+  prepareBundle,
+  readBundle,
+  stringifyJsonLossless,
+  type PrescriptionSummary,
+} from '../prescription/fhir/index.js';
 import { isoToHl7Timestamp } from '../prescription/timestamp.js';
 import {
   openCardSession,
@@ -65,26 +77,58 @@ export interface SigningServiceOptions {
   readonly pins?: PinGuard;
 }
 
-/** An EPS batch request (NHS Credential Management `signPrescription` payload shape). */
+/**
+ * An EPS batch request (NHS Credential Management `signPrescription` payload shape). A payload may carry the
+ * FHIR prescription-order `bundle` its digest was prepared from (an object, or its JSON text, which keeps
+ * decimals as written): the SignedInfo is then recomputed from the Bundle with `timestamp` (required then) and
+ * signed only when it is the same, byte for byte (docs/signing.md "What you see is what you sign").
+ */
 export interface EpsBatchRequest {
-  readonly payloads: readonly { readonly id: string; readonly payload: string }[];
+  readonly payloads: readonly {
+    readonly id: string;
+    readonly payload: string;
+    readonly bundle?: unknown;
+  }[];
   readonly algorithm: string;
   readonly timestamp?: string;
 }
 
-/** The answer, shaped like NHS Credential Management's `signPrescription`. */
-export interface EpsBatchResult {
-  certificate: string;
-  signatures: { id: string; signature: string }[];
-  failed_signatures: { id: string; code: string; message: string }[];
+/** One signed payload: the raw signature and what integrators otherwise assemble by hand. */
+export interface EpsSignedItem {
+  id: string;
+  /** base64 RSA signature over the SignedInfo. */
+  signature: string;
+  /** The XML-DSig `Signature` (docs/protocol/eps-signing.md §1.6). */
+  signatureXml: string;
+  /** The Provenance Bundle entry for $process-message (§3.3). */
+  provenance: ProvenanceEntry;
+  /** With a Bundle: what was signed, in words. */
+  prescription?: PrescriptionSummary;
+  /** With a Bundle: the Bundle with the Provenance added, as JSON text (numbers as given), for $process-message. */
+  bundle?: string;
 }
 
-/** One `$prepare` result signed: raw signature, certificate, XML-DSig and Provenance entry. */
+/** The answer, shaped like NHS Credential Management's `signPrescription`, plus the assembled parts. */
+export interface EpsBatchResult {
+  certificate: string;
+  signatures: EpsSignedItem[];
+  failed_signatures: {
+    id: string;
+    code: string;
+    message: string;
+    issues?: { path: string; message: string }[];
+  }[];
+}
+
+/** One `$prepare` result signed: raw signature, certificate, XML-DSig and Provenance entry (and, with a
+ * Bundle, what was signed and the Bundle ready for $process-message). */
 export interface EpsDigestResult {
   signature: string;
   certificate: string;
   signatureXml: string;
   provenance: ProvenanceEntry;
+  prescription?: PrescriptionSummary;
+  bundle?: string;
 }
 
 /** A signed HL7 v3 document. */
@@ -127,6 +171,15 @@ function storable(value: string | null | undefined, max: number): string | undef
 }
 const PATH_CACHE_MS = 60_000;
 
+/** The Bundle read now (a copy), or the error to report for its item. */
+function readBundleOrError(bundle: unknown): ReturnType<typeof readBundle> | Error {
+  try {
+    return readBundle(bundle as string | object);
+  } catch (err) {
+    return err instanceof Error ? err : new Error('bundle');
+  }
+}
+
 function codeOf(err: unknown): string {
   return isServiceError(err) && /^ERR_[A-Z0-9_]{1,64}$/.test(err.code)
     ? err.code
@@ -148,7 +201,20 @@ const ITEM_MESSAGES: Readonly<Record<string, string>> = {
   ERR_SIGN_CARD_REMOVED: SIGN_ERRORS.ERR_SIGN_CARD_REMOVED.message,
   ERR_SIGN_SELF_CHECK_FAILED: SIGN_ERRORS.ERR_SIGN_SELF_CHECK_FAILED.message,
   ERR_SIGN_BAD_INPUT: 'the item is not valid',
+  ERR_SIGN_DIGEST_MISMATCH: SIGN_ERRORS.ERR_SIGN_DIGEST_MISMATCH.message,
+  ERR_SIGN_TIMESTAMP_INVALID: SIGN_ERRORS.ERR_SIGN_TIMESTAMP_INVALID.message,
+  ERR_FHIR_JSON_INVALID: FHIR_ERRORS.ERR_FHIR_JSON_INVALID.message,
+  ERR_FHIR_NOT_PRESCRIPTION_ORDER: FHIR_ERRORS.ERR_FHIR_NOT_PRESCRIPTION_ORDER.message,
+  ERR_FHIR_ELEMENT_MISSING: FHIR_ERRORS.ERR_FHIR_ELEMENT_MISSING.message,
+  ERR_FHIR_ELEMENT_INVALID: FHIR_ERRORS.ERR_FHIR_ELEMENT_INVALID.message,
+  ERR_FHIR_ELEMENT_UNSUPPORTED: FHIR_ERRORS.ERR_FHIR_ELEMENT_UNSUPPORTED.message,
 };
+
+/** The FHIR path issues of an error (FHIR translation errors carry them), for failed_signatures. */
+function issuesOf(err: unknown): { path: string; message: string }[] | undefined {
+  const issues = isServiceError(err) ? err.detail?.issues : undefined;
+  return Array.isArray(issues) ? (issues as { path: string; message: string }[]) : undefined;
+}
 
 function messageOf(code: string): string {
   return ITEM_MESSAGES[code] ?? 'the item could not be signed';
@@ -190,6 +256,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
       sha: readonly string[];
       ids: readonly string[];
       code: string | null;
+      items?: number;
     },
   ): AuditEntry => ({
     kind: 'sign',
@@ -203,6 +270,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     documentIds: x.ids.filter((id) => PRINTABLE_ID.test(id)).slice(0, 1000),
     outcome: x.code === null ? 'signed' : outcomeOf(x.code),
     errorCode: x.code,
+    ...(x.items !== undefined && x.items > 1 ? { items: Math.min(x.items, 1000) } : {}),
   });
 
   async function record(entries: readonly AuditEntry[]): Promise<void> {
@@ -216,7 +284,12 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
   /** Runs `fn`; a thrown refusal/failure is audited (one record) and rethrown. */
   async function guarded<T>(
     caller: SignCaller,
-    meta: { algorithm: string | null; ids: readonly string[]; sha?: readonly string[] },
+    meta: {
+      algorithm: string | null;
+      ids: readonly string[];
+      sha?: readonly string[];
+      items?: number;
+    },
     fn: (setKey: (k: SigningKey) => void) => Promise<T>,
   ): Promise<T> {
     if (closed) {
@@ -224,6 +297,8 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     }
     let key: SigningKey | undefined;
     try {
+      // Before any card operation: signing stops with a clear error before the audit disk is full.
+      await o.audit.ensureSpace();
       return await fn((k) => {
         key = k;
       });
@@ -240,6 +315,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
           sha: meta.sha ?? [],
           ids: meta.ids,
           code: codeOf(err),
+          ...(meta.items !== undefined ? { items: meta.items } : {}),
         }),
       ]);
       throw err;
@@ -284,11 +360,14 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     request: EpsBatchRequest,
     caller: SignCaller,
   ): Promise<EpsBatchResult> {
-    // Copy the caller's request before the first await (STYLE 21).
+    // Copy the caller's request before the first await (docs/style.md §21).
     const payloads = Array.isArray(request.payloads)
-      ? request.payloads
-          .slice(0, MAX_EPS_BATCH + 1)
-          .map((p) => ({ id: String(p.id), payload: p.payload }))
+      ? request.payloads.slice(0, MAX_EPS_BATCH + 1).map((p) => ({
+          id: String(p.id),
+          payload: p.payload,
+          // A Bundle object is read (and so copied) now, before the first await.
+          bundle: p.bundle === undefined ? undefined : readBundleOrError(p.bundle),
+        }))
       : [];
     const ids = payloads.map((p) => p.id);
     const alg =
@@ -296,7 +375,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
         ? request.algorithm
         : null;
     const timestamp = request.timestamp;
-    return guarded(caller, { algorithm: alg, ids }, async (setKey) => {
+    return guarded(caller, { algorithm: alg, ids, items: payloads.length }, async (setKey) => {
       if (payloads.length === 0) {
         throw signError('ERR_SIGN_BAD_INPUT');
       }
@@ -305,36 +384,100 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
       }
       const algorithm = parseEpsAlgorithm(request.algorithm);
       const ts = timestampOf(timestamp);
-      const key = await keyFor(caller, ts === undefined ? [now()] : [now(), ts], setKey);
+      // Every payload is decoded and checked (EPS's SignedInfo template) before any card operation.
       const items: EpsItem[] = [];
       const failed: EpsBatchResult['failed_signatures'] = [];
-      const records: AuditEntry[] = [];
+      const withBundle = new Map<string, { summary: PrescriptionSummary; root: object }>();
+      const notSigned = new Map<string, { ids: string[]; sha: string[] }>();
+      const notSignedItem = (
+        id: string,
+        code: string,
+        sha?: string,
+        issues?: ReturnType<typeof issuesOf>,
+      ): void => {
+        failed.push({ id, code, message: messageOf(code), ...(issues ? { issues } : {}) });
+        const group = notSigned.get(code) ?? { ids: [], sha: [] };
+        group.ids.push(id);
+        if (sha !== undefined) {
+          group.sha.push(sha);
+        }
+        notSigned.set(code, group);
+      };
       for (const p of payloads) {
+        let sha: string[] = [];
         try {
           if (!PRINTABLE_ID.test(p.id)) {
             throw signError('ERR_SIGN_BAD_INPUT');
           }
-          items.push({ id: p.id, bytes: decodeEpsPayload(p.payload, algorithm) });
+          const bytes = decodeEpsPayload(p.payload, algorithm);
+          sha = [sha256Hex(bytes)];
+          if (p.bundle !== undefined) {
+            // What you see is what you sign: the SignedInfo must be the Bundle's, byte for byte.
+            if (p.bundle instanceof Error) {
+              throw p.bundle;
+            }
+            if (timestamp === undefined) {
+              throw signError('ERR_SIGN_TIMESTAMP_INVALID');
+            }
+            const prepared = prepareBundle(p.bundle, { timestamp, algorithm });
+            if (!Buffer.from(prepared.signedInfo).equals(Buffer.from(bytes))) {
+              throw signError('ERR_SIGN_DIGEST_MISMATCH');
+            }
+            withBundle.set(p.id, { summary: describePrescription(p.bundle), root: p.bundle.root });
+          }
+          items.push({ id: p.id, bytes });
         } catch (err) {
           const code = codeOf(err);
-          failed.push({ id: p.id, code, message: messageOf(code) });
-          records.push(entry(caller, key, { algorithm, sha: [], ids: [p.id], code }));
+          notSignedItem(p.id, code, sha[0], issuesOf(err));
         }
       }
-      const outcomes = await signEpsItems(session, key, algorithm, items);
+      const key = await keyFor(caller, ts === undefined ? [now()] : [now(), ts], setKey);
+      const outcomes = items.length === 0 ? [] : await signEpsItems(session, key, algorithm, items);
       const signatures: EpsBatchResult['signatures'] = [];
+      const when = timestamp ?? now().toISOString();
+      const records: AuditEntry[] = [];
       const signedSha: string[] = [];
       for (const r of outcomes) {
         if (r.ok) {
-          signatures.push({ id: r.id, signature: Buffer.from(r.signature).toString('base64') });
+          const signature = Buffer.from(r.signature).toString('base64');
           signedSha.push(r.sha256);
+          const item = items.find((i) => i.id === r.id);
+          const signatureXml = xmlDsigSignature(
+            item?.bytes ?? new Uint8Array(),
+            signature,
+            key.certificateB64,
+          );
+          const fhir = withBundle.get(r.id);
+          const provenance = provenanceEntry({
+            ...(fhir === undefined ? {} : { bundle: fhir.root }),
+            signatureXml,
+            timestamp: when,
+            recorded: now(),
+          });
+          const withProvenance = (root: { entry?: unknown }): string =>
+            stringifyJsonLossless({
+              ...root,
+              entry: [...(Array.isArray(root.entry) ? root.entry : []), provenance],
+            });
+          signatures.push({
+            id: r.id,
+            signature,
+            signatureXml,
+            provenance,
+            ...(fhir === undefined
+              ? {}
+              : { prescription: fhir.summary, bundle: withProvenance(fhir.root) }),
+          });
           records.push(entry(caller, key, { algorithm, sha: [r.sha256], ids: [r.id], code: null }));
         } else {
-          failed.push({ id: r.id, code: r.code, message: messageOf(r.code) });
-          records.push(
-            entry(caller, key, { algorithm, sha: [r.sha256], ids: [r.id], code: r.code }),
-          );
+          notSignedItem(r.id, r.code, r.sha256);
         }
+      }
+      // One record per code for the items that were not signed (with their count), not one per item.
+      for (const [code, g] of notSigned) {
+        records.push(
+          entry(caller, key, { algorithm, sha: g.sha, ids: g.ids, code, items: g.ids.length }),
+        );
       }
       await record(records);
       if (signatures.length > 0) {
@@ -355,29 +498,45 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     signEpsBatch,
     async signEpsDigest(request, caller) {
       const digest = request.digest;
-      const timestamp = request.timestamp ?? now().toISOString();
       const bundle = request.bundle;
+      if (bundle !== undefined && request.timestamp === undefined) {
+        // The Bundle's digest depends on the time hashed: it cannot be checked without it.
+        throw signError('ERR_SIGN_TIMESTAMP_INVALID');
+      }
+      const timestamp = request.timestamp ?? now().toISOString();
       const res = await signEpsBatch(
-        { payloads: [{ id: 'digest', payload: digest }], algorithm: request.algorithm, timestamp },
+        {
+          payloads: [
+            { id: 'digest', payload: digest, ...(bundle === undefined ? {} : { bundle }) },
+          ],
+          algorithm: request.algorithm,
+          timestamp,
+        },
         caller,
       );
       const sig = res.signatures[0];
       if (sig === undefined) {
         const f = res.failed_signatures[0];
+        if (f !== undefined && f.code.startsWith('ERR_FHIR_')) {
+          throw new ServiceError(f.code, f.message, {
+            ...(f.issues === undefined
+              ? {}
+              : { detail: { issues: f.issues, element: f.issues[0]?.path } }),
+          });
+        }
         throw signError(
           f !== undefined && f.code.startsWith('ERR_SIGN_')
             ? (f.code as Parameters<typeof signError>[0])
             : 'ERR_SIGN_CARD_FAILED',
         );
       }
-      // Signed, so the batch has already decoded and checked it strictly (decodeEpsPayload).
-      const signedInfo = Buffer.from(digest, 'base64');
-      const signatureXml = xmlDsigSignature(signedInfo, sig.signature, res.certificate);
       return {
         signature: sig.signature,
         certificate: res.certificate,
-        signatureXml,
-        provenance: provenanceEntry({ bundle, signatureXml, timestamp, recorded: now() }),
+        signatureXml: sig.signatureXml,
+        provenance: sig.provenance,
+        ...(sig.prescription === undefined ? {} : { prescription: sig.prescription }),
+        ...(sig.bundle === undefined ? {} : { bundle: sig.bundle }),
       };
     },
     async signHl7(xml, caller, opts = {}) {
@@ -454,7 +613,13 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
     },
     async refuse(caller, code, documentIds = []) {
       await record([
-        entry(caller, undefined, { algorithm: null, sha: [], ids: documentIds, code }),
+        entry(caller, undefined, {
+          algorithm: null,
+          sha: [],
+          ids: documentIds,
+          code,
+          items: documentIds.length,
+        }),
       ]);
     },
     close() {

@@ -1,5 +1,5 @@
 /**
- * The Access Manager API (spine-protocol.md §2). The paths are INFERRED from the Sun AM 7 / OpenSSO defaults
+ * The Access Manager API (docs/protocol/cis-login.md §2). The paths are INFERRED from the Sun AM 7 / OpenSSO defaults
  * ([ORA] gjdup, gjdtj; [AM-C]); NHS never published them.
  *
  * Rules this file enforces:

@@ -6,7 +6,11 @@
  *   `REQUEST_TOO_LARGE`); any other body error → 400 `MALFORMED_REQUEST`; an unexpected error → 500
  *   `INTERNAL_ERROR` (logged), never a crash.
  * - Faults `5xx` and `hang` act before any route (except `/_sim/*`).
- * - The admin routes `/_sim/*` exist only when `admin` is on (default on: this is a test double).
+ * - The admin (fault injection) routes `/_sim/*` exist only when `adminRoutes` is on (`--faults`; default
+ *   off, and the demo leaves them off): any local process could otherwise make the broker refuse or hang.
+ * - The same Host and Origin guards as the agent (DNS-rebinding defence, docs/spine-sim.md "Security"):
+ *   the Host header must name 127.0.0.1, [::1] or localhost; a request with an Origin header (a browser) is
+ *   refused unless that exact origin is in `allowedOrigins`. Both answer 403 before any route or fault.
  * - The request log carries method, path and status only (no query: it can hold a ticket).
  */
 import { randomBytes } from 'node:crypto';
@@ -27,6 +31,9 @@ import type { TrustStore } from './trust.js';
 import { parseUsers, type SimUser } from './users.js';
 
 export const DEFAULT_BODY_LIMIT = 256 * 1024;
+
+/** The agent's rule (src/api/app.ts): 127.0.0.1, localhost or [::1], with an optional port. */
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/i;
 
 /** Options of the simulator app. */
 export interface SpineSimOptions {
@@ -50,8 +57,10 @@ export interface SpineSimOptions {
   readonly publicUrl?: string;
   /** HMAC key for challenges; default 32 random bytes per instance. */
   readonly serverKey?: Uint8Array;
-  /** Mount `/_sim/*` (default true). */
+  /** Mount the fault-injection routes `/_sim/*` (default false; the CLI's `--faults`). */
   readonly adminRoutes?: boolean;
+  /** Exact browser origins (scheme://host:port) allowed to call; default none (every Origin is refused). */
+  readonly allowedOrigins?: readonly string[];
 }
 
 /** The app, its admin handle, and the hanging responses (so that close() can end them). */
@@ -92,10 +101,24 @@ export function createSpineSimApp(options: SpineSimOptions): SpineSimApp {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
+  const allowedOrigins = new Set(options.allowedOrigins ?? []);
   app.use((req, res, next) => {
     res.on('finish', () => {
       ctx.logger.debug({ method: req.method, path: req.path, status: res.statusCode }, 'request');
     });
+    if (!LOOPBACK_HOST.test(req.headers.host ?? '')) {
+      sendText(res, 403, 'Forbidden: the Host header is not a loopback name (FORBIDDEN_HOST)\n');
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigins.has(origin)) {
+      sendText(
+        res,
+        403,
+        'Forbidden: requests from this origin are not allowed (FORBIDDEN_ORIGIN)\n',
+      );
+      return;
+    }
     if (req.path.startsWith('/_sim/')) {
       next();
       return;
@@ -118,7 +141,7 @@ export function createSpineSimApp(options: SpineSimOptions): SpineSimApp {
   mountGas(router, ctx);
   mountSsb(router, ctx);
   mountAm(router, ctx);
-  const admin = mountAdmin(router, ctx, options.adminRoutes ?? true);
+  const admin = mountAdmin(router, ctx, options.adminRoutes ?? false);
   app.use(router);
 
   app.use((_req, res) => {

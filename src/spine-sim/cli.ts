@@ -1,5 +1,5 @@
 /**
- * `rxsign spine-sim [--port N] [--host H] [--users FILE] [--trust DIR] [--crl DIR] [--help]`.
+ * `rxsign spine-sim --users FILE --trust DIR [--crl DIR] [--port N] [--host H] [--faults] [--allow-origin O]… [--help]`.
  *
  * Prints the URL on start, a one-line error for bad input (exit 2), and stops on SIGINT/SIGTERM (exit 0)
  * or when `io.signal` aborts (tests).
@@ -14,7 +14,8 @@ import { loadUsersFile } from './users.js';
 
 export const DEFAULT_SPINE_SIM_PORT = 4480;
 
-const USAGE = `Usage: rxsign spine-sim --users FILE --trust DIR [--crl DIR] [--port N] [--host H]
+const USAGE = `Usage: rxsign spine-sim --users FILE --trust DIR [--crl DIR] [--port N] [--host H] [--faults]
+                        [--allow-origin ORIGIN]...
 
 A local Spine Security Broker (CIS smartcard login) simulator for tests and demos.
 
@@ -22,7 +23,10 @@ A local Spine Security Broker (CIS smartcard login) simulator for tests and demo
   --trust DIR    CA certificates, PEM or DER (self-signed = anchors, others = intermediates)
   --crl DIR      CRLs, PEM or DER (optional)
   --port N       port to listen on (default ${DEFAULT_SPINE_SIM_PORT}; 0 = any free port)
-  --host H       address to listen on (default 127.0.0.1)
+  --host H       address to listen on (default 127.0.0.1); requests must still name a loopback Host
+  --faults       mount the fault-injection routes /_sim/* (tests only: off by default)
+  --allow-origin ORIGIN
+                 a browser origin (scheme://host:port) allowed to call; repeatable (default: none)
   --help         this text
 `;
 
@@ -55,6 +59,8 @@ export async function runSpineSim(
     users?: string;
     trust?: string;
     crl?: string;
+    faults?: boolean;
+    'allow-origin'?: string[];
     help?: boolean;
   };
   try {
@@ -66,6 +72,8 @@ export async function runSpineSim(
         users: { type: 'string' },
         trust: { type: 'string' },
         crl: { type: 'string' },
+        faults: { type: 'boolean' },
+        'allow-origin': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -96,6 +104,8 @@ export async function runSpineSim(
       users,
       trust,
       crls,
+      adminRoutes: values.faults === true,
+      allowedOrigins: values['allow-origin'] ?? [],
       logger: createLogger({ name: 'spine-sim' }),
     });
   } catch (err) {

@@ -15,7 +15,7 @@ export interface SimContext {
   readonly trust: TrustStore;
   readonly crls: readonly CrlInfo[];
   readonly revocation: RevocationPolicy;
-  /** Accept RSA-1024 and SHA-1 certificate signatures, as the INT PKI had (spine-protocol.md §5). */
+  /** Accept RSA-1024 and SHA-1 certificate signatures, as the INT PKI had (docs/protocol/cis-login.md §5). */
   readonly allowLegacyCrypto: boolean;
   readonly challengeMaxAgeMs: number;
   readonly serverKey: Uint8Array;

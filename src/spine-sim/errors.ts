@@ -5,7 +5,7 @@
  * - {@link SPINE_SIM_ERRORS}: `ServiceError` codes for the simulator's own configuration (users file, trust and
  *   CRL folders). Messages never echo file content.
  * - {@link LOGIN_REJECTIONS}: the codes the simulator puts in `<gpPARAM name="error">` when it refuses a login,
- *   with the HTTP status it answers with. The real GAS error shape is not public (spine-protocol.md §6, §8.1);
+ *   with the HTTP status it answers with. The real GAS error shape is not public (docs/protocol/cis-login.md §6, §8 item 1);
  *   this is the simulator's choice, documented in docs/spine-sim.md.
  */
 import { fromTable, type ErrorTable, type ServiceError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * The GAS login routes (spine-protocol.md §1.2–§1.7): authactivate, authvalidate, authlogout, ssoupdate.
+ * The GAS login routes (docs/protocol/cis-login.md §1.2–§1.7): authactivate, authvalidate, authlogout, ssoupdate.
  *
  * Rules this file enforces:
  * - Bodies are parsed leniently whatever the Content-Type (§1.1); a repeated parameter is refused.

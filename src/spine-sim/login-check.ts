@@ -1,5 +1,5 @@
 /**
- * The authvalidate checks, in order (spine-protocol.md §1.4 "a realistic server would", §7):
+ * The authvalidate checks, in order (docs/protocol/cis-login.md §1.4 "a realistic server would", §7):
  *
  * | # | check                                                      | refusal            |
  * |---|------------------------------------------------------------|--------------------|

@@ -1,5 +1,5 @@
 /**
- * The bodies the simulator writes, in the captured shapes (spine-protocol.md §1.2, §1.4, §1.5, §1.6).
+ * The bodies the simulator writes, in the captured shapes (docs/protocol/cis-login.md §1.2, §1.4, §1.5, §1.6).
  */
 import type { Response } from 'express';
 import { buildGpObject, SERVER_DOCTYPE, type GpParamInput } from '../auth/wire/gpobject.js';
@@ -112,7 +112,7 @@ export function validateReply(a: {
 
 /**
  * A refused request: the reply shape without `sso_ticket`, plus `error` and `error_description`
- * (the simulator's choice; the real shape is not public, spine-protocol.md §6).
+ * (the simulator's choice; the real shape is not public, docs/protocol/cis-login.md §6).
  *
  * @example
  * ```ts

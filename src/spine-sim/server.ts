@@ -2,7 +2,7 @@
  * Starts the simulator on a loopback HTTP socket.
  *
  * Plain HTTP on 127.0.0.1 by default: the simulator is a local test double; the real GAS is HTTPS with
- * server authentication only (spine-protocol.md §1.1).
+ * server authentication only (docs/protocol/cis-login.md §1.1).
  */
 import { listen } from '../net.js';
 import { createSpineSimApp, type SpineSimOptions } from './app.js';

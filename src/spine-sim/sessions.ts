@@ -1,5 +1,5 @@
 /**
- * In-memory SSO sessions, modelled on Sun Access Manager (spine-protocol.md §2, §6).
+ * In-memory SSO sessions, modelled on Sun Access Manager (docs/protocol/cis-login.md §2, §6).
  *
  * Rules this file enforces:
  * - Lifetimes are in MINUTES, as Sun AM `maxtime`/`maxidle` are; `timeidle`/`timeleft` are reported in

@@ -1,5 +1,5 @@
 /**
- * The SSB role routes: role selection (spine-protocol.md §1.5) and the SAML role assertion (§3).
+ * The SSB role routes: role selection (docs/protocol/cis-login.md §1.5) and the SAML role assertion (§3).
  *
  * Rules this file enforces:
  * - RoleSelectionGP needs a valid session and one of its roles; it stores the role as the session's

@@ -1,5 +1,5 @@
 /**
- * EPS checks 6–9 with the gaps of eps-signature.md §2.5 closed, then key usage and algorithm policy. Rules,
+ * EPS checks 6–9 with the gaps of docs/protocol/eps-signing.md §2.5 closed, then key usage and algorithm policy. Rules,
  * in report order:
  * - 6 the signer certificate is not revoked on its issuer's CRL (signature checked, EPS reason/date rule)
  *   → REVOKED "Certificate is revoked"; no usable CRL → TRY_LATER (indeterminate under 'require');
@@ -7,10 +7,13 @@
  *   → REVOKED "CA certificate is revoked";
  * - 8 the signer certificate's validity period AND its PrivateKeyUsagePeriod contain the signing time, and
  *   so does every CA's validity → EXPIRED / NOT_YET_VALID "Certificate expired when signed";
- * - 9 a path to a configured trust anchor exists (NO_CERTIFICATE_CHAIN_FOUND), every certificate's
+ * - 9 a path to a configured trust anchor exists (NO_CERTIFICATE_CHAIN_FOUND; INDETERMINATE when no anchor is
+ *   configured at all, FAILED otherwise), every certificate's
  *   signature verifies with its issuer's key (CERTIFICATE_CHAIN_GENERAL_FAILURE), every issuer is a CA that
  *   may sign certificates (CHAIN_CONSTRAINTS_FAILURE) → "Certificate not trusted";
  * - the signer certificate has keyUsage nonRepudiation → CHAIN_CONSTRAINTS_FAILURE;
+ * - a revocation check that cannot be made because the signer certificate is itself an anchor, or the ARL of
+ *   an anchor that is not self-signed is missing, follows the revocation policy (never a silent skip);
  * - algorithm policy: SHA-1 (SignedInfo or certificate signatures) unless `allowSha1`, RSA keys below
  *   `minRsaBits` → CRYPTO_CONSTRAINTS_FAILURE.
  * The checks that follow from the path result alone are derived once per path result (the Verifier caches
@@ -18,7 +21,7 @@
  */
 import type { CertificateInfo } from '../cms/certificate.js';
 import type { CrlInfo } from '../cms/crl.js';
-import type { PathResult } from '../cms/path.js';
+import type { PathResult, RevocationPolicy } from '../cms/path.js';
 import type { Check } from '../cms/report.js';
 import { anchorRevocation } from './anchor-revocation.js';
 import { EPS_MESSAGES, OWN_MESSAGES } from './messages.js';
@@ -34,6 +37,20 @@ export interface CertificateCheckInput {
   readonly anchors: readonly CertificateInfo[];
   readonly crls: readonly CrlInfo[];
   readonly now: Date;
+  /** Default 'require'. */
+  readonly revocation?: RevocationPolicy;
+}
+
+/**
+ * A check that could not be made: what the revocation policy says of missing revocation data
+ * ('require' → indeterminate TRY_LATER, 'if-available' → warning, 'off' → skipped, as the user asked).
+ */
+function notChecked(id: string, title: string, message: string, policy: RevocationPolicy): Check {
+  return policy === 'require'
+    ? { id, title, status: 'indeterminate', subIndication: 'TRY_LATER', message }
+    : policy === 'if-available'
+      ? { id, title, status: 'warning', message }
+      : { id, title, status: 'skipped', message };
 }
 
 const index = (id: string): number => Number(/\[(\d+)\]/.exec(id)?.[1] ?? '-1');
@@ -106,14 +123,20 @@ export function certificateChecks(input: CertificateCheckInput): Check[] {
   const { certificate: cert, path } = input;
   const fromPath = pathChecksOf(path);
   const t = input.at.getTime();
+  const revocationPolicy = input.revocation ?? 'require';
   const checks: Check[] = [
-    ...fromPath.revocation,
+    ...fromPath.revocation.map((c) =>
+      c.status === 'skipped' && c.message === OWN_MESSAGES.anchorLeaf
+        ? notChecked(c.id, c.title, OWN_MESSAGES.anchorLeafRevocation, revocationPolicy)
+        : c,
+    ),
     anchorRevocation(
       fromPath.built ? path.chain : [],
       input.anchors,
       input.crls,
       input.at,
       input.now,
+      revocationPolicy,
     ),
   ];
   checks.push(
@@ -135,7 +158,14 @@ export function certificateChecks(input: CertificateCheckInput): Check[] {
       pkup?.notAfter,
     ),
   );
-  checks.push(...fromPath.validityAndTrust);
+  // No anchors at all (path.ts): INDETERMINATE with our message, not EPS's "Certificate not trusted".
+  checks.push(
+    ...fromPath.validityAndTrust.map((c) =>
+      input.anchors.length === 0 && c.id === 'path.build' && c.status === 'indeterminate'
+        ? { ...c, message: OWN_MESSAGES.noAnchors }
+        : c,
+    ),
+  );
   checks.push(
     cert.keyUsage?.nonRepudiation === true
       ? { id: 'signer.key-usage', title: 'signer key usage nonRepudiation', status: 'passed' }

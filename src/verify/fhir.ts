@@ -1,15 +1,19 @@
 /**
- * Verification of a FHIR signature (eps-signature.md §1.7): a Bundle ($process-message), a Provenance or a
+ * Verification of a FHIR signature (docs/protocol/eps-signing.md §1.7): a Bundle ($process-message), a Provenance or a
  * bare Signature datatype. Rules:
- * - JSON ≤ `maxBytes`, strict JSON → FORMAT_FAILURE;
+ * - JSON ≤ `maxBytes`, strict JSON (numbers kept as written, no duplicate keys) → FORMAT_FAILURE;
  * - Bundle: the Provenance signatures whose `who.reference` is the first MedicationRequest's
  *   `requester.reference` (all signatures when there is no MedicationRequest); exactly one → else FORMAT_FAILURE;
  * - `data` is strict base64 of one UTF-8 XML-DSig `Signature` (safe parse, ≤ 1 MiB) → "Invalid signature format";
  * - `when` is the signing time (ISO 8601 with an offset);
- * - with the HL7 v3 prescription supplied, the digest is checked over its fragments with `author/time := when`
- *   (as EPS translates); without it the digest check is `skipped` (signature + certificate checks only).
+ * - the digest is checked over the prescription's own content, with `author/time := when` (as EPS translates):
+ *   a prescription-order Bundle is translated to its fragments here (src/prescription/fhir), exactly as EPS
+ *   does; with the HL7 v3 prescription supplied (`detachedContent`) its fragments are used instead;
+ * - where the content cannot be rebuilt (a Provenance or Signature on its own, a Bundle the translation
+ *   refuses, no usable `when`) the digest check is INDETERMINATE / SIGNED_DATA_NOT_FOUND: never PASSED.
  */
 import type { VerificationReport } from '../cms/report.js';
+import { fragmentsFromBundle, parseJsonLossless, readBundle } from '../prescription/fhir/index.js';
 import { XMLDSIG_NAMESPACE } from '../prescription/signed-info.js';
 import { isoToHl7Timestamp } from '../prescription/timestamp.js';
 import { parseXml } from '../prescription/xml.js';
@@ -33,6 +37,14 @@ const refOf = (v: unknown): string | undefined =>
 
 /** The one signature EPS would verify in a FHIR resource; undefined when there is not exactly one. */
 export function findFhirSignature(root: unknown, nested = false): Json | undefined {
+  return locateFhirSignature(root, nested)?.signature;
+}
+
+/** The one signature EPS would verify, and the prescription Bundle it sits in (when it does). */
+function locateFhirSignature(
+  root: unknown,
+  nested = false,
+): { signature: Json; bundle: Json | undefined } | undefined {
   if (!isObject(root)) {
     return undefined;
   }
@@ -44,7 +56,7 @@ export function findFhirSignature(root: unknown, nested = false): Json | undefin
     const inner = resources.filter((r) => r.resourceType === 'Bundle');
     if (!nested && inner.length === 1 && !resources.some((r) => r.resourceType === 'Provenance')) {
       // $verify-signature shape: a Bundle holding one prescription Bundle.
-      return findFhirSignature(inner[0], true);
+      return locateFhirSignature(inner[0], true);
     }
     const requester = refOf(
       resources.find((r) => r.resourceType === 'MedicationRequest')?.requester,
@@ -61,7 +73,9 @@ export function findFhirSignature(root: unknown, nested = false): Json | undefin
     return undefined;
   }
   const [only, ...rest] = candidates;
-  return rest.length === 0 && isObject(only) ? only : undefined;
+  return rest.length === 0 && isObject(only)
+    ? { signature: only, bundle: root.resourceType === 'Bundle' ? root : undefined }
+    : undefined;
 }
 
 /**
@@ -83,11 +97,12 @@ export async function verifyFhirSignature(
   }
   let root: unknown;
   try {
-    root = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    root = parseJsonLossless(bytes);
   } catch {
     return formatFailure(FHIR_FORMAT);
   }
-  const sig = findFhirSignature(root);
+  const found = locateFhirSignature(root);
+  const sig = found?.signature;
   const data = typeof sig?.data === 'string' ? sig.data.replace(/[ \t\r\n]+/g, '') : undefined;
   if (
     sig === undefined ||
@@ -110,25 +125,36 @@ export async function verifyFhirSignature(
   }
   const when = typeof sig.when === 'string' ? sig.when : undefined;
   const signingTime = when === undefined ? undefined : isoTime(when);
+  let authorTime: string | undefined;
+  try {
+    authorTime = when === undefined ? undefined : isoToHl7Timestamp(when);
+  } catch {
+    authorTime = undefined;
+  }
   let fragments: Uint8Array | undefined;
+  let unavailable: string | undefined;
   if (prescription !== undefined) {
-    let authorTime: string | undefined;
-    try {
-      authorTime = when === undefined ? undefined : isoToHl7Timestamp(when);
-    } catch {
-      authorTime = undefined;
-    }
     const rx = readPrescription(prescription, ctx.maxBytes, authorTime);
     if (rx === undefined) {
       return formatFailure(FHIR_FORMAT);
     }
     fragments = rx.fragments;
+  } else if (found?.bundle !== undefined) {
+    try {
+      if (authorTime === undefined) {
+        throw new Error('no signing time');
+      }
+      fragments = fragmentsFromBundle(readBundle(found.bundle), authorTime);
+    } catch {
+      unavailable = OWN_MESSAGES.contentNotRebuilt;
+    }
   }
   return verifyXmlSignature(ctx, {
     format: FHIR_FORMAT,
     doc,
     signature,
     fragments,
+    ...(unavailable === undefined ? {} : { fragmentsUnavailable: unavailable }),
     signingTime,
     ...(at === undefined ? {} : { at }),
   });

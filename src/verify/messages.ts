@@ -1,5 +1,5 @@
 /**
- * The fixed messages of verification reports: EPS's own strings (eps-signature.md §2.2) where EPS has a
+ * The fixed messages of verification reports: EPS's own strings (docs/protocol/eps-signing.md §2.2) where EPS has a
  * check, and ours for the checks EPS lacks (§2.5). Rules:
  * - a failed or indeterminate check carries one of these strings and nothing derived from the input;
  * - the EPS strings are byte for byte those of EPS `verifyPrescriptionSignature()`.
@@ -26,6 +26,10 @@ export const OWN_MESSAGES = Object.freeze({
   rsaSize: 'the RSA key is smaller than the algorithm policy allows',
   algorithm: 'the signature algorithm is not allowed',
   noPrescription: 'no prescription supplied: the digest was not checked',
+  contentNotRebuilt: 'the prescription content could not be rebuilt: the digest was not checked',
+  noAnchors: 'no trust anchors configured: the certificate was not checked',
+  anchorLeafRevocation:
+    'the signer certificate is itself a trust anchor: its revocation was not checked',
   noPath: 'not checked: no path to a trust anchor',
   anchorLeaf: 'not checked: the signer certificate is itself a trust anchor',
 });

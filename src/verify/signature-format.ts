@@ -1,5 +1,5 @@
 /**
- * EPS checks 1–3 on an XML-DSig `Signature` (eps-signature.md §2.2, §1.6; anchors.md §4 checklist 2). Rules:
+ * EPS checks 1–3 on an XML-DSig `Signature` (docs/protocol/eps-signing.md §2.2, §1.6; docs/design-notes.md §1 item 2). Rules:
  * - the Signature holds exactly SignedInfo, SignatureValue and KeyInfo (in that order, nothing else); the
  *   document holds exactly one Signature, one SignedInfo and one Reference; SignedInfo allows one
  *   CanonicalizationMethod, SignatureMethod and Reference (parseSignedInfoAlgorithm) → "Invalid signature format";

@@ -1,5 +1,5 @@
 /**
- * EPS check 4 (eps-signature.md §2.4). Rules:
+ * EPS check 4 (docs/protocol/eps-signing.md §2.4). Rules:
  * - RSA PKCS#1 v1.5 over the canonical SignedInfo (EPS §2.3 form) with the hash its SignatureMethod names;
  * - algorithms outside the allowlist, or a non-RSA key → failed, CRYPTO_CONSTRAINTS_FAILURE, "Signature is invalid";
  * - a signature that does not verify → failed, SIG_CRYPTO_FAILURE, "Signature is invalid".

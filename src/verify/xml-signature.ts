@@ -1,5 +1,5 @@
 /**
- * The one check sequence for an EPS XML-DSig signature, shared by HL7 v3 and FHIR (eps-signature.md §2.2 order):
+ * The one check sequence for an EPS XML-DSig signature, shared by HL7 v3 and FHIR (docs/protocol/eps-signing.md §2.2 order):
  * format (1–3), signing time, signature value (4), digest (5), then certificates (6–9), key usage and policy.
  * Rules:
  * - checks 1–3 stop at the first failure (as EPS); 4–9 all run and all are reported;
@@ -30,6 +30,8 @@ export interface XmlSignatureInput {
   readonly signature: XmlElement;
   /** Canonical fragments of the prescription; undefined for a signature on its own. */
   readonly fragments: Uint8Array | undefined;
+  /** Why `fragments` is missing (the digest check's message). */
+  readonly fragmentsUnavailable?: string;
   readonly signingTime: Date | undefined;
   readonly at?: Date;
 }
@@ -103,7 +105,11 @@ export async function verifyXmlSignature(
           message: OWN_MESSAGES.signingTime,
         }
       : { id: 'eps.signing-time', title: 'signing time', status: 'passed' };
-  checks.push(time, checkSignatureValue(parts), checkDigest(parts, input.fragments));
+  checks.push(
+    time,
+    checkSignatureValue(parts),
+    checkDigest(parts, input.fragments, input.fragmentsUnavailable),
+  );
   const at = input.at ?? input.signingTime;
   if (at === undefined) {
     return buildReport({ format: input.format, checks, chain: [], signer });
@@ -119,6 +125,7 @@ export async function verifyXmlSignature(
       minRsaBits: ctx.minRsaBits,
       anchors: ctx.anchors,
       crls: ctx.crls,
+      revocation: ctx.revocation,
       now: ctx.now(),
     }),
   );

@@ -1,9 +1,9 @@
 // The HTTP shell (createApp): body limits by path, express's own 4xx errors, the request log line.
 import { Writable } from 'node:stream';
-import request from 'supertest';
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { defineRouter, route } from '../../src/api/route-table.js';
+import { keyed, testAccess } from '../helpers/api-key.js';
 import { createLogger } from '../../src/log.js';
 
 function echoApp(): { app: ReturnType<typeof createApp>; lines: string[] } {
@@ -33,6 +33,7 @@ function echoApp(): { app: ReturnType<typeof createApp>; lines: string[] } {
     ),
   );
   const app = createApp({
+    access: testAccess(),
     logger,
     routers: [r],
     jsonLimit: '1kb',
@@ -46,9 +47,9 @@ const body = { text: 'x'.repeat(4096) };
 describe('createApp', () => {
   test('the larger JSON limit holds under its path prefix only, not for any path that starts with the same letters', async () => {
     const { app } = echoApp();
-    expect((await request(app).post('/big/echo').send(body)).body).toEqual({ keys: ['text'] });
-    expect((await request(app).post('/echo').send(body)).body.code).toBe('ERR_BODY_TOO_LARGE');
-    const near = await request(app).post('/bigger').send(body);
+    expect((await keyed(app).post('/big/echo').send(body)).body).toEqual({ keys: ['text'] });
+    expect((await keyed(app).post('/echo').send(body)).body.code).toBe('ERR_BODY_TOO_LARGE');
+    const near = await keyed(app).post('/bigger').send(body);
     expect(near.status).toBe(413);
     expect(near.body.code).toBe('ERR_BODY_TOO_LARGE');
   });
@@ -56,7 +57,7 @@ describe('createApp', () => {
   test('a body that does not decompress (Content-Encoding: gzip on plain JSON) is a 400, not a 500', async () => {
     const { app, lines } = echoApp();
     for (const encoding of ['gzip', 'deflate', 'br']) {
-      const res = await request(app)
+      const res = await keyed(app)
         .post('/echo')
         .set('content-type', 'application/json')
         .set('content-encoding', encoding)
@@ -76,7 +77,7 @@ describe('createApp', () => {
 
   test('a refused Host is logged like any request, and its answer carries the same headers', async () => {
     const { app, lines } = echoApp();
-    const res = await request(app).post('/echo').set('host', 'evil.example').send({});
+    const res = await keyed(app).post('/echo').set('host', 'evil.example').send({});
     expect(res.status).toBe(403);
     expect(res.headers['cache-control']).toBe('no-store');
     const logged = lines.map(

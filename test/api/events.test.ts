@@ -4,9 +4,13 @@ import { connect } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createApp } from '../../src/api/app.js';
+import { TEST_KEY, testAccess } from '../helpers/api-key.js';
 import { statusRouter, type StatusRouter } from '../../src/api/routes/status.js';
 import { createEventBus, type AgentEvent, type EventBus } from '../../src/events.js';
 import { listen, type Listening } from '../../src/net.js';
+
+/** The agent's key (`cli`): status and events are for key holders and the page (access.ts). */
+const AUTH = { headers: { authorization: `Bearer ${TEST_KEY}` } };
 
 const logger = pino({ level: 'silent' });
 let http: Listening | undefined;
@@ -41,7 +45,7 @@ async function start(
     bus,
     ...o,
   });
-  http = await listen(createApp({ logger, routers: [router] }), {
+  http = await listen(createApp({ logger, routers: [router], access: testAccess() }), {
     port: 0,
     host: '127.0.0.1',
     beforeClose: () => router.closeStreams(),
@@ -79,7 +83,7 @@ async function waitFor(cond: () => boolean): Promise<void> {
 describe('GET /api/v1/status', () => {
   test('agent version, card, session and broker, nothing secret', async () => {
     const { url } = await start();
-    const res = await fetch(`${url}/api/v1/status`);
+    const res = await fetch(`${url}/api/v1/status`, AUTH);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       agent: { name: 'rxsign', version: '9.8.7' },
@@ -105,7 +109,7 @@ describe('GET /api/v1/status', () => {
 describe('GET /api/v1/events', () => {
   test('starts with retry:, then each event as id/event/data; heartbeats are comments', async () => {
     const { url, bus, router } = await start({ heartbeatMs: 20 });
-    const res = await fetch(`${url}/api/v1/events`);
+    const res = await fetch(`${url}/api/v1/events`, AUTH);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(res.headers.get('cache-control')).toBe('no-store');
@@ -146,16 +150,16 @@ describe('GET /api/v1/events', () => {
 
   test('one stream beyond the limit is refused with ERR_EVENTS_BUSY (503, a problem); a freed slot is reusable', async () => {
     const { url, router } = await start({ maxStreams: 2 });
-    const a = await fetch(`${url}/api/v1/events`);
-    const b = await fetch(`${url}/api/v1/events`);
+    const a = await fetch(`${url}/api/v1/events`, AUTH);
+    const b = await fetch(`${url}/api/v1/events`, AUTH);
     await waitFor(() => router.streams === 2);
-    const c = await fetch(`${url}/api/v1/events`);
+    const c = await fetch(`${url}/api/v1/events`, AUTH);
     expect(c.status).toBe(503);
     expect(c.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await c.json()).toMatchObject({ code: 'ERR_EVENTS_BUSY', status: 503 });
     await a.body?.cancel();
     await waitFor(() => router.streams === 1);
-    const d = await fetch(`${url}/api/v1/events`);
+    const d = await fetch(`${url}/api/v1/events`, AUTH);
     expect(d.status).toBe(200);
     await b.body?.cancel();
     await d.body?.cancel();
@@ -183,7 +187,7 @@ describe('GET /api/v1/events', () => {
 
   test('closing the agent ends every stream (the client sees the end, not a hang)', async () => {
     const { url, router } = await start();
-    const res = await fetch(`${url}/api/v1/events`);
+    const res = await fetch(`${url}/api/v1/events`, AUTH);
     const body = res.body as ReadableStream<Uint8Array>;
     await readUntil(body, (t) => t.includes('retry:'));
     await waitFor(() => router.streams === 1);

@@ -3,13 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
-import request from 'supertest';
 import { describe, expect, test } from 'vitest';
 import { apiDocument, createApp } from '../../src/api/app.js';
 import { agentApiDocument, documentationRouters } from '../../src/api/routers.js';
 import { defineRouter, route } from '../../src/api/route-table.js';
 import { verifyRouter } from '../../src/api/routes/verify.js';
 import { VERSION } from '../../src/version.js';
+import { keyed, testAccess } from '../helpers/api-key.js';
 import { documentedRoutes, mountedRoutes, responseChecker } from '../helpers/openapi.js';
 
 const logger = pino({ level: 'silent' });
@@ -72,9 +72,14 @@ describe('OpenAPI document', () => {
   });
 
   test('an app of all routers mounts exactly the documented routes, and serves the same document', async () => {
-    const app = createApp({ logger, routers: documentationRouters(VERSION), version: VERSION });
+    const app = createApp({
+      logger,
+      routers: documentationRouters(VERSION),
+      version: VERSION,
+      access: testAccess(),
+    });
     expect(mountedRoutes(app)).toEqual(documentedRoutes(doc));
-    const served = await request(app).get('/api/v1/openapi.json');
+    const served = await keyed(app).get('/api/v1/openapi.json');
     expect(served.body).toEqual(JSON.parse(JSON.stringify(doc)));
   });
 
@@ -83,20 +88,24 @@ describe('OpenAPI document', () => {
     r.get('/api/v1/secret', (_req, res) => {
       res.end();
     });
-    const app = createApp({ logger, routers: [r] });
+    const app = createApp({ logger, routers: [r], access: testAccess() });
     expect(mountedRoutes(app)).toContain('GET /api/v1/secret');
     expect(documentedRoutes(apiDocument([r], VERSION))).not.toContain('GET /api/v1/secret');
   });
 
   test('responses validate: a problem, a verification report; a wrong body does not', async () => {
-    const app = createApp({ logger, routers: [verifyRouter({ fetchCrl: false })] });
+    const app = createApp({
+      logger,
+      routers: [verifyRouter({ fetchCrl: false })],
+      access: testAccess(),
+    });
     const check = responseChecker(apiDocument([verifyRouter({ fetchCrl: false })], VERSION));
-    const bad = await request(app).post('/api/v1/verify/batch').send({ documents: [] });
+    const bad = await keyed(app).post('/api/v1/verify/batch').send({ documents: [] });
     expect(bad.status).toBe(400);
     expect(
       check('POST', '/api/v1/verify/batch', 400, bad.headers['content-type'] as string, bad.body),
     ).toEqual([]);
-    const report = await request(app)
+    const report = await keyed(app)
       .post('/api/v1/verify')
       .set('content-type', 'application/pkcs7-mime')
       .send(Buffer.from('not cms'));

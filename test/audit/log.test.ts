@@ -1,6 +1,8 @@
 import {
   appendFile,
   chmod,
+  chown,
+  mkdir,
   open,
   readFile,
   readdir,
@@ -157,24 +159,86 @@ describe('openAuditLog / append', () => {
     expect(r?.kind === 'sign' ? r.documentIds : undefined).toEqual(['rx-1']);
   });
 
-  test('after a failed fdatasync the log refuses every further append until reopened', async () => {
+  test('after a failed fdatasync: that append fails, the next one reopens and re-checks the log (no restart)', async () => {
     const proto = await fileHandleProto();
     const log = await openLog();
     await log.append(signedEntry(1));
-    vi.spyOn(proto, 'datasync').mockRejectedValueOnce(
-      Object.assign(new Error('EIO'), { code: 'EIO' }),
-    );
+    const datasync = vi
+      .spyOn(proto, 'datasync')
+      .mockRejectedValueOnce(Object.assign(new Error('EIO'), { code: 'EIO' }));
     await expect(log.append(signedEntry(2))).rejects.toMatchObject({
       code: 'ERR_AUDIT_WRITE_FAILED',
     });
+    // The next append opens a new handle (the failed one is never written again) and re-reads the chain.
+    const read = vi.spyOn(proto, 'read');
+    const [r] = await log.append(signedEntry(3));
+    expect(read).toHaveBeenCalled();
+    expect(datasync.mock.contexts.at(-1)).not.toBe(datasync.mock.contexts[0]);
+    // Record 2 reached the file before its fsync failed: it stays in the chain, after it comes record 3.
+    expect(r?.seq).toBe(3);
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, records: 3 });
+  });
+
+  test('a reopen that finds the chain broken refuses (ERR_AUDIT_CORRUPT), and succeeds once the file is repaired', async () => {
+    const proto = await fileHandleProto();
+    const log = await openLog();
+    await log.append([signedEntry(1), signedEntry(2)]);
+    const good = await readFile(path, 'utf8');
+    vi.spyOn(proto, 'write').mockRejectedValueOnce(
+      Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }),
+    );
     await expect(log.append(signedEntry(3))).rejects.toMatchObject({
       code: 'ERR_AUDIT_WRITE_FAILED',
     });
-    await log.close();
-    const again = await openLog();
-    const [r] = await again.append(signedEntry(4));
-    expect(r?.seq).toBeGreaterThanOrEqual(2);
-    expect((await verifyAuditLog(path)).ok).toBe(true);
+    await writeFile(path, good.replace('prescription-1', 'prescription-X'));
+    await expect(log.append(signedEntry(4))).rejects.toMatchObject({ code: 'ERR_AUDIT_CORRUPT' });
+    await writeFile(path, good);
+    const [r] = await log.append(signedEntry(5));
+    expect(r?.seq).toBe(3);
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, records: 3 });
+  });
+
+  test('a torn line left by the failed write is quarantined and recorded on reopen', async () => {
+    const proto = await fileHandleProto();
+    const log = await openLog();
+    await log.append(signedEntry(1));
+    vi.spyOn(proto, 'datasync').mockImplementationOnce(async () => {
+      await appendFile(path, '{"half":');
+      throw Object.assign(new Error('EIO'), { code: 'EIO' });
+    });
+    await expect(log.append(signedEntry(2))).rejects.toMatchObject({
+      code: 'ERR_AUDIT_WRITE_FAILED',
+    });
+    await log.append(signedEntry(3));
+    const lines = (await readLines(path)).map((l) => JSON.parse(l) as { kind: string });
+    expect(lines.map((l) => l.kind)).toEqual(['sign', 'sign', 'repair', 'sign']);
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, records: 4 });
+  });
+
+  test('free-space reserve: ensureSpace refuses with ERR_AUDIT_DISK_FULL below it, passes above it', async () => {
+    const log = await openAuditLog(path, { reserveBytes: Number.MAX_SAFE_INTEGER });
+    opened.push(log);
+    await expect(log.ensureSpace()).rejects.toMatchObject({
+      code: 'ERR_AUDIT_DISK_FULL',
+      detail: { reserveBytes: Number.MAX_SAFE_INTEGER },
+    });
+    // Appends (the records of the refusals) still work inside the reserve.
+    await expect(log.append(refusedEntry(1))).resolves.toHaveLength(1);
+    const roomy = await openAuditLog(join(dir, 'other', 'audit.log'), { reserveBytes: 1 });
+    opened.push(roomy);
+    await expect(roomy.ensureSpace()).resolves.toBeUndefined();
+  });
+
+  test('a record standing for several items carries `items` and verifies; items 1 or 0 is not a valid entry', async () => {
+    const log = await openLog();
+    const [r] = await log.append({ ...refusedEntry(1), items: 250 });
+    expect(r).toMatchObject({ items: 250 });
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, records: 1 });
+    for (const items of [0, 1, 1.5, 1001]) {
+      await expect(log.append({ ...refusedEntry(2), items })).rejects.toMatchObject({
+        code: 'ERR_AUDIT_ENTRY_INVALID',
+      });
+    }
   });
 
   test('a clock that returns an invalid date fails that append but leaves the log usable', async () => {
@@ -281,6 +345,52 @@ describe('torn tail and corruption on open', () => {
     });
     // The lock is released after the refusal.
     await expect(stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  test.each([
+    ['group-writable', 0o770],
+    ['world-writable', 0o777],
+    ['world-writable with the sticky bit', 0o1777],
+  ])('refuses a %s folder (ERR_AUDIT_FOLDER_UNSAFE), naming the problem', async (_what, mode) => {
+    const folder = join(dir, 'shared');
+    await mkdir(folder);
+    await chmod(folder, mode);
+    await expect(openAuditLog(join(folder, 'audit.log'))).rejects.toMatchObject({
+      code: 'ERR_AUDIT_FOLDER_UNSAFE',
+      detail: { problem: expect.stringContaining('writable by group or others') },
+    });
+    await expect(stat(join(folder, 'audit.log'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  test('refuses a folder that is a symbolic link', async () => {
+    const real = join(dir, 'real');
+    await mkdir(real, { mode: 0o700 });
+    await symlink(real, join(dir, 'linked'));
+    await expect(openAuditLog(join(dir, 'linked', 'audit.log'))).rejects.toMatchObject({
+      code: 'ERR_AUDIT_FOLDER_UNSAFE',
+      detail: { problem: 'is a symbolic link' },
+    });
+  });
+
+  test.skipIf(process.getuid?.() !== 0)(
+    'refuses a folder owned by another user (as root: chown to nobody)',
+    async () => {
+      const folder = join(dir, 'theirs');
+      await mkdir(folder, { mode: 0o700 });
+      await chown(folder, 65534, 65534);
+      await expect(openAuditLog(join(folder, 'audit.log'))).rejects.toMatchObject({
+        code: 'ERR_AUDIT_FOLDER_UNSAFE',
+        detail: { problem: expect.stringContaining('owned by uid 65534') },
+      });
+    },
+  );
+
+  test('accepts its own 0700 folder and 0755 folder (not writable by others)', async () => {
+    const folder = join(dir, 'mine');
+    await mkdir(folder, { mode: 0o755 });
+    await chmod(folder, 0o755);
+    const log = await openLog(join(folder, 'audit.log'));
+    await expect(log.append(signedEntry(1))).resolves.toHaveLength(1);
   });
 
   test('refuses a log path that is a symlink', async () => {

@@ -1,4 +1,4 @@
-// CRLs (src/cms/crl.ts): signature verification and the EPS revocation rule (eps-signature.md §2.5).
+// CRLs (src/cms/crl.ts): signature verification and the EPS revocation rule (docs/protocol/eps-signing.md §2.5).
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parseCrl, revocationStatus, verifyCrlSignature } from '../../src/cms/crl.js';
@@ -76,7 +76,7 @@ describe('RFC 5280 §5 test PKI CRLs', () => {
   });
 });
 
-describe('eps-signature.md §2.5 reason codes and dates', () => {
+describe('docs/protocol/eps-signing.md §2.5 reason codes and dates', () => {
   const ca = new TempCa('sign-ca');
   const users = [
     'keyCompromise',
@@ -116,8 +116,8 @@ describe('eps-signature.md §2.5 reason codes and dates', () => {
   });
 });
 
-const eps = '/work/shared/vectors/eps/certs';
-describe.skipIf(!existsSync(eps))('EPS mock CA ARL (needs /work/shared/vectors)', () => {
+const eps = `${import.meta.dirname}/../../../shared/vectors/eps/certs`;
+describe.skipIf(!existsSync(eps))('EPS mock CA ARL (needs ../shared/vectors)', () => {
   const read = (f: string) => readFileSync(`${eps}/${f}`);
   test('ARL signed by mock-ca, not by the same-named mock-revokedCa; superseded CA revoked from its revocation date', () => {
     const arl = parseCrl(read('mock-ca-arl.crl.pem'));

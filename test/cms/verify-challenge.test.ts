@@ -1,14 +1,16 @@
-// The Spine login token (spine-protocol.md §1.3): verifyChallengeCms against the public captured template
-// (read in place from /work/shared/vectors/spine, source: nhos identity agent commit 6c360ea).
+// The Spine login token (docs/protocol/cis-login.md §1.3): verifyChallengeCms against the public captured template
+// (read in place from ../shared/vectors/spine beside the clone or RXSIGN_SPINE_VECTORS; source: the
+// nhos-project/nhos-nhs-identity-agent commit 6c360ea).
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { verifyChallengeCms } from '../../src/cms/verify.js';
 
-const vectors = '/work/shared/vectors/spine';
+const vectors =
+  process.env.RXSIGN_SPINE_VECTORS ?? `${import.meta.dirname}/../../../shared/vectors/spine`;
 const haveVectors = existsSync(vectors);
 
 describe.skipIf(!haveVectors)(
-  'spine-protocol.md §1.3 captured login CMS (needs /work/shared/vectors)',
+  'docs/protocol/cis-login.md §1.3 captured login CMS (needs ../shared/vectors)',
   () => {
     const der = (): Uint8Array => readFileSync(`${vectors}/captured_cms_template.der`);
 

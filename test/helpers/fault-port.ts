@@ -37,6 +37,11 @@ export class FaultPort implements TokenPort {
     this.#serial = token.serial;
   }
 
+  /** The card is pulled while the next signature is on the card. */
+  removeAtNextSign(token: { label: string; serial: string }): void {
+    this.removeDuringSign(this.#signs, token);
+  }
+
   /**
    * The card is pulled while the (n+1)-th signature is on it, and that failure is only noticed after the
    * signatures already started on the card's other sessions have come back signed: they are real signatures

@@ -22,7 +22,7 @@ const BILLION_LAUGHS = `<?xml version="1.0"?>
 ]>
 <lolz>&lol9;</lolz>`;
 
-describe('anchors.md §4 pre-parse gate: DTDs and entities', () => {
+describe('docs/design-notes.md §1 pre-parse gate: DTDs and entities', () => {
   test('rejects billion laughs quickly, without expanding anything', () => {
     const started = performance.now();
     rejects('ERR_XML_DOCTYPE_FORBIDDEN', () => parseXml(BILLION_LAUGHS));

@@ -1,4 +1,4 @@
-// Any console.* call in code under test is a defect (STYLE 41): the service logs through pino only.
+// Any console.* call in code under test is a defect (docs/style.md §41): the service logs through pino only.
 import { beforeEach } from 'vitest';
 
 const methods = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;

@@ -1,4 +1,4 @@
-// EPS digest handling (eps-signature.md §1.5, §1.6, §3.3, §6): strict decoding, algorithm allowlist, the exact
+// EPS digest handling (docs/protocol/eps-signing.md §1.5, §1.6, §3.3, §6): strict decoding, algorithm allowlist, the exact
 // XML-DSig Signature, the Provenance entry; and the certificate policy on the test PKI's certificates.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
@@ -30,6 +30,60 @@ describe('§1.5/§6 decoding the $prepare digest', () => {
   ])('%s → ERR_SIGN_BAD_PAYLOAD', (_n, input) => {
     expect(() => decodeEpsPayload(input, 'RS256')).toThrow(
       expect.objectContaining({ code: 'ERR_SIGN_BAD_PAYLOAD' }),
+    );
+  });
+  const t256 = Buffer.from(si256).toString('utf8');
+  const dv = /<DigestValue>([^<]*)<\/DigestValue>/.exec(t256)?.[1] ?? '';
+  const enc = (t: string): string => Buffer.from(t, 'utf8').toString('base64');
+  test.each([
+    ['start and end tags only', '<SignedInfo>anything</SignedInfo>'],
+    ['an empty SignedInfo', '<SignedInfo></SignedInfo>'],
+    ['no xmldsig namespace', t256.replace(' xmlns="http://www.w3.org/2000/09/xmldsig#"', '')],
+    ['a ds: prefix', t256.replace(/<(\/?)([A-Z])/g, '<$1ds:$2').replace('xmlns=', 'xmlns:ds=')],
+    ['two References', t256.replace(/(<Reference>.*<\/Reference>)/, '$1$1')],
+    ['a Reference URI', t256.replace('<Reference>', '<Reference URI="#x">')],
+    ['an Id attribute', t256.replace('<SignedInfo ', '<SignedInfo Id="s" ')],
+    [
+      'a second Transform',
+      t256.replace(
+        '</Transforms>',
+        `<Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"></Transform></Transforms>`,
+      ),
+    ],
+    ['a comment', t256.replace('<Reference>', '<!-- x --><Reference>')],
+    ['whitespace between elements', t256.replace('<Reference>', '\n<Reference>')],
+    ['extra text', t256.replace('</Reference>', '</Reference>text')],
+    ['an extra element', t256.replace('</Reference>', '</Reference><Object></Object>')],
+    ['a DigestValue of the wrong length', t256.replace(dv, dv.slice(4))],
+    ['a DigestValue that is not base64', t256.replace(dv, `${'!'.repeat(43)}=`)],
+    ['a DigestValue with markup', t256.replace(dv, `<x></x>${dv}`)],
+    ['a DOCTYPE', `<!DOCTYPE SignedInfo>${t256}`],
+    ['an XML declaration', `<?xml version="1.0"?>${t256}`],
+    ['not XML', `${t256}<`],
+  ])('a payload with %s → ERR_SIGN_BAD_PAYLOAD', (_n, text) => {
+    expect(() => decodeEpsPayload(enc(text), 'RS256')).toThrow(
+      expect.objectContaining({ code: 'ERR_SIGN_BAD_PAYLOAD' }),
+    );
+  });
+  test.each([
+    ['inclusive C14N', t256.replaceAll('xml-exc-c14n#', 'REC-xml-c14n-20010315')],
+    [
+      'sha1 digest with rsa-sha256',
+      t256.replace(
+        'http://www.w3.org/2001/04/xmlenc#sha256',
+        'http://www.w3.org/2000/09/xmldsig#sha1',
+      ),
+    ],
+    ['rsa-sha512', t256.replace('xmldsig-more#rsa-sha256', 'xmldsig-more#rsa-sha512')],
+  ])('a payload with %s → ERR_SIGN_ALGORITHM_UNSUPPORTED', (_n, text) => {
+    expect(() => decodeEpsPayload(enc(text), 'RS256')).toThrow(
+      expect.objectContaining({ code: 'ERR_SIGN_ALGORITHM_UNSUPPORTED' }),
+    );
+  });
+  test('the RS1 template is accepted for RS1', () => {
+    const si1 = buildSignedInfo(new TextEncoder().encode('<Fragment></Fragment>'), 'RS1');
+    expect(Buffer.from(decodeEpsPayload(Buffer.from(si1).toString('base64'), 'RS1'))).toEqual(
+      Buffer.from(si1),
     );
   });
   test('SignatureMethod contradicting the requested algorithm → ERR_SIGN_ALGORITHM_UNSUPPORTED', () => {

@@ -1,5 +1,5 @@
 // HL7 v3 signing without a card (src/signing/hl7.ts): author/time and the Signature are spliced into the
-// document as written (eps-signature.md §1.7–1.8), nothing else changes, and the self-check holds.
+// document as written (docs/protocol/eps-signing.md §1.7–1.8), nothing else changes, and the self-check holds.
 import { generateKeyPairSync, sign } from 'node:crypto';
 
 import { describe, expect, test } from 'vitest';

@@ -1,4 +1,4 @@
-// spine-protocol.md §1.4 server checks and §6 rejections: one negative per rule, each with its error code.
+// docs/protocol/cis-login.md §1.4 server checks and §6 rejections: one negative per rule, each with its error code.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildAuthResponse } from '../../src/auth/wire/response.js';
 import { buildValidateRequest, gpParamMap, parseGpObject } from '../../src/auth/wire/gpobject.js';

@@ -75,6 +75,32 @@ describe('runSpineSim', () => {
     expect(url).toBeDefined();
     const res = await fetch(`${url ?? ''}/amserver/identity/isTokenValid?tokenid=x`);
     expect(await res.text()).toBe('boolean=false\n');
+    // No --faults: the fault routes do not exist.
+    expect((await fetch(`${url ?? ''}/_sim/sessions`)).status).toBe(404);
+    ac.abort();
+    expect(await running).toBe(0);
+  });
+
+  test('--faults mounts the fault routes; --allow-origin lets that browser origin in', async () => {
+    const ac = new AbortController();
+    const c = io(ac.signal);
+    const p = pkiPaths();
+    const running = runSpineSim(
+      [
+        ...['--users', p.users, '--trust', p.trustDir, '--port', '0', '--faults'],
+        ...['--allow-origin', 'https://ehr.example.nhs.uk'],
+      ],
+      c.io,
+    );
+    for (let i = 0; i < 100 && c.out.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(c.out.join(''))?.[1] ?? '';
+    expect((await fetch(`${url}/_sim/sessions`)).status).toBe(200);
+    const from = (origin: string) =>
+      fetch(`${url}/amserver/identity/isTokenValid?tokenid=x`, { headers: { origin } });
+    expect((await from('https://ehr.example.nhs.uk')).status).toBe(200);
+    expect((await from('https://evil.example')).status).toBe(403);
     ac.abort();
     expect(await running).toBe(0);
   });

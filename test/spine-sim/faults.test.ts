@@ -1,4 +1,4 @@
-// Fault injection (spine-protocol.md §7 "Fault injection"): each kind, count, endpoint filter, admin routes.
+// Fault injection (docs/protocol/cis-login.md §7 "Fault injection"): each kind, count, endpoint filter, admin routes.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { buildActivateRequest, gpParamMap, parseGpObject } from '../../src/auth/wire/gpobject.js';
 import { startSpineSim, type RunningSpineSim } from '../../src/spine-sim/server.js';
@@ -9,7 +9,13 @@ let sim: RunningSpineSim;
 
 beforeAll(async () => {
   pki = makeLoginPki();
-  sim = await startSpineSim({ port: 0, users: USERS, trust: pki.trust, crls: pki.crls });
+  sim = await startSpineSim({
+    port: 0,
+    users: USERS,
+    trust: pki.trust,
+    crls: pki.crls,
+    adminRoutes: true,
+  });
 });
 afterAll(async () => {
   await sim.close();

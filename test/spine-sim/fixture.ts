@@ -1,6 +1,6 @@
 // Test PKI and client helpers for the simulator tests. Certificates are issued here with the per-run auth CA
 // key (pki/db/auth-ca.key) so that the tests hold the private keys; the login CMS is made by
-// `openssl cms -sign -nodetach -noattr -nosmimecap -md sha1 -binary -outform DER` (spine-protocol.md §1.3).
+// `openssl cms -sign -nodetach -noattr -nosmimecap -md sha1 -binary -outform DER` (docs/protocol/cis-login.md §1.3).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -235,7 +235,7 @@ export function makeLoginPki(): LoginPki {
   };
 }
 
-/** The login CMS over `content`, made by openssl exactly as spine-protocol.md §1.3 says. */
+/** The login CMS over `content`, made by openssl exactly as docs/protocol/cis-login.md §1.3 says. */
 export function signChallenge(id: Identity, content: Uint8Array): Uint8Array {
   return new Uint8Array(
     execFileSync(

@@ -1,4 +1,4 @@
-// spine-protocol.md §1.1 transport tolerance; body limits and malformed input never crash the simulator.
+// docs/protocol/cis-login.md §1.1 transport tolerance; body limits and malformed input never crash the simulator.
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {

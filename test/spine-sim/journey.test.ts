@@ -1,4 +1,4 @@
-// The whole CIS login on a real loopback server (spine-protocol.md §1.2–§1.6, §2, §3), and session lifetimes.
+// The whole CIS login on a real loopback server (docs/protocol/cis-login.md §1.2–§1.6, §2, §3), and session lifetimes.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildLogoutRequest, parseGpObject } from '../../src/auth/wire/gpobject.js';
 import { parseRoles } from '../../src/auth/wire/roles.js';
@@ -21,6 +21,7 @@ beforeAll(async () => {
     crls: pki.crls,
     clock: () => now,
     sessionLimits: { maxSessionMinutes: 60, maxIdleMinutes: 10 },
+    adminRoutes: true,
   });
 });
 afterAll(async () => {

@@ -1,4 +1,4 @@
-// Secrets never reach the log (STYLE 26): tickets and challenges are absent from every line of a full login.
+// Secrets never reach the log (docs/style.md §26): tickets and challenges are absent from every line of a full login.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/log.js';

@@ -13,7 +13,7 @@ import {
 } from '../../src/verify/index.js';
 import { TempCa, authCa, openssl, pki, root, signCa, type Issued } from '../cms/fixtures.js';
 
-const BASE = '/work/shared/vectors/eps/hl7v3/ValidSignature.xml';
+const BASE = `${import.meta.dirname}/../../../shared/vectors/eps/hl7v3/ValidSignature.xml`;
 const present = existsSync(BASE);
 const hl7Now = (): string => new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
 
@@ -219,11 +219,10 @@ describe.skipIf(!present)(
         () => `<ParentPrescription>${'<a>x</a>'.repeat(4_000_000)}</ParentPrescription>`,
       ],
     ];
+    // Never a hang: the test's own timeout bounds each case (tests assert no wall-clock figure; the
+    // verification benchmark measures speed).
     test.each(cases)('%s', async (_name, make) => {
-      const doc = make();
-      const t = performance.now();
-      const r = await run(doc);
-      expect(performance.now() - t).toBeLessThan(1000);
+      const r = await run(make());
       expect(r).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'FORMAT_FAILURE' });
     });
 

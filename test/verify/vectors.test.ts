@@ -1,4 +1,4 @@
-// EPS vectors (shared/vectors/eps, read in place): the EPS checks, their order and messages (eps-signature.md §2.2, §4).
+// EPS vectors (shared/vectors/eps, read in place): the EPS checks, their order and messages (docs/protocol/eps-signing.md §2.2, §4).
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parseCertificate, pemToDer, type CertificateInfo } from '../../src/cms/certificate.js';
@@ -10,7 +10,7 @@ import {
   type VerifierOptions,
 } from '../../src/verify/index.js';
 
-const V = '/work/shared/vectors/eps/';
+const V = `${import.meta.dirname}/../../../shared/vectors/eps/`;
 const present = existsSync(`${V}INDEX.md`);
 const cert = (n: string): CertificateInfo =>
   parseCertificate(pemToDer(readFileSync(`${V}certs/${n}`, 'utf8'), ['CERTIFICATE']));
@@ -20,10 +20,11 @@ const verify = (file: string, o: VerifierOptions = {}) =>
   createVerifier({ fetchCrl: false, ...o }).verifyDocument(readFileSync(`${V}${file}`));
 
 describe.skipIf(!present)('EPS HL7 v3 vectors (skipped: shared/vectors/eps not present)', () => {
-  test('ValidSignature: signature and digest pass; with its certificate as anchor and SHA-1 allowed → TOTAL_PASSED', async () => {
+  test('ValidSignature: signature and digest pass; with its certificate as anchor, SHA-1 allowed and revocation off → TOTAL_PASSED', async () => {
     const r = await verify('hl7v3/ValidSignature.xml', {
       anchors: [cert('signer-ValidSignature-JohnSmith-INT-Level2D.pem')],
       allowSha1: true,
+      revocation: 'off',
     });
     expect(check(r, 'eps.signature')?.status).toBe('passed');
     expect(check(r, 'eps.digest')?.status).toBe('passed');
@@ -33,14 +34,38 @@ describe.skipIf(!present)('EPS HL7 v3 vectors (skipped: shared/vectors/eps not p
     });
   });
 
-  test('ValidSignature without its (non-public) issuer → NO_CERTIFICATE_CHAIN_FOUND, "Certificate not trusted"', async () => {
-    const r = await verify('hl7v3/ValidSignature.xml', { allowSha1: true });
+  test('ValidSignature with its certificate as anchor under the default revocation policy → INDETERMINATE (its revocation was not checked)', async () => {
+    const r = await verify('hl7v3/ValidSignature.xml', {
+      anchors: [cert('signer-ValidSignature-JohnSmith-INT-Level2D.pem')],
+      allowSha1: true,
+    });
+    expect(r).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'TRY_LATER' });
+    expect(check(r, 'path.revocation[0]')?.status).toBe('indeterminate');
+  });
+
+  test('ValidSignature without its (non-public) issuer, another anchor configured → NO_CERTIFICATE_CHAIN_FOUND, "Certificate not trusted"', async () => {
+    const r = await verify('hl7v3/ValidSignature.xml', {
+      allowSha1: true,
+      anchors: [cert('NHS_INT_Level1D-subCA.pem')],
+    });
     expect(r).toMatchObject({
       indication: 'TOTAL_FAILED',
       subIndication: 'NO_CERTIFICATE_CHAIN_FOUND',
     });
     expect(check(r, 'path.build')?.message).toBe('Certificate not trusted');
     expect(check(r, 'eps.signature')?.status).toBe('passed');
+  });
+
+  test('ValidSignature with no trust anchor configured at all → INDETERMINATE / NO_CERTIFICATE_CHAIN_FOUND, not FAILED', async () => {
+    const r = await verify('hl7v3/ValidSignature.xml', { allowSha1: true });
+    expect(r).toMatchObject({
+      indication: 'INDETERMINATE',
+      subIndication: 'NO_CERTIFICATE_CHAIN_FOUND',
+    });
+    expect(check(r, 'path.build')).toMatchObject({
+      status: 'indeterminate',
+      message: 'no trust anchors configured: the certificate was not checked',
+    });
   });
 
   test('ValidSignature under the default policy (SHA-1 not allowed) → CRYPTO_CONSTRAINTS_FAILURE', async () => {
@@ -56,6 +81,7 @@ describe.skipIf(!present)('EPS HL7 v3 vectors (skipped: shared/vectors/eps not p
   test('SignatureAlgorithmSha256.UNWRAPPED-derived (RS256) with its certificate as anchor → TOTAL_PASSED, UID from the CN', async () => {
     const r = await verify('hl7v3/SignatureAlgorithmSha256.UNWRAPPED-derived.xml', {
       anchors: [cert('signer-Sha256-AssuranceTeamTwo-INT-SigningG2.pem')],
+      revocation: 'off',
     });
     expect(r.checks.filter((c) => c.status !== 'passed' && c.status !== 'skipped')).toEqual([]);
     expect(r).toMatchObject({
@@ -137,16 +163,40 @@ describe.skipIf(!present)('EPS FHIR vectors (skipped: shared/vectors/eps not pre
     emuSignature: 'fhir-signed/signature.json',
   };
 
-  test.each([files.din, files.smith, files.emuBundle, files.emuSignature])(
-    '%s: format and RSA checks pass on their own, digest skipped',
+  // Their digests are stale (INDEX.md §2–3: the examples were edited after signing): the content rebuilt from
+  // the Bundle does not match, as EPS would also find.
+  test.each([files.din, files.smith])(
+    "%s: RSA passes; the digest over the Bundle's own content → HASH_FAILURE",
     async (f) => {
       const r = await verify(f, { allowSha1: true });
       expect(r.format).toBe('FHIR-XMLDSig');
       expect(check(r, 'eps.format')?.status).toBe('passed');
       expect(check(r, 'eps.signature')?.status).toBe('passed');
-      expect(check(r, 'eps.digest')?.status).toBe('skipped');
+      expect(check(r, 'eps.digest')).toMatchObject({
+        status: 'failed',
+        subIndication: 'HASH_FAILURE',
+        message: "Signature doesn't match prescription",
+      });
     },
   );
+
+  test('EMU Bundle (two professional codes, which EPS refuses too): content not rebuilt → digest INDETERMINATE / SIGNED_DATA_NOT_FOUND', async () => {
+    const r = await verify(files.emuBundle, { allowSha1: true });
+    expect(check(r, 'eps.signature')?.status).toBe('passed');
+    expect(check(r, 'eps.digest')).toMatchObject({
+      status: 'indeterminate',
+      subIndication: 'SIGNED_DATA_NOT_FOUND',
+    });
+  });
+
+  test('a bare Signature datatype: no content → digest INDETERMINATE / SIGNED_DATA_NOT_FOUND, never skipped', async () => {
+    const r = await verify(files.emuSignature, { allowSha1: true });
+    expect(check(r, 'eps.signature')?.status).toBe('passed');
+    expect(check(r, 'eps.digest')).toMatchObject({
+      status: 'indeterminate',
+      subIndication: 'SIGNED_DATA_NOT_FOUND',
+    });
+  });
 
   test('RANDOM_USERQ bundle chains to INT Level 1D', async () => {
     const r = await verify(files.din, {

@@ -10,18 +10,24 @@
  *   proxies and kept by browser devtools, so a request with `X-Rxsign-Pin` is refused (ERR_PIN_IN_HEADER).
  *   The PIN is never logged, echoed or stored; its source (page, CLI, web application) comes from
  *   pinSourceOf, and the PIN guard applies back-off and the page-only rules (docs/pin.md);
+ * - a PIN is accepted from the agent page and the CLI only (a web page or a named client sending one is
+ *   refused with ERR_PIN_NOT_ALLOWED); the audit `client` is the authenticated caller (access.ts
+ *   callerName): `cli`, a client key's name, or the approved web page's origin — never a header value;
+ * - a web page waits for the user's approval (`gate`) before anything is signed;
  * - size limits: JSON bodies by the app (1 MiB default), XML bodies 2 MiB here → 413.
  */
-import express, { Router, type Request } from 'express';
+import express, { Router, type Response } from 'express';
 import { z } from 'zod';
 import {
+  DEFAULT_PRESCRIBER_ROLES,
   MAX_EPS_BATCH,
+  isPrescriberRole,
   signError,
   type SignCaller,
   type SigningService,
 } from '../../signing/index.js';
 import { pinError } from '../../pin/index.js';
-import { apiError } from '../app.js';
+import { apiError, callerName, mayGivePin, type Gate } from '../access.js';
 import { pinSourceOf } from '../pin-source.js';
 import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
 import { CmsResultSchema, EpsBatchResultSchema } from '../schemas.js';
@@ -30,12 +36,17 @@ import { parseBody } from '../validate.js';
 /** What the router needs. */
 export interface SignRouterDeps {
   readonly service: SigningService;
-  /** The agent's current Spine session: the UID and the selected role, if any. */
-  readonly roleProvider: () => { uid?: string; roleId?: string } | undefined;
+  /** The agent's current Spine session: the UID and the selected role (id, job role name/code), if any. */
+  readonly roleProvider: () =>
+    { uid?: string; roleId?: string; jobRole?: string; jobRoleCode?: string } | undefined;
   /** Allow signing with no selected role (config.signWithoutRole). */
   readonly signWithoutRole: boolean;
+  /** Job roles that may sign prescriptions (config.prescriberRoles); default DEFAULT_PRESCRIBER_ROLES. */
+  readonly prescriberRoles?: readonly string[];
   /** XML body limit for /sign/hl7, default '2mb'. */
   readonly xmlLimit?: string;
+  /** Asks the user before a web page signs (access.ts approvalGate); default: no one is asked. */
+  readonly gate?: Gate;
 }
 
 const Printable = z
@@ -58,6 +69,10 @@ const EpsBody = z
               .string()
               .min(1)
               .max(32 * 1024),
+            // The FHIR Bundle (object, or its JSON text to keep decimals such as 1.50 as written).
+            bundle: z
+              .union([z.string().max(2 * 1024 * 1024), z.record(z.string(), z.unknown())])
+              .optional(),
           })
           .strict(),
       )
@@ -95,15 +110,17 @@ const CmsBody = z
   .strict();
 
 function caller(
-  req: Request,
+  res: Response,
   roleProvider: SignRouterDeps['roleProvider'],
   pin: string | undefined,
 ): SignCaller {
-  const origin = Printable.safeParse(req.headers.origin);
+  if (pin !== undefined && !mayGivePin(res)) {
+    throw apiError('ERR_PIN_NOT_ALLOWED');
+  }
   const role = roleProvider();
   return {
-    client: origin.success ? origin.data : 'local-api',
-    ...(pin !== undefined ? { pin, pinFrom: pinSourceOf(req) } : {}),
+    client: callerName(res),
+    ...(pin !== undefined ? { pin, pinFrom: pinSourceOf(res.req) } : {}),
     uid: role?.uid ?? null,
     role: role?.roleId ?? null,
   };
@@ -119,19 +136,38 @@ function caller(
  */
 export function signRouter(deps: SignRouterDeps): ApiRouter {
   const r = Router();
-  const roleRule = async (c: SignCaller, ids: readonly string[]): Promise<void> => {
+  const allowed = deps.prescriberRoles ?? DEFAULT_PRESCRIBER_ROLES;
+  const gate: Gate = deps.gate ?? (() => Promise.resolve());
+  const roleRule = async (
+    c: SignCaller,
+    ids: readonly string[],
+    prescription = false,
+  ): Promise<void> => {
     if (c.role === null && !deps.signWithoutRole) {
       await deps.service.refuse(c, 'ERR_SIGN_NO_ROLE', ids);
       throw signError('ERR_SIGN_NO_ROLE');
+    }
+    if (prescription && c.role !== null && c.role !== undefined) {
+      const role = deps.roleProvider();
+      const facts = {
+        ...(role?.jobRole === undefined ? {} : { jobRole: role.jobRole }),
+        ...(role?.jobRoleCode === undefined ? {} : { jobRoleCode: role.jobRoleCode }),
+      };
+      if (!isPrescriberRole(facts, allowed)) {
+        await deps.service.refuse(c, 'ERR_SIGN_ROLE_NOT_PRESCRIBER', ids);
+        throw signError('ERR_SIGN_ROLE_NOT_PRESCRIBER');
+      }
     }
   };
 
   r.post('/api/v1/sign/eps', async (req, res) => {
     const body = parseBody(EpsBody, req.body);
-    const c = caller(req, deps.roleProvider, body.pin);
+    const c = caller(res, deps.roleProvider, body.pin);
+    await gate(res, { action: 'sign', count: body.payloads.length });
     await roleRule(
       c,
       body.payloads.map((p) => p.id),
+      true,
     );
     res.json(
       await deps.service.signEpsBatch(
@@ -176,8 +212,9 @@ export function signRouter(deps: SignRouterDeps): ApiRouter {
       } else {
         throw apiError('ERR_UNSUPPORTED_MEDIA_TYPE');
       }
-      const c = caller(req, deps.roleProvider, pin);
-      await roleRule(c, []);
+      const c = caller(res, deps.roleProvider, pin);
+      await gate(res, { action: 'sign', count: 1 });
+      await roleRule(c, [], true);
       const out = await deps.service.signHl7(xml, c, algorithm !== undefined ? { algorithm } : {});
       if (envelope) {
         res.json({
@@ -200,7 +237,8 @@ export function signRouter(deps: SignRouterDeps): ApiRouter {
         issues: [{ path: 'content', message: 'must be canonical base64' }],
       });
     }
-    const c = caller(req, deps.roleProvider, body.pin);
+    const c = caller(res, deps.roleProvider, body.pin);
+    await gate(res, { action: 'sign', count: 1 });
     await roleRule(c, []);
     const cms = await deps.service.signCms(new Uint8Array(content), c, {
       detached: body.detached === true,
@@ -216,6 +254,11 @@ export function signRouter(deps: SignRouterDeps): ApiRouter {
 }
 
 const SIGN_ERRORS_COMMON = [
+  // a web page waits for the user's approval (access.ts approvalGate)
+  'ERR_ORIGIN_DENIED',
+  'ERR_APPROVAL_TIMEOUT',
+  'ERR_APPROVAL_BUSY',
+  'ERR_PIN_NOT_ALLOWED',
   'ERR_SIGN_NO_ROLE',
   'ERR_SIGN_PIN_REQUIRED',
   'ERR_SIGN_NO_SIGNING_CERT',

@@ -12,10 +12,13 @@
  * wrong PIN, page-only after two or when the card has few tries left (the page sends acknowledgeFinalTry).
  *   POST /api/v1/role                 { roleId }       → session status
  *   POST /api/v1/logout                               → { ok: true }
+ * Who may call which (access.ts): a web page may get a ticket after the user's approval (`gate`) and read
+ * the status; login (the PIN), role and logout are for the agent page and the CLI only.
  */
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Agent } from '../../auth/agent.js';
+import type { Gate } from '../access.js';
 import { pinSourceOf } from '../pin-source.js';
 import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
 import { OkSchema, SessionStatusSchema, TicketSchema } from '../schemas.js';
@@ -34,17 +37,23 @@ const Login = z
   .strict();
 const Role = z.object({ roleId: z.string().regex(/^\d{1,20}$/) }).strict();
 
-export function ticketRouter(agent: Agent): ApiRouter {
+const noGate: Gate = () => Promise.resolve();
+
+export function ticketRouter(agent: Agent, gate: Gate = noGate): ApiRouter {
   const r = Router();
+  const ticket = { action: 'ticket', count: 1 } as const;
   r.post('/ticket-api/getTicket', async (req, res) => {
     const { timeoutMs } = parseBody(Timeout, req.body);
+    await gate(res, ticket);
     res.json({ ticket: await agent.getTicket(timeoutMs ?? 30_000) });
   });
-  r.post('/ticket-api/getTicketNoAuth', (_req, res) => {
+  r.post('/ticket-api/getTicketNoAuth', async (_req, res) => {
+    await gate(res, ticket);
     res.json({ ticket: agent.getTicketNoAuth() });
   });
   r.post('/ticket-api/getNewTicket', async (req, res) => {
     const { timeoutMs } = parseBody(Timeout, req.body);
+    await gate(res, ticket);
     res.json({ ticket: await agent.getNewTicket(timeoutMs ?? 30_000) });
   });
   r.post('/ticket-api/destroyTicket', async (_req, res) => {
@@ -75,7 +84,11 @@ export function ticketRouter(agent: Agent): ApiRouter {
   return documented(r, TICKET_ROUTES);
 }
 
+/** A web page's ticket waits for the user's approval (access.ts approvalGate). */
+const APPROVAL_ERRORS = ['ERR_ORIGIN_DENIED', 'ERR_APPROVAL_TIMEOUT', 'ERR_APPROVAL_BUSY'];
+
 const TICKET_ERRORS = [
+  ...APPROVAL_ERRORS,
   'ERR_TICKET_NOT_AVAILABLE',
   'ERR_AUTHENTICATION_FAILED',
   'ERR_AUTHSERVER_NOT_AVAILABLE',
@@ -85,7 +98,7 @@ const TICKET_ERRORS = [
   'ERR_SMARTCARD_NOT_PRESENT',
 ];
 const LOGIN_ERRORS = [
-  ...TICKET_ERRORS,
+  ...TICKET_ERRORS.filter((c) => !APPROVAL_ERRORS.includes(c)),
   'ERR_NO_CERT_FOUND',
   'ERR_NO_ROLES',
   'ERR_ROLE_UNKNOWN',
@@ -123,7 +136,7 @@ const TICKET_ROUTES: readonly RouteDoc[] = [
     tag: TAG,
     summary: 'The Spine ticket if a session exists (never waits)',
     responses: ticket,
-    errors: ['ERR_TICKET_NOT_AVAILABLE'],
+    errors: ['ERR_TICKET_NOT_AVAILABLE', ...APPROVAL_ERRORS],
   },
   {
     method: 'post',

@@ -1,5 +1,5 @@
 /**
- * The stateless authactivate challenge (spine-protocol.md §1.2, §7).
+ * The stateless authactivate challenge (docs/protocol/cis-login.md §1.2, §7).
  *
  * Rules this file enforces:
  * - Layout: 48 bytes = 20 random | 8-byte big-endian Unix-ms timestamp | 20 random. The real INT challenge
@@ -28,7 +28,7 @@ export interface IssuedChallenge {
 }
 
 /**
- * Compares two byte strings in time independent of their content (STYLE 27); different lengths are unequal.
+ * Compares two byte strings in time independent of their content (docs/style.md §27); different lengths are unequal.
  *
  * @example
  * ```ts

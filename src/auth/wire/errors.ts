@@ -25,7 +25,7 @@ export const WIRE_ERRORS: ErrorTable<WireErrorCode> = {
   ERR_WIRE_GPOBJECT_MALFORMED: {
     status: 502,
     message: 'the gpOBJECT document is malformed',
-    fix: 'Check that the peer speaks the CIS gpOBJECT protocol (spine-protocol.md §1.1).',
+    fix: 'Check that the peer speaks the CIS gpOBJECT protocol (docs/protocol/cis-login.md §1.1).',
   },
   ERR_WIRE_GPOBJECT_DUPLICATE: {
     status: 502,
@@ -35,12 +35,12 @@ export const WIRE_ERRORS: ErrorTable<WireErrorCode> = {
   ERR_WIRE_ROLE_MALFORMED: {
     status: 502,
     message: 'a role line is malformed',
-    fix: 'A role line reads `<org name>, "<L1>":"<L2>":"<L3>"` (spine-protocol.md §1.4).',
+    fix: 'A role line reads `<org name>, "<L1>":"<L2>":"<L3>"` (docs/protocol/cis-login.md §1.4).',
   },
   ERR_WIRE_SAML_MALFORMED: {
     status: 502,
     message: 'the SAML role assertion is malformed',
-    fix: 'Check the SSB RoleAssertion endpoint (spine-protocol.md §3).',
+    fix: 'Check the SSB RoleAssertion endpoint (docs/protocol/cis-login.md §3).',
   },
   ERR_WIRE_SAML_FORBIDDEN_DTD: {
     status: 502,
@@ -55,7 +55,7 @@ export const WIRE_ERRORS: ErrorTable<WireErrorCode> = {
   ERR_WIRE_RESPONSE_MALFORMED: {
     status: 400,
     message: 'the signed challenge response is malformed',
-    fix: 'The response is base64 of an S/MIME header block and base64 CMS (spine-protocol.md §1.3).',
+    fix: 'The response is base64 of an S/MIME header block and base64 CMS (docs/protocol/cis-login.md §1.3).',
   },
   ERR_WIRE_CHALLENGE_MALFORMED: {
     status: 400,

@@ -1,5 +1,5 @@
 /**
- * The CIS gpOBJECT envelope (spine-protocol.md §1.1): `<gpOBJECT>` holding one `<gpPARAM name="…">value</gpPARAM>`
+ * The CIS gpOBJECT envelope (docs/protocol/cis-login.md §1.1): `<gpOBJECT>` holding one `<gpPARAM name="…">value</gpPARAM>`
  * per parameter.
  *
  * Rules this file enforces:

@@ -1,5 +1,5 @@
 /**
- * The authvalidate `response` parameter (spine-protocol.md §1.3 step 5): base64 of an S/MIME-style header
+ * The authvalidate `response` parameter (docs/protocol/cis-login.md §1.3 step 5): base64 of an S/MIME-style header
  * block followed by the base64 of the CMS SignedData DER.
  *
  * Rules this file enforces:

@@ -1,5 +1,5 @@
 /**
- * The role lines of the authvalidate reply (spine-protocol.md §1.4):
+ * The role lines of the authvalidate reply (docs/protocol/cis-login.md §1.4):
  * `<gpPARAM name="nhsjobroleN" id="<role profile id>" orgcode="<org code>"><org name>, "L1":"L2":"L3"</gpPARAM>`.
  *
  * Rules this file enforces:

@@ -1,5 +1,5 @@
 /**
- * The SSB SAML 1.1 role assertion (spine-protocol.md §3): `GET /saml/RoleAssertion?token=…`.
+ * The SSB SAML 1.1 role assertion (docs/protocol/cis-login.md §3): `GET /saml/RoleAssertion?token=…`.
  *
  * Rules this file enforces:
  * - Safe parse: a document with `<!DOCTYPE` or `<!ENTITY` is refused before any parsing (the SSB never sends

@@ -1,4 +1,4 @@
-// spine-protocol.md §1.2 (challenge layout), §7 (stateless HMAC signature and freshness).
+// docs/protocol/cis-login.md §1.2 (challenge layout), §7 (stateless HMAC signature and freshness).
 import { describe, expect, test } from 'vitest';
 import {
   challengeTimestamp,

@@ -1,4 +1,4 @@
-// spine-protocol.md §1.1 (lenient gpOBJECT), §1.2/§1.4/§1.6 (request bodies, field order).
+// docs/protocol/cis-login.md §1.1 (lenient gpOBJECT), §1.2/§1.4/§1.6 (request bodies, field order).
 import { describe, expect, test } from 'vitest';
 import {
   buildActivateRequest,

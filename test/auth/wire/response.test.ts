@@ -1,4 +1,4 @@
-// spine-protocol.md §1.3 step 5: the double-base64 `response` with an S/MIME header block.
+// docs/protocol/cis-login.md §1.3 step 5: the double-base64 `response` with an S/MIME header block.
 import { describe, expect, test } from 'vitest';
 import {
   buildAuthResponse,

@@ -1,4 +1,4 @@
-// spine-protocol.md §1.4 role line grammar.
+// docs/protocol/cis-login.md §1.4 role line grammar.
 import { describe, expect, test } from 'vitest';
 import { parseGpObject } from '../../../src/auth/wire/gpobject.js';
 import {

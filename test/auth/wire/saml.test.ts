@@ -1,4 +1,4 @@
-// spine-protocol.md §3: the SAML 1.1 role assertion.
+// docs/protocol/cis-login.md §3: the SAML 1.1 role assertion.
 import { describe, expect, test } from 'vitest';
 import {
   buildRoleAssertion,

@@ -1,4 +1,4 @@
-// Where the public Spine captures are (read in place, never copied): /work/shared/vectors/spine, or
+// Where the public Spine captures are (read in place, never copied): ../shared/vectors/spine beside the clone, or
 // RXSIGN_SPINE_VECTORS. Tests skip with a reason when the folder is absent.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,6 +1,6 @@
 // The agent's page in a real browser (Debian chromium driven by playwright-core; never a downloaded browser):
 // card present → PIN → role choice → logged in → log out.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { loadConfig } from '../../../src/config.js';
 import type { RunningSpineSim } from '../../../src/spine-sim/server.js';
+import { agentEnv } from '../../helpers/agent-env.js';
 import { clearPinCountLow, softhsmModule, testCard } from '../../helpers/softhsm.js';
 import { captureLogger, startSim } from '../auth/helpers.js';
 
@@ -26,7 +27,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
         RXSIGN_MODULE: softhsmModule(),
         RXSIGN_TOKEN: 'multi-role',
         RXSIGN_SSB_URL: sim.url,
-        RXSIGN_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'rxsign-audit-')), 'audit.log'),
+        ...agentEnv(),
       });
       server = await startAgent({ config, logger: captureLogger().logger, listenPort: 0 });
       browser = await chromium.launch({
@@ -57,7 +58,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
 
     test('log in with the PIN, choose a role, see the session, log out', async () => {
       const page = await browser.newPage();
-      await page.goto(`${server.url}/`);
+      await page.goto(server.pageUrl);
       await page.waitForSelector('#state[data-state="card-present"]');
       await page.fill('#pin', testCard('multi-role').pin);
       await page.click('#login button');
@@ -78,7 +79,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
 
     test('a wrong PIN shows the card error and keeps the login form', async () => {
       const page = await browser.newPage();
-      await page.goto(`${server.url}/`);
+      await page.goto(server.pageUrl);
       await page.waitForSelector('#state[data-state="card-present"]');
       await page.fill('#pin', '00000000');
       await page.click('#login button');
@@ -89,7 +90,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
 
     test('few tries left (SoftHSM sets CKF_USER_PIN_COUNT_LOW after a wrong PIN): the page warns, and logs in only once the user ticks the warning', async () => {
       const page = await browser.newPage();
-      await page.goto(`${server.url}/`);
+      await page.goto(server.pageUrl);
       await page.waitForSelector('#state[data-state="card-present"]');
       // The wrong PIN of the test before (or this one) has left the card reporting few tries left.
       await page.fill('#pin', '00000000');
@@ -97,14 +98,18 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await page.waitForSelector('#message.err');
       await page.waitForSelector('#ack-label', { state: 'visible' });
       expect(await page.textContent('#pin-warning')).toMatch(/few PIN tries left/);
-      const status = (await (await fetch(`${server.url}/ticket-api/status`)).json()) as {
+      const status = (await (
+        await fetch(`${server.url}/ticket-api/status`, {
+          headers: { authorization: `Bearer ${server.apiKey}` },
+        })
+      ).json()) as {
         pin: { triesLow: boolean; apiLoginBlocked: boolean };
       };
       expect(status.pin).toMatchObject({ triesLow: true, apiLoginBlocked: true });
       // A local program may not try now: only the page, after the warning.
       const cli = await fetch(`${server.url}/api/v1/login`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.apiKey}` },
         body: JSON.stringify({ pin: testCard('multi-role').pin }),
       });
       expect(((await cli.json()) as { code: string }).code).toMatch(

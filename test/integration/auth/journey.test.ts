@@ -1,4 +1,4 @@
-// spine-protocol.md §1–§3: the whole Identity Agent journey on loopback with the SoftHSM cards and the
+// docs/protocol/cis-login.md §1–§3: the whole Identity Agent journey on loopback with the SoftHSM cards and the
 // simulator, and every negative the login can meet, each with its own error.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -208,6 +208,41 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
       await rig.close();
     }
   });
+
+  test.each([
+    ['CR LF', 'AQIC5wM2LY4Sabc&#13;&#10;Set-Cookie: x=1@AAJTSQACMDE=#'],
+    ['a space', 'AQIC5wM2LY4S abcdefgh@AAJTSQACMDE=#'],
+    ['a control character', 'AQIC5wM2LY4S\u0001abcdefgh@AAJTSQACMDE=#'],
+    ['non-ASCII', 'AQIC5wM2LY4Sabcdéfgh@AAJTSQACMDE=#'],
+    ['too long', `AQIC5wM2LY4S${'A'.repeat(600)}@AAJTSQACMDE=#`],
+    ['too short', 'AQIC#'],
+  ])(
+    'a broker ticket with %s is refused (ERR_AUTHDATA_SYNTAX_ERROR), never stored or passed on',
+    async (_what, bad) => {
+      const hostile: typeof fetch = async (input, init) => {
+        const res = await fetch(input, init);
+        if (!String(input).endsWith('/login/authvalidate')) {
+          return res;
+        }
+        const text = (await res.text()).replace(
+          /(<gpPARAM name="sso_ticket">)[^<]*(<\/gpPARAM>)/,
+          (_m, a: string, b: string) => `${a}${bad}${b}`,
+        );
+        expect(text).toContain(bad);
+        return new Response(text, { status: res.status, headers: res.headers });
+      };
+      const rig = await startAgent({ ssbUrl: sim.url, label: 'prescriber', fetch: hostile });
+      try {
+        await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({
+          code: 'ERR_AUTHDATA_SYNTAX_ERROR',
+        });
+        expect(rig.agent.status().state).toBe('card-present');
+        expect(rig.lines.join('')).not.toContain('Set-Cookie');
+      } finally {
+        await rig.close();
+      }
+    },
+  );
 
   test('zero roles: ERR_NO_ROLES and no session left behind', async () => {
     sim.admin.injectFault({ kind: 'zero-roles', count: 1 });

@@ -1,21 +1,19 @@
 // The Ticket API over the agent's local HTTP service, and the CLI commands that talk to it.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { loadConfig } from '../../../src/config.js';
 import type { RunningSpineSim } from '../../../src/spine-sim/server.js';
+import { agentEnv, asCli } from '../../helpers/agent-env.js';
 import { softhsmModule, testCard } from '../../helpers/softhsm.js';
 import { captureLogger, startSim } from './helpers.js';
 
 const run = promisify(execFile);
 const cli = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'rxsign.js');
 
-describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
+describe('Ticket API (docs/protocol/cis-login.md §4) over HTTP', () => {
   let sim: RunningSpineSim;
   let server: RunningAgent;
   const log = captureLogger();
@@ -28,7 +26,7 @@ describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
         RXSIGN_MODULE: softhsmModule(),
         RXSIGN_TOKEN: 'multi-role',
         RXSIGN_SSB_URL: sim.url,
-        RXSIGN_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'rxsign-audit-')), 'audit.log'),
+        ...agentEnv(),
         RXSIGN_POLL_MS: '200',
       }),
     };
@@ -40,7 +38,7 @@ describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
   });
 
   test('getTicketNoAuth with no session: TICKET_NOT_AVAILABLE with the Ticket API code', async () => {
-    const res = await request(server.url).post('/ticket-api/getTicketNoAuth').send({});
+    const res = await asCli(server).post('/ticket-api/getTicketNoAuth').send({});
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toEqual({
@@ -54,17 +52,17 @@ describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
   });
 
   test('getTicket waits for the login and role selection, then returns the ticket', async () => {
-    const waiting = request(server.url).post('/ticket-api/getTicket').send({ timeoutMs: 10_000 });
+    const waiting = asCli(server).post('/ticket-api/getTicket').send({ timeoutMs: 10_000 });
     const pending = waiting.then((r) => r);
-    const login = await request(server.url).post('/api/v1/login').send({ pin: card.pin });
+    const login = await asCli(server).post('/api/v1/login').send({ pin: card.pin });
     expect(login.status).toBe(200);
     expect(login.body.state).toBe('role-required');
-    const role = await request(server.url).post('/api/v1/role').send({ roleId: '555000000203' });
+    const role = await asCli(server).post('/api/v1/role').send({ roleId: '555000000203' });
     expect(role.body).toMatchObject({ state: 'active', selectedRole: { id: '555000000203' } });
     const got = await pending;
     expect(got.status).toBe(200);
     expect(got.body.ticket).toMatch(/^AQIC5wM2LY4S/);
-    const status = await request(server.url).get('/ticket-api/status');
+    const status = await asCli(server).get('/ticket-api/status');
     expect(status.body).toMatchObject({
       uid: card.uid,
       name: 'Multi Role',
@@ -75,7 +73,11 @@ describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
   });
 
   test('the CLI: rxsign ticket prints the ticket; rxsign logout destroys it', async () => {
-    const env = { ...process.env, RXSIGN_PORT: new URL(server.url).port };
+    const env = {
+      ...process.env,
+      RXSIGN_PORT: new URL(server.url).port,
+      RXSIGN_RUNTIME_DIR: server.runtimeDir,
+    };
     const t = await run(process.execPath, [cli, 'ticket', '--no-auth'], { env });
     expect(t.stdout.trim()).toMatch(/^AQIC5wM2LY4S/);
     const s = await run(process.execPath, [cli, 'status', '--json'], { env });
@@ -89,41 +91,44 @@ describe('Ticket API (spine-protocol.md §4) over HTTP', () => {
   });
 
   test('rxsign login takes the PIN from RXSIGN_PIN and a role from --role', async () => {
-    const env = { ...process.env, RXSIGN_PORT: new URL(server.url).port, RXSIGN_PIN: card.pin };
+    const env = {
+      ...process.env,
+      RXSIGN_PORT: new URL(server.url).port,
+      RXSIGN_RUNTIME_DIR: server.runtimeDir,
+      RXSIGN_PIN: card.pin,
+    };
     const out = await run(process.execPath, [cli, 'login', '--role', '555000000201'], { env });
     expect(out.stdout).toContain('* role 555000000201');
-    await request(server.url).post('/ticket-api/destroyTicket').send({});
+    await asCli(server).post('/ticket-api/destroyTicket').send({});
   });
 
   test('bad input is a 4xx with a stable code, never a 500', async () => {
-    expect((await request(server.url).post('/api/v1/login').send({ pin: 1234 })).body.code).toBe(
+    expect((await asCli(server).post('/api/v1/login').send({ pin: 1234 })).body.code).toBe(
       'ERR_BAD_REQUEST',
     );
     expect(
       (
-        await request(server.url)
+        await asCli(server)
           .post('/api/v1/login')
           .set('content-type', 'application/json')
           .send('{"pin":')
       ).body.code,
     ).toBe('ERR_BAD_REQUEST');
     expect(
-      (await request(server.url).post('/api/v1/role').send({ roleId: '1', extra: true })).status,
+      (await asCli(server).post('/api/v1/role').send({ roleId: '1', extra: true })).status,
     ).toBe(400);
-    const big = await request(server.url)
+    const big = await asCli(server)
       .post('/api/v1/login')
       .send({ pin: 'x'.repeat(2 * 1024 * 1024) });
     expect(big.status).toBe(413);
     expect(big.body.code).toBe('ERR_BODY_TOO_LARGE');
-    expect((await request(server.url).get('/nope')).status).toBe(404);
+    expect((await asCli(server).get('/nope')).status).toBe(404);
   });
 
   test('a foreign Host (DNS rebinding) or Origin is refused', async () => {
-    const host = await request(server.url)
-      .get('/ticket-api/status')
-      .set('host', 'evil.example:8730');
+    const host = await asCli(server).get('/ticket-api/status').set('host', 'evil.example:8730');
     expect(host.body.code).toBe('ERR_FORBIDDEN_HOST');
-    const origin = await request(server.url)
+    const origin = await asCli(server)
       .post('/ticket-api/getTicketNoAuth')
       .set('origin', 'https://evil.example')
       .send({});

@@ -42,7 +42,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
     /** Types the PIN on the agent's own page (the only place a PIN is ever typed). */
     async function pinOnAgentPage(ctx: BrowserContext): Promise<void> {
       const agentPage = await ctx.newPage();
-      await agentPage.goto(`${rig.agent.url}/`);
+      await agentPage.goto(rig.agent.pageUrl);
       await agentPage.waitForSelector(
         '#state[data-state="card-present"], #state[data-state="active"]',
       );
@@ -113,7 +113,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
       const before = rp?.logouts.length ?? 0;
       const ctx = await browser.newContext();
       const page = await ctx.newPage();
-      await page.goto(`${rig.agent.url}/`);
+      await page.goto(rig.agent.pageUrl);
       await page.waitForSelector('#state[data-state="active"]');
       await page.click('#logout button');
       await page.waitForSelector('#state[data-state="card-present"]');

@@ -14,7 +14,7 @@ import { startCis2Rig, type Cis2Rig } from './rig.js';
 async function agentLogin(rig: Cis2Rig, pin: string): Promise<void> {
   const res = await fetch(`${rig.agent.url}/api/v1/login`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${rig.agent.apiKey}` },
     body: JSON.stringify({ pin }),
   });
   expect(res.status).toBe(200);
@@ -215,16 +215,16 @@ describe('CIS2 simulator with the agent and the prescriber card', () => {
       audience: page.audience,
       origin: rig.cis2.url,
     });
-    expect(none.status).toBe(400); // the origin comes from the header only, never the body
-    // the agent's own origin is allowed to call it, but the simulator refuses an assertion made for it
+    // the origin comes from the header only, never the body: with no Origin this is a local program, and
+    // without the agent's key it is refused first
+    expect(none.status).toBe(401);
+    // the agent's own origin is the agent page's: without the page's secret it is refused (docs/security.md)
     const self = await askAgent(rig.agent.url, rig.agent.url, {
       nonce: page.nonce,
       audience: page.audience,
     });
-    expect(self.status).toBe(200);
-    const r1 = await postAssertion(jar, page.interactionUrl, String(self.json.assertion));
-    expect(r1.url).toContain('error=access_denied');
-    expect(rig.rps[0]?.errors.at(-1)?.description).toMatch(/^ORIGIN_MISMATCH/);
+    expect(self.status).toBe(401);
+    expect(self.json.code).toBe('ERR_UNAUTHORIZED');
 
     const jar2 = new Jar();
     const page2 = await openLoginPage(jar2, rig.rps[0]?.url ?? '');

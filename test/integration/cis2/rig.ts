@@ -1,10 +1,9 @@
 // A CIS2 rig on loopback: the Security Broker simulator, the CIS2 simulator, the agent (src/agent.ts) with a
 // SoftHSM card, and relying parties built on openid-client (private_key_jwt RS512 or a client secret), each
 // with a back-channel logout endpoint that checks the logout token with jose.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createLocalJWKSet,
@@ -16,6 +15,7 @@ import {
 } from 'jose';
 import * as client from 'openid-client';
 import { startAgent, type RunningAgent } from '../../../src/agent.js';
+import { agentEnv } from '../../helpers/agent-env.js';
 import { parseCertificate, pemToDer } from '../../../src/cms/certificate.js';
 import { parseClients } from '../../../src/cis2-sim/clients.js';
 import { startCis2Sim, type RunningCis2Sim } from '../../../src/cis2-sim/server.js';
@@ -240,6 +240,7 @@ export async function startCis2Rig(o: {
 }): Promise<Cis2Rig> {
   const spine = await startSim(o.softhsmConfDir ? { dir: o.softhsmConfDir } : {});
   let agentUrl = 'http://127.0.0.1:1';
+  let agentKey: string | undefined = undefined; // set once the agent has started
   let issuer = '';
   const made = await Promise.all(
     (
@@ -257,6 +258,7 @@ export async function startCis2Rig(o: {
     revocation: 'require',
     clients: parseClients(made.map((m) => m.metadata(m.rp.url))),
     agentUrl: () => agentUrl,
+    agentKey: () => agentKey,
     cardPollMs: o.cardPollMs ?? 200,
     logger: captureLogger('cis2-sim').logger,
   });
@@ -269,7 +271,7 @@ export async function startCis2Rig(o: {
     // the CA folder (root and sub-CAs): the agent sends the card's CA chain in x5c from it
     RXSIGN_TRUST_DIR: pkiPaths(o.softhsmConfDir).caDir,
     RXSIGN_POLL_MS: '100',
-    RXSIGN_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'rxsign-audit-')), 'audit.log'),
+    ...agentEnv(),
   });
   const agent = await startAgent({
     config,
@@ -278,6 +280,7 @@ export async function startCis2Rig(o: {
     ...(o.tokenPort ? { tokenPort: o.tokenPort } : {}),
   });
   agentUrl = agent.url;
+  agentKey = agent.apiKey;
   return {
     spine,
     cis2,

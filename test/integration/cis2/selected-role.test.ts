@@ -17,7 +17,7 @@ describe('selected role (multi-role card)', () => {
   const post = (path: string, body: unknown) =>
     fetch(`${rig.agent.url}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${rig.agent.apiKey}` },
       body: JSON.stringify(body),
     });
 

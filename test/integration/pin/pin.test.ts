@@ -1,12 +1,10 @@
 // The PIN and the card session (docs/pin.md), through the whole agent (src/agent.ts) over HTTP, with the
 // SoftHSM prescriber card behind the fault-injecting port (for the PIN flags a real card raises and SoftHSM
 // does not, and for card removal) and an injected clock (back-off, session expiry).
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { loadConfig } from '../../../src/config.js';
+import { agentEnv } from '../../helpers/agent-env.js';
 import { openTokenPort } from '../../../src/pkcs11/index.js';
 import type { RunningSpineSim } from '../../../src/spine-sim/server.js';
 import { FaultPort } from '../../helpers/fault-port.js';
@@ -46,7 +44,7 @@ async function agent(env: Record<string, string> = {}): Promise<RunningAgent> {
     RXSIGN_MODULE: softhsmModule(),
     RXSIGN_TOKEN: 'prescriber',
     RXSIGN_SSB_URL: sim.url,
-    RXSIGN_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'rxsign-pin-audit-')), 'audit.log'),
+    ...agentEnv('rxsign-pin-'),
     ...env,
   });
   running = await startAgent({
@@ -58,6 +56,9 @@ async function agent(env: Record<string, string> = {}): Promise<RunningAgent> {
   });
   return running;
 }
+
+const pageSecretOf = (): string =>
+  new URL(running?.pageUrl ?? 'http://x/').hash.replace('#page=', '');
 
 interface Answer {
   status: number;
@@ -75,7 +76,10 @@ async function post(
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      ...(o.from === 'page' ? { origin: url } : {}),
+      // the page: its own origin and session secret; the CLI: the agent's key (docs/security.md)
+      ...(o.from === 'page'
+        ? { origin: url, authorization: `Bearer ${pageSecretOf()}` }
+        : { authorization: `Bearer ${running?.apiKey ?? ''}` }),
       ...o.headers,
     },
     body: JSON.stringify(body),
@@ -89,7 +93,11 @@ async function post(
 
 const pinStatus = async (): Promise<Record<string, unknown>> =>
   (
-    (await (await fetch(`${running?.url ?? ''}/ticket-api/status`)).json()) as {
+    (await (
+      await fetch(`${running?.url ?? ''}/ticket-api/status`, {
+        headers: { authorization: `Bearer ${running?.apiKey ?? ''}` },
+      })
+    ).json()) as {
       pin: Record<string, unknown>;
     }
   ).pin;
@@ -342,7 +350,11 @@ describe('the HL7 route takes no PIN from a header', () => {
     await agent({ RXSIGN_SIGN_WITHOUT_ROLE: 'true' });
     const res = await fetch(`${running?.url ?? ''}/api/v1/sign/hl7`, {
       method: 'POST',
-      headers: { 'content-type': 'application/xml', 'x-rxsign-pin': card.pin },
+      headers: {
+        'content-type': 'application/xml',
+        'x-rxsign-pin': card.pin,
+        authorization: `Bearer ${running?.apiKey ?? ''}`,
+      },
       body: '<ParentPrescription xmlns="urn:hl7-org:v3"/>',
     });
     expect(res.status).toBe(400);

@@ -1,6 +1,7 @@
 // `rxsign sign eps|hl7|cms` (docs/signing.md): the PIN from RXSIGN_PIN only, one error line and exit 2 on
 // failure, outputs verified with openssl, every attempt in the audit log.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +13,25 @@ import { opensslVerify } from '../../helpers/openssl.js';
 import { pkiPaths, softhsmModule, testCard } from '../../helpers/softhsm.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rxsign-cli-sign-'));
-const auditLog = join(dir, 'audit.log');
 const pki = pkiPaths();
 const card = testCard('prescriber');
-const common = ['--module', softhsmModule(), '--token', 'prescriber', '--audit-log', auditLog];
+
+/**
+ * Each test has its own audit log and its own input files, so that no test depends on what another wrote
+ * (or skipped: the hl7 test needs ../shared/vectors).
+ */
+function ownLog(): string {
+  const name = expect.getState().currentTestName ?? 'unnamed';
+  return join(dir, `${createHash('sha256').update(name).digest('hex').slice(0, 16)}.audit.log`);
+}
+function common(): string[] {
+  return ['--module', softhsmModule(), '--token', 'prescriber', '--audit-log', ownLog()];
+}
+function inputDoc(text = 'cli document\n'): string {
+  const path = join(mkdtempSync(join(dir, 'in-')), 'doc.txt');
+  writeFileSync(path, text);
+  return path;
+}
 
 function io() {
   const out: string[] = [];
@@ -46,7 +62,7 @@ describe('rxsign sign', () => {
     const code = await runSign(
       [
         'eps',
-        ...common,
+        ...common(),
         '--digest',
         Buffer.from(si).toString('base64'),
         '--algorithm',
@@ -89,7 +105,7 @@ describe('rxsign sign', () => {
       }),
     );
     const t = io();
-    expect(await runSign(['eps', ...common, '--prepare', file, '--json'], t.io)).toBe(0);
+    expect(await runSign(['eps', ...common(), '--prepare', file, '--json'], t.io)).toBe(0);
     const res = JSON.parse(t.out.join('')) as { signature: string };
     expect(
       opensslVerify(
@@ -103,15 +119,14 @@ describe('rxsign sign', () => {
 
   test('cms --detached --pem: openssl cms -verify with -content', async () => {
     process.env.RXSIGN_PIN = card.pin;
-    const input = join(dir, 'doc.txt');
+    const input = inputDoc();
     const out = join(dir, 'doc.p7s');
-    writeFileSync(input, 'cli document\n');
     const t = io();
     expect(
       await runSign(
         [
           'cms',
-          ...common,
+          ...common(),
           '--chain',
           pki.chain,
           '--in',
@@ -159,7 +174,7 @@ describe('rxsign sign', () => {
       const code = await runSign(
         [
           'hl7',
-          ...common,
+          ...common(),
           '--in',
           '../shared/vectors/eps/prepare/paramedic/1-Convert-Response-Send-200_OK.xml',
           '--out',
@@ -178,7 +193,7 @@ describe('rxsign sign', () => {
   test('no PIN (no RXSIGN_PIN, no terminal) → one error line, exit 2', async () => {
     const t = io();
     const code = await runSign(
-      ['cms', ...common, '--in', join(dir, 'doc.txt'), '--out', join(dir, 'x')],
+      ['cms', ...common(), '--in', inputDoc(), '--out', join(dir, 'x')],
       t.io,
     );
     expect(code).toBe(2);
@@ -197,9 +212,9 @@ describe('rxsign sign', () => {
       '--token',
       'auth-only',
       '--audit-log',
-      auditLog,
+      ownLog(),
       '--in',
-      join(dir, 'doc.txt'),
+      inputDoc(),
       '--out',
       join(dir, 'y'),
     ];
@@ -209,15 +224,32 @@ describe('rxsign sign', () => {
     expect([...t.err, ...t.out].join('')).not.toContain(authOnly.pin);
   });
 
-  test('unknown algorithm → exit 2; the audit log of all the above verifies', async () => {
+  test('unknown algorithm → exit 2, and the refusal is audited', async () => {
     process.env.RXSIGN_PIN = card.pin;
     const t = io();
     expect(
-      await runSign(['eps', ...common, '--digest', 'AAAA', '--algorithm', 'ES256'], t.io),
+      await runSign(['eps', ...common(), '--digest', 'AAAA', '--algorithm', 'ES256'], t.io),
     ).toBe(2);
     expect(t.err[0]).toContain('ERR_SIGN_ALGORITHM_UNSUPPORTED');
-    const v = await verifyAuditLog(auditLog);
-    expect(v.ok).toBe(true);
-    expect(v.records).toBeGreaterThanOrEqual(6);
+    expect(await verifyAuditLog(ownLog())).toMatchObject({ ok: true, records: 1 });
+  });
+
+  test('every attempt of one audit log (signed EPS, signed CMS, refused) is recorded and the log verifies', async () => {
+    process.env.RXSIGN_PIN = card.pin;
+    const si = buildSignedInfo(new TextEncoder().encode('<Fragment>all</Fragment>'), 'RS256');
+    const digest = Buffer.from(si).toString('base64');
+    expect(
+      await runSign(['eps', ...common(), '--digest', digest, '--algorithm', 'RS256'], io().io),
+    ).toBe(0);
+    expect(
+      await runSign(
+        ['cms', ...common(), '--in', inputDoc(), '--out', join(dir, 'all.p7m')],
+        io().io,
+      ),
+    ).toBe(0);
+    expect(
+      await runSign(['eps', ...common(), '--digest', digest, '--algorithm', 'ES256'], io().io),
+    ).toBe(2);
+    expect(await verifyAuditLog(ownLog())).toMatchObject({ ok: true, records: 3 });
   });
 });

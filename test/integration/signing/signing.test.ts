@@ -1,13 +1,14 @@
-// Content-commitment signing against SoftHSM cards (eps-signature.md §1.5–1.8, §3, §6).
+// Content-commitment signing against SoftHSM cards (docs/protocol/eps-signing.md §1.5–1.8, §3, §6).
 // Rules checked: every signature verified independently with openssl; refusals by policy; batch semantics;
 // removal mid-batch; every attempt in the audit log (verified chain).
 // (OpenSSL 3.0's cms has no -untrusted: -certfile puts chain.pem into the untrusted pool instead.)
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import {
   openAuditLog,
   verifyAuditLog,
@@ -39,7 +40,7 @@ import { opensslVerify, withTmp } from '../../helpers/openssl.js';
 import { pkiPaths, softhsmModule, testCard } from '../../helpers/softhsm.js';
 
 const VECTORS = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'vectors', 'eps');
-const haveVectors = existsSync('../shared/vectors');
+const haveVectors = existsSync(VECTORS);
 const enc = new TextEncoder();
 
 function signedInfoFor(text: string, alg: 'RS256' | 'RS1'): Uint8Array {
@@ -178,6 +179,124 @@ describe('§1.5/§3.2 EPS digest batch (signPrescription shape)', () => {
     ]);
     const bad = records().find((r) => r.kind === 'sign' && r.documentIds[0] === 'bad');
     expect(bad).toMatchObject({ outcome: 'refused', errorCode: 'ERR_SIGN_BAD_PAYLOAD' });
+  });
+
+  test('audit flooding: a batch of 250 bad payloads (<SignedInfo>anything</SignedInfo>) is ONE record with its item count, and no card signature', async () => {
+    let cardSigns = 0;
+    const counting: TokenPort = {
+      listSlots: () => port.listSlots(),
+      login: (t, pin) => port.login(t, pin),
+      logout: (t) => port.logout(t),
+      loginState: (t) => port.loginState(t),
+      certificates: (t) => port.certificates(t),
+      sign: (t, req) => {
+        cardSigns++;
+        return port.sign(t, req);
+      },
+      subscribe: (l) => port.subscribe(l),
+      close: () => Promise.resolve(),
+    };
+    const svc = service('prescriber', { port: counting });
+    const before = records().length;
+    const junk = b64(enc.encode('<SignedInfo>anything</SignedInfo>'));
+    const payloads = Array.from({ length: 250 }, (_, i) => ({ id: `junk-${i}`, payload: junk }));
+    const res = await svc.signEpsBatch(
+      { payloads, algorithm: 'RS256' },
+      { client: 'test', pin: prescriber.pin },
+    );
+    expect(res.signatures).toEqual([]);
+    expect(res.failed_signatures).toHaveLength(250);
+    expect(new Set(res.failed_signatures.map((f) => f.code))).toEqual(
+      new Set(['ERR_SIGN_BAD_PAYLOAD']),
+    );
+    expect(cardSigns).toBe(0);
+    const written = records().slice(before);
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({
+      outcome: 'refused',
+      errorCode: 'ERR_SIGN_BAD_PAYLOAD',
+      items: 250,
+      payloadSha256: [],
+    });
+    expect(written[0]?.kind === 'sign' ? written[0].documentIds : []).toHaveLength(250);
+  });
+
+  test('an audit write failure returns no signature (ERR_SIGN_AUDIT_FAILED); the next request reopens the log and signs, no restart', async () => {
+    const own = join(dir, 'own-failing', 'audit.log');
+    const log = await openAuditLog(own);
+    try {
+      const svc = service('prescriber', { audit: log });
+      const si = signedInfoFor('af', 'RS256');
+      const req = { payloads: [{ id: 'af', payload: b64(si) }], algorithm: 'RS256' };
+      const probe = await open(join(dir, 'probe'), 'w');
+      await probe.close();
+      const proto = Object.getPrototypeOf(probe) as FileHandle;
+      const spy = vi
+        .spyOn(proto, 'datasync')
+        .mockRejectedValueOnce(Object.assign(new Error('EIO'), { code: 'EIO' }));
+      try {
+        await expect(
+          svc.signEpsBatch(req, { client: 'test', pin: prescriber.pin }),
+        ).rejects.toMatchObject({ code: 'ERR_SIGN_AUDIT_FAILED' });
+      } finally {
+        spy.mockRestore();
+      }
+      const res = await svc.signEpsBatch(req, { client: 'test', pin: prescriber.pin });
+      expect(res.signatures).toHaveLength(1);
+      expect(await verifyAuditLog(own)).toMatchObject({ ok: true });
+    } finally {
+      await log.close();
+    }
+  });
+
+  test('below the free-space reserve signing is refused before any card operation (ERR_AUDIT_DISK_FULL), and audited', async () => {
+    const own = join(dir, 'own-full', 'audit.log');
+    const log = await openAuditLog(own, { reserveBytes: Number.MAX_SAFE_INTEGER });
+    try {
+      let signs = 0;
+      const counting: TokenPort = {
+        listSlots: () => port.listSlots(),
+        login: (t, pin) => port.login(t, pin),
+        logout: (t) => port.logout(t),
+        loginState: (t) => port.loginState(t),
+        certificates: (t) => port.certificates(t),
+        sign: (t, req) => {
+          signs++;
+          return port.sign(t, req);
+        },
+        subscribe: (l) => port.subscribe(l),
+        close: () => Promise.resolve(),
+      };
+      const svc = service('prescriber', { audit: log, port: counting });
+      await expect(
+        svc.signCms(enc.encode('hello'), { client: 'test', pin: prescriber.pin }),
+      ).rejects.toMatchObject({ code: 'ERR_AUDIT_DISK_FULL' });
+      expect(signs).toBe(0);
+      const lines = readFileSync(own, 'utf8').trim().split('\n');
+      expect(JSON.parse(lines.at(-1) ?? '{}')).toMatchObject({
+        outcome: 'refused',
+        errorCode: 'ERR_AUDIT_DISK_FULL',
+      });
+    } finally {
+      await log.close();
+    }
+  });
+
+  test('a batch refused as a whole (too large) is one record with its item count', async () => {
+    const before = records().length;
+    const payloads = Array.from({ length: 251 }, (_, i) => ({
+      id: `big-${i}`,
+      payload: b64(signedInfoFor(`big${i}`, 'RS256')),
+    }));
+    await expect(
+      service('prescriber').signEpsBatch(
+        { payloads, algorithm: 'RS256' },
+        { client: 'test', pin: prescriber.pin },
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_SIGN_BATCH_TOO_LARGE' });
+    const written = records().slice(before);
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({ errorCode: 'ERR_SIGN_BATCH_TOO_LARGE', items: 251 });
   });
 
   test('§1.5 an unknown algorithm is refused before the card, and audited', async () => {
@@ -528,16 +647,17 @@ describe('card removed mid-batch (FaultPort)', () => {
       ['rm-5', 'ERR_SIGN_CARD_REMOVED'],
     ]);
     expectOpensslVerifies(res.signatures, infos);
-    const last6 = records().slice(-6);
+    // One record per signature, and one for the three items that failed the same way (with their count).
+    const last4 = records().slice(-4);
     expect(
-      last6.map((r) => (r.kind === 'sign' ? [r.documentIds[0], r.outcome, r.errorCode] : [])),
+      last4.map((r) =>
+        r.kind === 'sign' ? [r.documentIds, r.outcome, r.errorCode, r.items ?? 1] : [],
+      ),
     ).toEqual([
-      ['rm-0', 'signed', null],
-      ['rm-1', 'signed', null],
-      ['rm-2', 'signed', null],
-      ['rm-3', 'failed', 'ERR_SIGN_CARD_REMOVED'],
-      ['rm-4', 'failed', 'ERR_SIGN_CARD_REMOVED'],
-      ['rm-5', 'failed', 'ERR_SIGN_CARD_REMOVED'],
+      [['rm-0'], 'signed', null, 1],
+      [['rm-1'], 'signed', null, 1],
+      [['rm-2'], 'signed', null, 1],
+      [['rm-3', 'rm-4', 'rm-5'], 'failed', 'ERR_SIGN_CARD_REMOVED', 3],
     ]);
     // The session was dropped: the next call needs the card (and a login) again.
     await expect(
@@ -585,14 +705,11 @@ describe('card removed mid-batch (FaultPort)', () => {
       ['sl-4', 'ERR_SIGN_CARD_REMOVED'],
       ['sl-5', 'ERR_SIGN_CARD_REMOVED'],
     ]);
-    const last6 = records().slice(-6);
-    expect(last6.map((r) => (r.kind === 'sign' ? [r.documentIds[0], r.outcome] : []))).toEqual([
-      ['sl-0', 'signed'],
-      ['sl-1', 'signed'],
-      ['sl-2', 'failed'],
-      ['sl-3', 'failed'],
-      ['sl-4', 'failed'],
-      ['sl-5', 'failed'],
+    const last3 = records().slice(-3);
+    expect(last3.map((r) => (r.kind === 'sign' ? [r.documentIds, r.outcome] : []))).toEqual([
+      [['sl-0'], 'signed'],
+      [['sl-1'], 'signed'],
+      [['sl-2', 'sl-3', 'sl-4', 'sl-5'], 'failed'],
     ]);
   });
 

@@ -1,0 +1,217 @@
+// Credential Management section (docs/cm.md): the whole path a prescribing page takes, in Debian's chromium
+// with the real signalr-no-jquery client (the demo page, examples/cm-page), through the hub, the signing
+// service and SoftHSM, with the agent logged in to the Spine simulator and the page's origin pre-approved.
+// Rows: requestToSign → answer for one prescription (p50/p95, and the hub's own share: p95 minus one raw
+// C_Sign of this run; target ≤ 20 ms), and 250 payloads in one request as a rate against raw C_Sign
+// (target ≥ 0.9). Skipped with a reason when /usr/bin/chromium is absent.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { chromium } from 'playwright-core';
+import { startAgent } from '../src/agent.js';
+import { parseCertificate, pemToDer } from '../src/cms/certificate.js';
+import { loadConfig } from '../src/config.js';
+import { buildSignedInfo } from '../src/prescription/signed-info.js';
+import { startSpineSim } from '../src/spine-sim/server.js';
+import { loadCrlDir, trustFromCertificates } from '../src/spine-sim/trust.js';
+import { loadUsersFile } from '../src/spine-sim/users.js';
+import { projectRoot, type Row } from './common.js';
+import type { SectionInput } from './sections.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ONE_RUNS = 60;
+const BATCH_RUNS = 4;
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+
+export async function cmSection(input: SectionInput): Promise<Row[]> {
+  const { card, raw } = input;
+  if (!existsSync(CHROMIUM)) {
+    return [
+      {
+        section: 'credential management',
+        name: 'skipped: /usr/bin/chromium not installed',
+        perSecond: NaN,
+        extra: '',
+      },
+    ];
+  }
+  const logger = pino({ level: 'silent' });
+  const pki = join(card.dir, 'pki');
+  const sim = await startSpineSim({
+    port: 0,
+    users: loadUsersFile(join(card.dir, 'users.json')),
+    trust: trustFromCertificates(
+      ['root.pem', 'auth-ca.pem'].map((f) =>
+        parseCertificate(pemToDer(readFileSync(join(pki, f), 'utf8'))),
+      ),
+    ),
+    crls: loadCrlDir(join(pki, 'crl')),
+    logger,
+  });
+  const page = spawn(
+    process.execPath,
+    [join(projectRoot, 'examples', 'cm-page', 'serve.mjs'), '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const origin = new URL(
+    await new Promise<string>((resolve) =>
+      page.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())),
+    ),
+  ).origin;
+  const tmp = mkdtempSync(join(tmpdir(), 'rxsign-bench-cm-'));
+  const running = await startAgent({
+    config: loadConfig({
+      RXSIGN_MODULE: card.modulePath,
+      RXSIGN_TOKEN: card.label,
+      RXSIGN_SSB_URL: sim.url,
+      RXSIGN_AUDIT_LOG: join(tmp, 'audit.log'),
+      RXSIGN_RUNTIME_DIR: join(tmp, 'run'),
+      RXSIGN_STATE_DIR: join(tmp, 'state'),
+      RXSIGN_ALLOWED_ORIGINS: origin,
+      RXSIGN_APPROVED_ORIGINS: origin,
+      RXSIGN_CM: 'on',
+      RXSIGN_CM_PORTS: '0',
+      SOFTHSM2_CONF: process.env.SOFTHSM2_CONF,
+    }),
+    logger,
+    listenPort: 0,
+  });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  try {
+    await running.agent.login(card.pin);
+    const tab = await browser.newPage();
+    await tab.goto(`${origin}/?ports=${String(running.cm?.port)}`);
+    const digest = (i: number): string =>
+      Buffer.from(
+        buildSignedInfo(new TextEncoder().encode(`<Fragment>${i}</Fragment>`), 'RS256'),
+      ).toString('base64');
+    const request = (n: number, from: number): string =>
+      Buffer.from(
+        JSON.stringify({
+          algorithm: 'RS256',
+          requestType: 1,
+          version: 1,
+          flags: 0,
+          payloads: Array.from({ length: n }, (_, i) => ({
+            id: `rx-${from + i}`,
+            payload: digest(from + i),
+          })),
+        }),
+      ).toString('base64');
+    const ones = Array.from({ length: ONE_RUNS + 5 }, (_, i) => request(1, i));
+    const batches = Array.from({ length: BATCH_RUNS + 1 }, (_, i) => request(250, 1000 + i * 250));
+    // In the page: one hub connection as NHS's library makes it, then requestToSign timed from send to answer.
+    const times = await tab.evaluate(
+      async ({ port, ones, batches }) => {
+        const w = window as unknown as {
+          signalRNoJQuery: {
+            hubConnection(
+              url: string,
+              o: object,
+            ): {
+              createHubProxy(name: string): {
+                invoke(
+                  m: string,
+                  a: string,
+                ): { done(f: (r: unknown) => void): { fail(f: (e: unknown) => void): void } };
+              };
+              start(o: object): { done(f: () => void): { fail(f: (e: unknown) => void): void } };
+            };
+          };
+        };
+        const connection = w.signalRNoJQuery.hubConnection(`http://localhost:${port}`, {
+          logging: false,
+        });
+        const hub = connection.createHubProxy('signingHub');
+        await new Promise<void>((resolve, reject) => {
+          connection.start({ transport: 'longPolling' }).done(resolve).fail(reject);
+        });
+        const call = async (arg: string, n: number): Promise<number> => {
+          const t0 = performance.now();
+          const r = await new Promise<{ status_code: number; signatures: unknown[] }>(
+            (resolve, reject) => {
+              hub
+                .invoke('requestToSign', arg)
+                .done((x) => resolve(x as { status_code: number; signatures: unknown[] }))
+                .fail(reject);
+            },
+          );
+          const t = performance.now() - t0;
+          if (r.status_code !== 0 || r.signatures.length !== n) {
+            throw new Error(`bench: hub answered status ${r.status_code}`);
+          }
+          return t;
+        };
+        const one: number[] = [];
+        for (const [i, arg] of ones.entries()) {
+          const t = await call(arg, 1);
+          if (i >= 5) {
+            one.push(t); // the first five warm up
+          }
+        }
+        const batch: number[] = [];
+        for (const [i, arg] of batches.entries()) {
+          const t = await call(arg, 250);
+          if (i >= 1) {
+            batch.push(t);
+          }
+        }
+        return { one, batch };
+      },
+      { port: running.cm?.port ?? 0, ones, batches },
+    );
+    const one = [...times.one].sort((a, b) => a - b);
+    const p50 = quantile(one, 0.5);
+    const p95 = quantile(one, 0.95);
+    const rawMs = 1000 / raw;
+    const overhead = p95 - rawMs;
+    const batchRate = (250 * times.batch.length) / (times.batch.reduce((a, b) => a + b, 0) / 1000);
+    return [
+      {
+        section: 'credential management',
+        name: 'requestToSign, 1 prescription, chromium → hub → card (ms)',
+        perSecond: NaN,
+        extra: `p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (raw C_Sign ${rawMs.toFixed(1)} ms)`,
+      },
+      {
+        section: 'credential management',
+        name: "requestToSign, the hub's own share at p95 (ms)",
+        perSecond: NaN,
+        extra: `${overhead.toFixed(1)} ms`,
+        target: '<= 20 ms',
+        pass: overhead <= 20,
+      },
+      {
+        section: 'credential management',
+        name: 'requestToSign, 250 payloads per request',
+        perSecond: batchRate,
+        baseline: 'raw C_Sign',
+        ratio: batchRate / raw,
+        target: '>= 0.9',
+        pass: batchRate / raw >= 0.9,
+      },
+    ];
+  } finally {
+    await browser.close();
+    await running.close();
+    await sim.close();
+    page.kill();
+  }
+}

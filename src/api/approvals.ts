@@ -1,0 +1,269 @@
+/**
+ * The user in the loop for web pages (docs/security.md "Web pages"): an allowlisted origin's first ticket or
+ * signing request waits while the agent page asks "<origin> wants to sign N prescriptions as <name, role>";
+ * the user answers Allow once, Always allow or Deny. Rules:
+ * - `always` and `deny` are remembered per origin in `approvals.json` (0600, written atomically, in the
+ *   agent's private state folder) and revocable; `once` covers the one request;
+ * - origins pre-approved in configuration (`approvedOrigins`) are `always` without asking and cannot be
+ *   revoked on the page (the configuration owns them);
+ * - a request waits at most `timeoutMs`, then resolves `timeout`; at most `maxPending` wait at once (more are
+ *   refused at once with `busy`), so a page cannot flood the user or the agent;
+ * - a request whose caller goes away (its AbortSignal) is withdrawn from the page;
+ * - events: `pending` (a new question), `answered` (a question gone: answered, timed out or withdrawn),
+ *   `changed` (the remembered list changed) — for the page and the event stream.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ServiceError } from '../errors.js';
+import { ensurePrivateDir, readSecretFile, writeSecretFile } from '../runtime.js';
+
+export type Choice = 'once' | 'always' | 'deny';
+export type Outcome = Choice | 'timeout' | 'busy';
+
+/** What a web page asks for. */
+export interface ApprovalWhat {
+  readonly action: 'ticket' | 'sign';
+  /** Prescriptions or documents to sign (1 for a ticket). */
+  readonly count: number;
+  /** Whom the page acts as: "<name>, <role>" of the current session, or a note that no one is logged in. */
+  readonly as: string;
+}
+
+export interface PendingApproval extends ApprovalWhat {
+  readonly id: string;
+  readonly origin: string;
+  /** The question as the page shows it. */
+  readonly question: string;
+  readonly expiresAt: string;
+}
+
+export interface RememberedApproval {
+  readonly origin: string;
+  readonly decision: 'always' | 'deny';
+  readonly at: string;
+  readonly source: 'user' | 'config';
+}
+
+export interface ApprovalList {
+  readonly pending: readonly PendingApproval[];
+  readonly origins: readonly RememberedApproval[];
+}
+
+export interface ApprovalsOptions {
+  /** The agent's state folder; approvals.json lives there. Undefined: nothing is remembered on disk. */
+  readonly stateDir?: string;
+  readonly preApproved?: readonly string[];
+  readonly timeoutMs?: number;
+  readonly maxPending?: number;
+  readonly now?: () => number;
+}
+
+const FileSchema = z
+  .object({
+    version: z.literal(1),
+    origins: z
+      .array(
+        z
+          .object({
+            origin: z.string().min(1).max(512),
+            decision: z.enum(['always', 'deny']),
+            at: z.string().max(64),
+          })
+          .strict(),
+      )
+      .max(10_000),
+  })
+  .strict();
+
+/** Says what a request wants, as the page shows it. */
+export function question(origin: string, what: ApprovalWhat): string {
+  return what.action === 'ticket'
+    ? `${origin} wants the Spine session ticket of ${what.as}`
+    : `${origin} wants to sign ${what.count} ${what.count === 1 ? 'prescription' : 'prescriptions'} as ${what.as}`;
+}
+
+interface Waiting {
+  readonly entry: PendingApproval;
+  readonly resolve: (o: Outcome) => void;
+  readonly timer: NodeJS.Timeout;
+  readonly cleanup: () => void;
+}
+
+export class Approvals extends EventEmitter {
+  private readonly file: string | undefined;
+  private readonly remembered = new Map<string, RememberedApproval>();
+  private readonly waiting = new Map<string, Waiting>();
+  private readonly timeoutMs: number;
+  private readonly maxPending: number;
+  private readonly now: () => number;
+
+  constructor(o: ApprovalsOptions = {}) {
+    super();
+    this.timeoutMs = o.timeoutMs ?? 60_000;
+    this.maxPending = o.maxPending ?? 16;
+    this.now = o.now ?? Date.now;
+    this.file = o.stateDir === undefined ? undefined : join(o.stateDir, 'approvals.json');
+    if (o.stateDir !== undefined) {
+      ensurePrivateDir(o.stateDir);
+      this.load();
+    }
+    for (const origin of o.preApproved ?? []) {
+      this.remembered.set(origin, {
+        origin,
+        decision: 'always',
+        at: new Date(this.now()).toISOString(),
+        source: 'config',
+      });
+    }
+  }
+
+  private load(): void {
+    if (this.file === undefined || !existsSync(this.file)) {
+      return;
+    }
+    let parsed;
+    try {
+      parsed = FileSchema.safeParse(JSON.parse(readSecretFile(this.file)));
+    } catch (err) {
+      if (err instanceof ServiceError) {
+        throw err;
+      }
+      parsed = undefined;
+    }
+    if (!parsed?.success) {
+      throw new ServiceError(
+        'ERR_APPROVALS_FILE_INVALID',
+        `the approvals file is not valid: ${this.file}. Remove it (every web origin is then asked again) and start again.`,
+        { detail: { path: this.file } },
+      );
+    }
+    for (const o of parsed.data.origins) {
+      this.remembered.set(o.origin, { ...o, source: 'user' });
+    }
+  }
+
+  private save(): void {
+    this.emit('changed', this.list().origins);
+    if (this.file === undefined) {
+      return;
+    }
+    const origins = [...this.remembered.values()]
+      .filter((r) => r.source === 'user')
+      .map(({ origin, decision, at }) => ({ origin, decision, at }));
+    writeSecretFile(
+      join(this.file, '..'),
+      'approvals.json',
+      `${JSON.stringify({ version: 1, origins }, null, 2)}\n`,
+    );
+  }
+
+  /**
+   * Asks the user (or answers from memory). Resolves `once` / `always` (go ahead), `deny`, `timeout` or
+   * `busy` (too many questions open). Never rejects.
+   */
+  request(origin: string, what: ApprovalWhat, signal?: AbortSignal): Promise<Outcome> {
+    const known = this.remembered.get(origin);
+    if (known) {
+      return Promise.resolve(known.decision);
+    }
+    if (this.waiting.size >= this.maxPending) {
+      return Promise.resolve('busy');
+    }
+    if (signal?.aborted) {
+      return Promise.resolve('timeout');
+    }
+    const id = randomBytes(9).toString('base64url');
+    const entry: PendingApproval = {
+      id,
+      origin,
+      action: what.action,
+      count: what.count,
+      as: what.as,
+      question: question(origin, what),
+      expiresAt: new Date(this.now() + this.timeoutMs).toISOString(),
+    };
+    return new Promise<Outcome>((resolve) => {
+      const onAbort = (): void => void this.finish(id, 'timeout');
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const timer = setTimeout(() => this.finish(id, 'timeout'), this.timeoutMs);
+      timer.unref();
+      this.waiting.set(id, {
+        entry,
+        resolve,
+        timer,
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
+      });
+      this.emit('pending', entry);
+    });
+  }
+
+  private finish(id: string, outcome: Outcome): boolean {
+    const w = this.waiting.get(id);
+    if (!w) {
+      return false;
+    }
+    this.waiting.delete(id);
+    clearTimeout(w.timer);
+    w.cleanup();
+    w.resolve(outcome);
+    this.emit('answered', { id, origin: w.entry.origin, outcome });
+    return true;
+  }
+
+  /**
+   * The user's answer to one question. `always` and `deny` are remembered for the origin and also answer
+   * every other question of that origin that is waiting. Throws ERR_APPROVAL_UNKNOWN for an id that is not
+   * waiting (answered, timed out or never asked).
+   */
+  answer(id: string, choice: Choice): void {
+    const w = this.waiting.get(id);
+    if (!w) {
+      throw new ServiceError('ERR_APPROVAL_UNKNOWN', 'no such approval request is waiting');
+    }
+    if (choice === 'once') {
+      this.finish(id, 'once');
+      return;
+    }
+    const origin = w.entry.origin;
+    this.remembered.set(origin, {
+      origin,
+      decision: choice,
+      at: new Date(this.now()).toISOString(),
+      source: 'user',
+    });
+    this.save();
+    for (const [other, x] of [...this.waiting]) {
+      if (x.entry.origin === origin) {
+        this.finish(other, choice);
+      }
+    }
+  }
+
+  /** Forgets the user's answer for an origin (it will be asked again). False if nothing user-given was remembered. */
+  revoke(origin: string): boolean {
+    const r = this.remembered.get(origin);
+    if (!r || r.source !== 'user') {
+      return false;
+    }
+    this.remembered.delete(origin);
+    this.save();
+    return true;
+  }
+
+  list(): ApprovalList {
+    return {
+      pending: [...this.waiting.values()].map((w) => w.entry),
+      origins: [...this.remembered.values()].sort((a, b) => a.origin.localeCompare(b.origin)),
+    };
+  }
+
+  /** Ends every waiting question with `timeout` (the agent is stopping). */
+  close(): void {
+    for (const id of [...this.waiting.keys()]) {
+      this.finish(id, 'timeout');
+    }
+  }
+}

@@ -149,7 +149,7 @@ sessionIdleMinutes: 20
     );
     const e = thrown(() => resolveConfig({ env: {}, file }));
     expect(e.message).toBe(
-      `invalid configuration: ${file}:3: allowedOrigins[1] must be origins (scheme://host[:port])`,
+      `invalid configuration: ${file}:3: allowedOrigins[1] must be exact origins such as https://app.example.nhs.uk (scheme://host[:port], no path, not null)`,
     );
   });
 

@@ -42,6 +42,7 @@ export default tseslint.config(
           'setTimeout',
           'setInterval',
           'clearInterval',
+          'clearTimeout',
         ].map((g) => [g, 'readonly']),
       ),
     },

@@ -16,6 +16,7 @@
   const secret = localStorage.getItem(KEY);
   let unpaired = false;
   let countdown = undefined;
+  let retryTimer = undefined;
 
   const STATES = {
     'no-card': 'Insert your smartcard.',
@@ -122,20 +123,24 @@
     const pin = s.pin || {};
     $('locked').hidden = !pin.locked;
     $('login').hidden = s.state !== 'card-present' || pin.locked === true;
-    const warning = pin.finalTry
-      ? 'Warning: one try is left. One more wrong PIN locks your card.'
-      : pin.triesLow
-        ? 'Warning: your card has few PIN tries left. A wrong PIN may lock it.'
-        : pin.retryAfterMs > 0
-          ? 'After a wrong PIN, wait ' +
-            Math.ceil(pin.retryAfterMs / 1000) +
-            ' s before the next try.'
-          : pin.failures > 0
-            ? 'The last PIN was wrong. Check it and try again.'
-            : '';
+    const warnings = [];
+    if (pin.finalTry) {
+      warnings.push('Warning: one try is left. One more wrong PIN locks your card.');
+    } else if (pin.triesLow) {
+      warnings.push('Warning: your card has few PIN tries left. A wrong PIN may lock it.');
+    } else if (pin.failures > 0) {
+      warnings.push('The last PIN was wrong. Check it and try again.');
+    }
+    clearTimeout(retryTimer);
+    if (pin.retryAfterMs > 0) {
+      warnings.push('Wait ' + Math.ceil(pin.retryAfterMs / 1000) + ' s before the next try.');
+      // The wait ends without an event: read the state again then.
+      retryTimer = setTimeout(refreshSession, pin.retryAfterMs + 50);
+    }
+    const warning = warnings.join(' ');
     $('pin-warning').textContent = warning;
     $('pin-warning').hidden = warning === '';
-    $('ack-row').hidden = !(pin.triesLow || pin.finalTry);
+    $('ack-label').hidden = !(pin.triesLow || pin.finalTry);
     $('ack').required = pin.triesLow === true || pin.finalTry === true;
     const roles = s.roles || [];
     const choose = s.state === 'role-required' || (s.state === 'active' && roles.length > 1);
@@ -413,7 +418,7 @@
     const pin = $('pin').value;
     $('pin').value = '';
     $('message').textContent = '';
-    const ack = !$('ack-row').hidden && $('ack').checked;
+    const ack = !$('ack-label').hidden && $('ack').checked;
     try {
       showSession(await call('/api/v1/login', ack ? { pin, acknowledgeFinalTry: true } : { pin }));
       say('Logged in.', true);

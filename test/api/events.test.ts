@@ -170,7 +170,9 @@ describe('GET /api/v1/events', () => {
     const { port } = new URL(url);
     const socket = connect(Number(port), '127.0.0.1');
     await new Promise<void>((r) => socket.once('connect', () => r()));
-    socket.write(`GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    socket.write(
+      `GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${TEST_KEY}\r\n\r\n`,
+    );
     socket.pause();
     await waitFor(() => router.streams === 1);
     const client = 'x'.repeat(4096);

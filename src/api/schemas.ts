@@ -137,8 +137,32 @@ export const VerificationReportSchema = z
 export const EpsBatchResultSchema = z
   .object({
     certificate: z.string(),
-    signatures: z.array(z.object({ id: z.string(), signature: z.string() })),
-    failed_signatures: z.array(z.object({ id: z.string(), code: z.string(), message: z.string() })),
+    signatures: z.array(
+      z.object({
+        id: z.string(),
+        signature: z.string(),
+        signatureXml: z.string().describe('The XML-DSig Signature element (docs/signing.md).'),
+        provenance: z
+          .record(z.string(), z.unknown())
+          .describe('The FHIR Provenance entry carrying the signature (docs/prescription.md).'),
+        prescription: z
+          .record(z.string(), z.unknown())
+          .optional()
+          .describe('With a Bundle: what was signed (describePrescription).'),
+        bundle: z
+          .string()
+          .optional()
+          .describe('With a Bundle: the Bundle with the Provenance, ready for $process-message.'),
+      }),
+    ),
+    failed_signatures: z.array(
+      z.object({
+        id: z.string(),
+        code: z.string(),
+        message: z.string(),
+        issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+      }),
+    ),
   })
   .meta({
     id: 'EpsBatchResult',

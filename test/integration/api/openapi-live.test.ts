@@ -34,7 +34,7 @@ describe('the running agent and its OpenAPI document', () => {
     body?: unknown,
     type?: string,
   ): Promise<request.Response> {
-    let req = request(server.url)[method](path);
+    let req = request(server.url)[method](path).set('authorization', `Bearer ${server.apiKey}`);
     if (type) {
       req = req.set('content-type', type);
     }
@@ -58,7 +58,11 @@ describe('the running agent and its OpenAPI document', () => {
       RXSIGN_POLL_MS: '200',
     });
     server = await startAgent({ config, logger: log.logger, listenPort: 0 });
-    const doc = (await request(server.url).get('/api/v1/openapi.json')).body as Json;
+    const doc = (
+      await request(server.url)
+        .get('/api/v1/openapi.json')
+        .set('authorization', `Bearer ${server.apiKey}`)
+    ).body as Json;
     check = responseChecker(doc);
   });
   afterAll(async () => {
@@ -68,7 +72,11 @@ describe('the running agent and its OpenAPI document', () => {
   });
 
   test('every mounted route is documented, and the served document is docs/openapi.json', async () => {
-    const doc = (await request(server.url).get('/api/v1/openapi.json')).body as Json;
+    const doc = (
+      await request(server.url)
+        .get('/api/v1/openapi.json')
+        .set('authorization', `Bearer ${server.apiKey}`)
+    ).body as Json;
     expect(mountedRoutes(server.app)).toEqual(documentedRoutes(doc));
     const file = JSON.parse(
       readFileSync(resolve(import.meta.dirname, '..', '..', '..', 'docs', 'openapi.json'), 'utf8'),
@@ -77,7 +85,9 @@ describe('the running agent and its OpenAPI document', () => {
   });
 
   test('real answers validate: status, page, errors list, Ticket API problems, login, signing, verification, logout', async () => {
-    const res = await fetch(`${server.url}/api/v1/events`);
+    const res = await fetch(`${server.url}/api/v1/events`, {
+      headers: { authorization: `Bearer ${server.apiKey}` },
+    });
     stream = res.body as ReadableStream<Uint8Array>;
     const reader = stream.getReader();
     const dec = new TextDecoder();

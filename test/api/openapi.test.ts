@@ -67,7 +67,9 @@ describe('OpenAPI document', () => {
       expect(routes).toContain(r);
     }
     for (const r of routes) {
-      expect(r).toMatch(/^[A-Z]+ (\/|\/page\.(js|css)|\/errors|\/ticket-api\/[A-Za-z]+|\/api\/v1\/.+)$/);
+      expect(r).toMatch(
+        /^[A-Z]+ (\/|\/page\.(js|css)|\/errors|\/ticket-api\/[A-Za-z]+|\/api\/v1\/.+)$/,
+      );
     }
   });
 

@@ -302,7 +302,7 @@ async function pkijsRate(cms: Buffer, ms: number): Promise<number> {
   }, ms);
 }
 
-/** The EPS test vector with its own signer as the anchor (informative; skipped when ../shared is absent). */
+/** The EPS test vector with its own signer as the anchor (informative; skipped when the optional EPS vectors are absent: README "Test vectors"). */
 async function vectorRow(ms: number, opensslVerify: number): Promise<Row> {
   const name = 'HL7 v3 EPS vector (SignatureAlgorithmSha256 derived), own signer as anchor';
   if (!existsSync(VECTOR)) {

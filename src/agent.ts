@@ -16,36 +16,35 @@
  *   behind the same interface, and is closed like it;
  * - signing is on only with a card to sign with: the configured token label, else the card present at start.
  */
-import type { Router } from 'express';
+import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  agentRouters,
   Approvals,
   approvalGate,
-  approvalsRouter,
-  auditRouter,
-  cis2Router,
   createApp,
-  pageRouter,
   pageSecret,
-  signRouter,
-  ticketRouter,
-  verifyRouter,
   type AccessOptions,
   type Gate,
+  type SignRouterDeps,
 } from './api/index.js';
 import { openAuditLog, type AuditLog } from './audit/index.js';
 import { Agent, SsbClient, type Fetch } from './auth/index.js';
 import { hubRequestHandler, startCmService, type RunningCmService } from './cm/index.js';
 import { configError, type Config } from './config.js';
+import { createEventBus, type EventBus } from './events.js';
 import { listenAddresses, listenAll } from './net.js';
 import { openTokenPort, type TokenPort } from './pkcs11/index.js';
 import { ensurePrivateDir, newKey, readSecretFile, writeSecretFile } from './runtime.js';
 import { createSigningService, loadSigningTrust, type SigningService } from './signing/index.js';
+import { VERSION } from './version.js';
 import { createVerifier, loadTrustStore, type Verifier } from './verify/index.js';
 
 export interface RunningAgent {
+  /** The HTTP app (what the listener serves; tests walk its routes). */
+  readonly app: RequestListener;
   /** `http://127.0.0.1:<port>`. */
   readonly url: string;
   /** The agent page with its session secret in the fragment (what `rxsign open` opens). A secret: never log it. */
@@ -61,6 +60,11 @@ export interface RunningAgent {
   readonly verifier: Verifier;
   /** Undefined when no card was configured or present at start (the signing routes are then off). */
   readonly signing: SigningService | undefined;
+  /**
+   * The event bus (src/events.ts): card, session and signature events come from the parts built here;
+   * other parts (origin approvals) emit on it with `events.emit(...)`. GET /api/v1/events streams it.
+   */
+  readonly events: EventBus;
   /** The Credential Management drop-in, when configured (docs/cm.md). */
   readonly cm: RunningCmService | undefined;
   /** Stops HTTP, the signing service, the audit log, the Spine session and the module; idempotent. */
@@ -92,6 +96,7 @@ export interface StartAgentOptions {
  */
 export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
   const { config, logger } = o;
+  const events = createEventBus();
   // Refuse early, before the card is touched: an unsafe folder, a listen address that is not loopback, an
   // unreadable client key file.
   const hosts = listenAddresses(config.host, config.unsafeListen);
@@ -117,6 +122,25 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     preApproved: config.approvedOrigins,
     timeoutMs: config.approvalTimeoutMs,
   });
+  // The user's answers to web pages are events too (ids and origins only).
+  approvals.on('pending', (e: { id: string; origin: string }) => {
+    events.emit({ type: 'approval.pending', origin: e.origin, requestId: e.id });
+  });
+  approvals.on('answered', (e: { id: string; origin: string; outcome: string }) => {
+    events.emit({
+      type: 'approval.answered',
+      origin: e.origin,
+      requestId: e.id,
+      answer:
+        e.outcome === 'once'
+          ? 'allow-once'
+          : e.outcome === 'always'
+            ? 'always'
+            : e.outcome === 'deny'
+              ? 'deny'
+              : 'timeout',
+    });
+  });
   const port =
     o.tokenPort ??
     (await openTokenPort({
@@ -135,6 +159,13 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     ssb,
     logger,
     loginHash: config.loginHash,
+    events: events.emit,
+    sessionCaps: {
+      ...(config.sessionMaxMinutes !== undefined ? { maxMinutes: config.sessionMaxMinutes } : {}),
+      ...(config.sessionIdleMinutes !== undefined
+        ? { idleMinutes: config.sessionIdleMinutes }
+        : {}),
+    },
     ...(config.tokenLabel ? { token: { label: config.tokenLabel } } : {}),
     ...(o.now ? { now: o.now } : {}),
   });
@@ -157,19 +188,27 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     describeUser: () => describeUser(agent),
   };
   const gate = approvalGate(access);
-  const signingParts = await startSigning(config, logger, agent, port, gate);
-  const routers: Router[] = [
-    pageRouter(),
-    ticketRouter(agent, gate),
-    verifyRouter(verifier),
-    approvalsRouter(approvals),
-    auditRouter(() => config.auditLogPath),
-    cis2Router({ agent, port, cas: () => [...trust.anchors, ...trust.intermediates] }),
-    ...(signingParts ? [signingParts.router] : []),
-  ];
+  const signingParts = await startSigning(config, logger, agent, port, gate, events);
+  const { routers, status } = agentRouters({
+    agent,
+    gate,
+    verifier,
+    approvals,
+    auditLogPath: () => config.auditLogPath,
+    cis2: { agent, port, cas: () => [...trust.anchors, ...trust.intermediates] },
+    ...(signingParts ? { signing: signingParts.routes } : {}),
+    status: {
+      version: VERSION,
+      session: () => agent.status(),
+      broker: () => ({ url: ssb.baseUrl, reachable: ssb.reachable }),
+      signing: signingParts !== undefined,
+      bus: events,
+    },
+  });
   const app = createApp({
     logger,
     routers,
+    version: VERSION,
     access,
     // batch verification carries many documents (base64) in one JSON body
     jsonLimits: [
@@ -180,7 +219,11 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
   });
   let http;
   try {
-    http = await listenAll(app, { port: o.listenPort ?? config.port, hosts });
+    http = await listenAll(app, {
+      port: o.listenPort ?? config.port,
+      hosts,
+      beforeClose: () => status.closeStreams(),
+    });
   } catch (err) {
     await signingParts?.service.close();
     await signingParts?.audit.close();
@@ -208,6 +251,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
 
   let closing: Promise<void> | undefined;
   return {
+    app,
     url: http.url,
     pageUrl,
     apiKey,
@@ -217,6 +261,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     port,
     verifier,
     signing: signingParts?.service,
+    events,
     cm,
     close: () => {
       closing ??= (async () => {
@@ -258,7 +303,7 @@ async function startCm(
       approve: async (origin, what, signal) => {
         const outcome = await approvals.request(
           origin,
-          { action: 'sign', count: what.count, as: describeUser(agent) },
+          { action: 'sign', count: what.count, documentIds: what.ids, as: describeUser(agent) },
           signal,
         );
         return outcome === 'once' || outcome === 'always'
@@ -341,7 +386,8 @@ async function startSigning(
   agent: Agent,
   port: TokenPort,
   gate: Gate,
-): Promise<{ service: SigningService; audit: AuditLog; router: Router } | undefined> {
+  events: EventBus,
+): Promise<{ service: SigningService; audit: AuditLog; routes: SignRouterDeps } | undefined> {
   const card = config.tokenLabel
     ? { label: config.tokenLabel }
     : agent.card
@@ -361,6 +407,7 @@ async function startSigning(
     token: card,
     pinPolicy: config.pinPolicy,
     audit,
+    events: events.emit,
     // One PIN guard for the Spine login and signing: one back-off and one live-login check per card.
     pins: agent.pins,
     trust: await loadSigningTrust({
@@ -368,7 +415,7 @@ async function startSigning(
       ...(config.crlDir ? { crlDir: config.crlDir } : {}),
     }),
   });
-  const router = signRouter({
+  const routes: SignRouterDeps = {
     service,
     gate,
     signWithoutRole: config.signWithoutRole,
@@ -384,6 +431,6 @@ async function startSigning(
           }
         : undefined;
     },
-  });
-  return { service, audit, router };
+  };
+  return { service, audit, routes };
 }

@@ -59,6 +59,8 @@ const ROUTES: Readonly<Record<string, RoutePolicy>> = {
   'GET /api/v1/status': { clients: true, page: true, web: 'open' },
   'GET /api/v1/events': { clients: true, page: true, web: false },
   'GET /api/v1/openapi.json': { clients: true, page: true, web: 'open' },
+  // docs/errors.md, where every problem's `type` points: public documentation, like the OpenAPI document.
+  'GET /errors': { clients: true, page: true, web: 'open' },
   'POST /api/v1/login': { clients: false, page: true, web: false },
   'POST /api/v1/logout': { clients: false, page: true, web: false },
   'POST /api/v1/role': { clients: false, page: true, web: false },
@@ -266,7 +268,13 @@ export function accessGuard(o: AccessOptions): RequestHandler {
  * approval (Allow once / Always allow) or refuses (ERR_ORIGIN_DENIED, ERR_APPROVAL_TIMEOUT, ERR_APPROVAL_BUSY);
  * for anyone else, returns at once.
  */
-export type Gate = (res: Response, what: Omit<ApprovalWhat, 'as'>) => Promise<void>;
+export type Gate = (
+  res: Response,
+  what: Pick<ApprovalWhat, 'action' | 'count'> & {
+    /** What is being signed, in words: read only when the user is asked (a web caller). */
+    readonly describe?: () => Pick<ApprovalWhat, 'documentIds' | 'details'>;
+  },
+) => Promise<void>;
 
 export function approvalGate(o: AccessOptions): Gate {
   return async (res, what) => {
@@ -283,7 +291,12 @@ export function approvalGate(o: AccessOptions): Gate {
     try {
       const outcome = await o.approvals.request(
         c.origin,
-        { ...what, as: o.describeUser?.() ?? 'the logged-in user' },
+        {
+          action: what.action,
+          count: what.count,
+          ...what.describe?.(),
+          as: o.describeUser?.() ?? 'the logged-in user',
+        },
         abort.signal,
       );
       if (outcome === 'deny') {

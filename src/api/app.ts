@@ -8,19 +8,26 @@
  *   input, a PIN or a ticket; a 4xx's `detail` (field paths, a CKR name: never a secret) is logged at debug
  *   level only.
  */
-import express, { type ErrorRequestHandler, type Router } from 'express';
+import express, { Router, type ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { ServiceError } from '../errors.js';
 import { accessGuard, helloRouter, type AccessOptions } from './access.js';
 import { apiError } from './errors.js';
-import { errorResponse } from './error-registry.js';
+import { errorResponse, PROBLEM_JSON } from './error-registry.js';
+import { renderErrorsDoc } from './errors-doc.js';
 import { refuseDeepJson } from './json-depth.js';
+import { buildOpenApi } from './openapi.js';
+import { defineRouter, documented, route, type ApiRouter, type RouteDoc } from './route-table.js';
 
 export { apiError } from './errors.js';
 
 export interface AppOptions {
   readonly logger: Logger;
-  readonly routers: readonly Router[];
+  /** Route tables (route-table.ts): mounted in order and documented in the OpenAPI document. */
+  readonly routers: readonly ApiRouter[];
+  /** The version in the OpenAPI document, default 0.0.0. */
+  readonly version?: string;
   /** Who may call: the keys (`cli` is the per-start key), allowlisted origins and the approvals. */
   readonly access: AccessOptions;
   /** JSON body limit, default 1 MiB. */
@@ -44,6 +51,92 @@ function fromHttpError(err: unknown): ServiceError | undefined {
     return undefined;
   }
   return apiError(status === 413 ? 'ERR_BODY_TOO_LARGE' : 'ERR_BAD_REQUEST');
+}
+
+const Hello = z
+  .object({
+    challenge: z.string().describe('A random challenge (base64url).'),
+    proof: z.string().describe('HMAC(key, "client" ‖ challenge), base64url.'),
+  })
+  .strict();
+
+/** POST /api/v1/hello (access.ts helloRouter): the CLI and the agent prove the per-start key to each other. */
+const HELLO_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/v1/hello',
+    tag: 'Agent',
+    summary: 'Mutual proof of the per-start key between the CLI and the agent (docs/security.md)',
+    body: Hello,
+    responses: {
+      200: {
+        description: 'The agent’s proof: HMAC(key, "agent" ‖ challenge).',
+        schema: z.object({ proof: z.string() }),
+      },
+    },
+    errors: ['ERR_UNAUTHORIZED', 'ERR_FORBIDDEN_ORIGIN'],
+  },
+];
+
+/**
+ * The API's own description: GET /api/v1/openapi.json (built from every route table, this one included) and
+ * GET /errors (docs/errors.md, where each problem `type` `/errors#<code>` points).
+ */
+function docsRouter(routers: readonly ApiRouter[], version: string): ApiRouter {
+  let doc: string | undefined;
+  const self: ApiRouter = defineRouter([
+    route({
+      method: 'get',
+      path: '/api/v1/openapi.json',
+      tag: 'Agent',
+      summary: 'This API’s OpenAPI 3.1 document (also docs/openapi.json)',
+      responses: { 200: { description: 'The OpenAPI document.' } },
+      errors: [],
+      handle: (_req, res) => {
+        doc ??= JSON.stringify(
+          buildOpenApi(
+            [...routers, self].flatMap((r) => r.routes),
+            { version },
+          ),
+        );
+        res.type('application/json').send(doc);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/errors',
+      tag: 'Agent',
+      summary: 'The error codes (docs/errors.md): where each problem `type` points',
+      responses: {
+        200: { description: 'The error list (Markdown).', contentType: 'text/markdown' },
+      },
+      errors: [],
+      handle: (_req, res) => {
+        res.type('text/markdown').send(renderErrorsDoc());
+      },
+    }),
+  ]);
+  return self;
+}
+
+/**
+ * The OpenAPI document of an app made of `routers` (what GET /api/v1/openapi.json serves).
+ *
+ * @example
+ * ```ts
+ * writeFileSync('docs/openapi.json', JSON.stringify(apiDocument(routers, VERSION), null, 2));
+ * ```
+ */
+export function apiDocument(
+  routers: readonly ApiRouter[],
+  version: string,
+): ReturnType<typeof buildOpenApi> {
+  const withHello = [documented(Router(), HELLO_ROUTES), ...routers];
+  const all = [...withHello, docsRouter(withHello, version)];
+  return buildOpenApi(
+    all.flatMap((r) => r.routes),
+    { version },
+  );
 }
 
 /**
@@ -89,10 +182,12 @@ export function createApp(o: AppOptions): express.Express {
   }
   app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true, verify: refuseDeepJson }));
   const cli = o.access.keys.get('cli');
-  if (cli !== undefined) {
-    app.use(helloRouter(cli));
+  const hello = cli === undefined ? undefined : documented(helloRouter(cli), HELLO_ROUTES);
+  if (hello !== undefined) {
+    app.use(hello);
   }
-  for (const r of o.routers) {
+  const docs = docsRouter(hello ? [hello, ...o.routers] : o.routers, o.version ?? '0.0.0');
+  for (const r of [...o.routers, docs]) {
     app.use(r);
   }
   app.use((_req, _res, next) => next(apiError('ERR_NOT_FOUND')));
@@ -118,7 +213,7 @@ export function createApp(o: AppOptions): express.Express {
     if (body.retryAfterMs !== undefined) {
       res.setHeader('retry-after', String(Math.max(1, Math.ceil(body.retryAfterMs / 1000))));
     }
-    res.status(status).json(body);
+    res.status(status).type(PROBLEM_JSON).send(JSON.stringify(body));
   };
   app.use(onError);
   return app;

@@ -30,6 +30,24 @@ export interface ApprovalWhat {
   readonly count: number;
   /** Whom the page acts as: "<name>, <role>" of the current session, or a note that no one is logged in. */
   readonly as: string;
+  /** The callers' own ids of the documents (EPS payload ids), when the request names them. */
+  readonly documentIds?: readonly string[];
+  /**
+   * What is being signed, in words, where it can be read from the request itself: for a FHIR prescription
+   * sent with its Bundle, the prescription id, patient and items (src/prescription/fhir describePrescription).
+   */
+  readonly details?: { readonly prescriptions?: readonly ApprovalPrescription[] };
+}
+
+/** One prescription as the approval question shows it (the summary of describePrescription). */
+export interface ApprovalPrescription {
+  readonly prescriptionId: string;
+  readonly patient: { readonly name: string; readonly nhsNumber: string };
+  readonly items: readonly {
+    readonly name: string;
+    readonly quantity: string;
+    readonly dosage: string;
+  }[];
 }
 
 export interface PendingApproval extends ApprovalWhat {
@@ -182,6 +200,10 @@ export class Approvals extends EventEmitter {
       action: what.action,
       count: what.count,
       as: what.as,
+      ...(what.documentIds?.length ? { documentIds: what.documentIds.slice(0, 250) } : {}),
+      ...(what.details?.prescriptions?.length
+        ? { details: { prescriptions: what.details.prescriptions.slice(0, 250) } }
+        : {}),
       question: question(origin, what),
       expiresAt: new Date(this.now() + this.timeoutMs).toISOString(),
     };

@@ -1,7 +1,8 @@
 /**
  * The one registry: every folder's error table merged, each code mapped to its HTTP status and public
  * message; and the one function that builds an error response body (docs/style.md §11–12). Exposed errors become
- * `{ code, message, … }`; anything unknown becomes ERR_INTERNAL with no detail.
+ * an RFC 9457 problem (`application/problem+json`: `type`, `title`, `status`, `detail`, plus `code`, and
+ * `ticketApi` for the Ticket API's errors); anything unknown becomes ERR_INTERNAL with no detail.
  *
  * The agent's codes only: the Spine simulator is a separate program with its own table
  * (src/spine-sim/errors.ts, documented in docs/spine-sim.md).
@@ -49,30 +50,54 @@ export function errorSpec(code: string): ErrorSpec | undefined {
 }
 
 export interface ErrorBody {
+  /** `/errors#<code>`: a full-path relative reference (RFC 9457 §3.1.1) into docs/errors.md, served by the agent at GET /errors. */
+  type: string;
+  /** The table's fixed message for the code. */
+  title: string;
+  status: number;
+  /** How to fix it (the table's `fix`): fixed text, never input. */
+  detail: string;
   code: string;
-  message: string;
   ticketApi?: { name: string; value: string };
   issues?: { path: string; message: string }[];
   /** ERR_PIN_BACKOFF: how long until the next PIN try is accepted (also sent as `Retry-After`, seconds). */
   retryAfterMs?: number;
 }
 
-/** The response status and body for any error. Never includes a cause, a stack or input. */
+/** RFC 9457's media type for {@link ErrorBody}. */
+export const PROBLEM_JSON = 'application/problem+json';
+
+/** The problem type URI of a code: a relative reference with the full path, resolved against the agent. */
+export function problemType(code: string): string {
+  return `/errors#${code}`;
+}
+
+const INTERNAL = 'ERR_INTERNAL';
+
+/**
+ * The response status and RFC 9457 problem body for any error. Never includes a cause, a stack or input:
+ * `title` and `detail` are the registry's fixed texts for the code.
+ */
 export function errorResponse(err: unknown): { status: number; body: ErrorBody } {
-  const spec = isServiceError(err) ? errorSpec(err.code) : undefined;
+  const known = isServiceError(err) ? errorSpec(err.code) : undefined;
+  const code = known ? (err as ServiceError).code : INTERNAL;
+  const spec = known ?? errorSpec(INTERNAL);
   if (spec === undefined) {
-    return { status: 500, body: { code: 'ERR_INTERNAL', message: 'internal error' } };
+    throw new Error('the registry has no ERR_INTERNAL');
   }
-  const { code, detail } = err as ServiceError;
-  // A known 5xx shows its code and fixed message only; a 4xx may add the field issues (paths, no input).
+  const detail = known ? (err as ServiceError).detail : undefined;
+  // A known 5xx shows its code and fixed texts only; a 4xx may add the field issues (paths, no input).
   const issues = spec.status < 500 ? (detail?.issues as ErrorBody['issues']) : undefined;
   const ticketApi = TICKET_API[code];
   const retryAfterMs = detail?.retryAfterMs;
   return {
     status: spec.status,
     body: {
+      type: problemType(code),
+      title: spec.message,
+      status: spec.status,
+      detail: spec.fix,
       code,
-      message: spec.message,
       ...(ticketApi ? { ticketApi } : {}),
       ...(issues ? { issues } : {}),
       ...(typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)

@@ -10,8 +10,12 @@ export function renderErrorsDoc(): string {
   const lines = [
     '# Error codes',
     '',
-    'Every error rxsign returns (HTTP body `{ code, message }`, CLI line `rxsign: <message> [<code>]`) has one of',
-    'these stable codes. Ticket API errors also carry the CIS Ticket API name and value (`ticketApi`).',
+    'Every error rxsign returns has one of these stable codes. Over HTTP the body is an RFC 9457 problem',
+    '(`application/problem+json`): `type` is `/errors#<code>` — a relative reference that, resolved against the',
+    'agent, is this list (the agent serves it at `GET /errors`) at the code’s anchor — `title` is the message',
+    'below, `status` the HTTP status, `detail` how to fix it, `code` the code; Ticket API errors also carry the',
+    'CIS Ticket API name and value (`ticketApi: { name, value }`), and invalid requests the wrong fields',
+    '(`issues: [{ path, message }]`). Programs should test `code`. The CLI prints `rxsign: <message> [<code>]`.',
     'Generated from `src/api/error-registry.ts` by `npm run docs:errors`; a test keeps it in step.',
     '',
   ];
@@ -24,7 +28,7 @@ export function renderErrorsDoc(): string {
     const t = TICKET_API[code];
     const meaning = `${spec.message}${t ? ` (Ticket API ${t.name} ${t.value})` : ''}`;
     rows.push([
-      `\`${code}\``,
+      `<a id="${code}"></a>\`${code}\``,
       String(spec.status),
       meaning.replace(/\|/g, '\\|'),
       spec.fix.replace(/\|/g, '\\|'),

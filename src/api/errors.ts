@@ -8,6 +8,7 @@ export type ApiErrorCode =
   | 'ERR_NOT_FOUND'
   | 'ERR_FORBIDDEN_ORIGIN'
   | 'ERR_FORBIDDEN_HOST'
+  | 'ERR_EVENTS_BUSY'
   | 'ERR_FORBIDDEN_PEER'
   | 'ERR_UNAUTHORIZED'
   | 'ERR_ORIGIN_ROUTE_FORBIDDEN'
@@ -103,6 +104,11 @@ export const API_ERRORS: ErrorTable<ApiErrorCode> = {
     message: 'the Host header is not a loopback name',
     fix: 'Call the agent as http://127.0.0.1:<port> or http://localhost:<port>.',
   },
+  ERR_EVENTS_BUSY: {
+    status: 503,
+    message: 'too many event streams are open',
+    fix: 'Close an event stream (GET /api/v1/events) you no longer read; one per client is enough.',
+  },
   ERR_INTERNAL: {
     status: 500,
     message: 'internal error',
@@ -126,3 +132,19 @@ export function apiError(
 }
 
 const makeApiError = errorFactory(API_ERRORS);
+
+/**
+ * The HTTP layer's codes that any route may answer with (the guards, the body parser, the error handler);
+ * the OpenAPI document lists them on every operation beside the route's own codes.
+ */
+export const EVERY_ROUTE_ERRORS: readonly ApiErrorCode[] = [
+  'ERR_BAD_REQUEST',
+  'ERR_BODY_TOO_LARGE',
+  'ERR_FORBIDDEN_HOST',
+  'ERR_FORBIDDEN_ORIGIN',
+  'ERR_FORBIDDEN_PEER',
+  'ERR_UNAUTHORIZED',
+  'ERR_CALLER_ROUTE_FORBIDDEN',
+  'ERR_ORIGIN_ROUTE_FORBIDDEN',
+  'ERR_INTERNAL',
+];

@@ -3,6 +3,7 @@
  * the routers the composition root (src/agent.ts) mounts, and the one error registry (docs/errors.md).
  */
 export { createApp, type AppOptions } from './app.js';
+export { agentRouters } from './routers.js';
 export { cis2Router } from './routes/cis2.js';
 export { pageRouter } from './routes/page.js';
 export { signRouter, type SignRouterDeps } from './routes/sign.js';

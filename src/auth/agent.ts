@@ -18,6 +18,7 @@
  */
 import type { Logger } from 'pino';
 import { isServiceError } from '../errors.js';
+import type { EmitEvent, SessionEndReason } from '../events.js';
 import {
   pkcs11Error,
   type CardEvent,
@@ -67,6 +68,10 @@ export interface AgentOptions {
   readonly loginHash?: 'SHA-1' | 'SHA-256';
   readonly now?: () => number;
   readonly logger: Logger;
+  /** Local caps on the broker's session times, in minutes (configuration `sessionMaxMinutes`/`sessionIdleMinutes`). */
+  readonly sessionCaps?: { readonly maxMinutes?: number; readonly idleMinutes?: number };
+  /** Where card and session events go (src/events.ts; the agent's event bus). */
+  readonly events?: EmitEvent;
   /** Timeout of the broker logout on card removal (default 800 ms). */
   readonly removalLogoutTimeoutMs?: number;
   /** The PIN guard shared with the signing service (default: one of its own). */
@@ -90,6 +95,19 @@ interface Waiter {
   resolve(ticket: string): void;
   reject(err: unknown): void;
   timer: NodeJS.Timeout;
+}
+
+/** The event's reason for one of #end's log reasons. */
+function endReason(reason: string): SessionEndReason {
+  const known: Record<string, SessionEndReason> = {
+    'ticket destroyed': 'logout',
+    'session expired': 'expired',
+    'card removed': 'card-removed',
+    'new login': 'new-login',
+    'new ticket requested': 'new-ticket',
+    'agent stopping': 'agent-stopping',
+  };
+  return known[reason] ?? 'other';
 }
 
 export class Agent {
@@ -144,6 +162,7 @@ export class Agent {
       this.#card = { label: e.token.label, serial: e.token.serial };
       this.#pins.noteFlags(e.token.serial, e.token.flags);
       this.#o.logger.info({ card: this.#card.label }, 'card inserted');
+      this.#o.events?.({ type: 'card.inserted', card: { ...this.#card } });
       return;
     }
     if (
@@ -155,6 +174,10 @@ export class Agent {
         'card removed: ending the session',
       );
       if (e.type === 'removed') {
+        this.#o.events?.({
+          type: 'card.removed',
+          card: { label: e.token.label, serial: e.token.serial },
+        });
         this.#card = undefined;
       }
       this.#pins.forgetLogin(e.token.serial);
@@ -251,8 +274,9 @@ export class Agent {
       roles: result.roles,
       startedAt: now,
       lastUsed: now,
-      maxMs: result.maxSessionMinutes * 60_000,
-      idleMs: result.idleMinutes * 60_000,
+      maxMs:
+        Math.min(result.maxSessionMinutes, this.#o.sessionCaps?.maxMinutes ?? Infinity) * 60_000,
+      idleMs: Math.min(result.idleMinutes, this.#o.sessionCaps?.idleMinutes ?? Infinity) * 60_000,
       identity,
     };
     if (abort.signal.aborted || this.#card?.serial !== card.serial) {
@@ -268,6 +292,7 @@ export class Agent {
     }
     this.#session = session;
     this.#o.logger.info({ uid: result.uid, roles: result.roles.length }, 'logged in');
+    this.#o.events?.({ type: 'session.login', uid: result.uid, roles: result.roles.length });
     const roleId = options.roleId ?? (result.roles.length === 1 ? result.roles[0]?.id : undefined);
     if (roleId) {
       await this.selectRole(roleId);
@@ -288,6 +313,7 @@ export class Agent {
     s.selected = role;
     s.lastUsed = this.#now();
     this.#o.logger.info({ uid: s.uid, role: role.id }, 'role selected');
+    this.#o.events?.({ type: 'session.role', uid: s.uid, roleId: role.id });
     for (const w of this.#waiters) {
       clearTimeout(w.timer);
       w.resolve(s.ticket);
@@ -389,6 +415,7 @@ export class Agent {
     this.#session = undefined; // the ticket is gone from this moment
     if (s) {
       this.#o.logger.info({ uid: s.uid, reason }, 'session ended');
+      this.#o.events?.({ type: 'session.ended', uid: s.uid, reason: endReason(reason) });
     }
     // The card login ends with the Spine session, before the broker is told (which may take a while).
     if (serial !== undefined) {

@@ -63,6 +63,17 @@ async function boundedText(res: Response, maxBytes: number): Promise<string | un
 
 export class SsbClient {
   readonly #o: Required<Omit<SsbClientOptions, 'fetch'>> & { fetch: Fetch };
+  #reachable: boolean | null = null;
+
+  /** Whether the last call reached the broker (any HTTP answer); null before the first call. */
+  get reachable(): boolean | null {
+    return this.#reachable;
+  }
+
+  /** The broker's base URL. */
+  get baseUrl(): string {
+    return this.#o.baseUrl;
+  }
 
   constructor(o: SsbClientOptions) {
     this.#o = {
@@ -97,11 +108,13 @@ export class SsbClient {
       if (init.signal?.aborted) {
         throw authError('ERR_USER_ABORT', { cause });
       }
+      this.#reachable = false;
       throw authError('ERR_AUTHSERVER_NOT_AVAILABLE', {
         cause,
         detail: { path: path.split('?')[0] },
       });
     }
+    this.#reachable = true;
     // A refused login may come with a 4xx status and a gpOBJECT body naming the reason (docs/spine-sim.md).
     const refusal = init.gpObjectOn4xx === true && res.status >= 400 && res.status < 500;
     if (res.status !== 200 && !refusal) {

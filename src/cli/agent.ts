@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAgent, type RunningAgent } from '../agent.js';
 import { parseCertificate, pemToDer } from '../cms/index.js';
-import { DEFAULT_SIM_PORT, loadConfig, type Config } from '../config.js';
+import { DEFAULT_SIM_PORT, resolveConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
 import { loadClientsFile, startCis2Sim } from '../cis2-sim/index.js';
 import {
@@ -37,13 +37,15 @@ function cis2ClientsJson(): string {
 /** The origin of the Credential Management demo page (examples/cm-page/serve.mjs). */
 const CM_DEMO_ORIGIN = 'http://localhost:8740';
 
-export const SERVE_HELP = `Usage: rxsign serve [--port N] [--module PATH] [--token LABEL] [--ssb URL]
+export const SERVE_HELP = `Usage: rxsign serve [--config FILE] [--port N] [--module PATH] [--token LABEL] [--ssb URL]
 
 Run the agent on 127.0.0.1 and [::1]: the agent page (GET /; open it with rxsign open), the Ticket API
-(/ticket-api/*), login and role selection (/api/v1/*), signing and verification routes. Every local program
-sends the key from $XDG_RUNTIME_DIR/rxsign/api-key (written fresh at each start); web pages need
-RXSIGN_ALLOWED_ORIGINS and the user's approval. Configuration: src/config.ts (RXSIGN_* variables); security
-model: docs/security.md.
+(/ticket-api/*), login and role selection (/api/v1/*), signing, verification, status and events; the API is
+described at /api/v1/openapi.json. Every local program sends the key from $XDG_RUNTIME_DIR/rxsign/api-key
+(written fresh at each start); web pages need allowedOrigins and the user's approval (docs/security.md).
+Configuration: --config FILE, else $XDG_CONFIG_HOME/rxsign/config.yaml when it exists; RXSIGN_* environment
+variables override the file and the options override both (README.md "Configuration"; rxsign config check).
+SIGTERM or SIGINT ends the Spine session, closes the card module and exits.
 `;
 
 export const DEMO_HELP = `Usage: rxsign demo [--port N] [--sim-port N] [--cis2-port N] [--login] [--no-cm]
@@ -55,6 +57,19 @@ Needs SOFTHSM2_CONF from \`node softhsm/setup.mjs\` (npm run demo does all of it
 in at once with its fixture PIN and prints the session. The NHS Credential Management drop-in is on, for the
 demo page's origin ${CM_DEMO_ORIGIN} (node examples/cm-page/serve.mjs; docs/cm.md); --no-cm turns it off.
 `;
+
+/** Shutdown budget: the broker logout and the module's close must finish within it (systemd waits 5 s). */
+const SHUTDOWN_MS = 2000;
+
+/** Exits the process if the shutdown after SIGTERM/SIGINT takes longer than {@link SHUTDOWN_MS}. */
+function shutdownWatchdog(io: Io): NodeJS.Timeout {
+  const t = setTimeout(() => {
+    io.err(`rxsign: shutdown did not finish within ${SHUTDOWN_MS} ms; exiting`);
+    process.exit(1);
+  }, SHUTDOWN_MS);
+  t.unref();
+  return t;
+}
 
 async function start(config: Config, listenPort?: number): Promise<RunningAgent> {
   const logger = createLogger({ level: config.logLevel });
@@ -73,6 +88,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
       args: argv,
       options: {
         port: { type: 'string' },
+        config: { type: 'string' },
         module: { type: 'string' },
         token: { type: 'string' },
         ssb: { type: 'string' },
@@ -83,7 +99,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
       io.out(SERVE_HELP);
       return 0;
     }
-    const base = loadConfig();
+    const base = resolveConfig(values.config === undefined ? {} : { file: values.config }).config;
     const config: Config = {
       ...base,
       ...(values.module ? { modulePath: values.module, moduleIsDevDefault: false } : {}),
@@ -96,7 +112,9 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
   key and page link in ${server.runtimeDir}; open the agent page with: rxsign open`,
     );
     await untilStopped();
+    const watchdog = shutdownWatchdog(io);
     await server.close();
+    clearTimeout(watchdog);
     return 0;
   } catch (err) {
     return reportError(io, err);
@@ -110,6 +128,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       options: {
         port: { type: 'string' },
         'sim-port': { type: 'string' },
+        config: { type: 'string' },
         'cis2-port': { type: 'string' },
         login: { type: 'boolean', default: false },
         'no-cm': { type: 'boolean', default: false },
@@ -120,7 +139,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       io.out(DEMO_HELP);
       return 0;
     }
-    const base = loadConfig();
+    const base = resolveConfig(values.config === undefined ? {} : { file: values.config }).config;
     if (!base.softhsmConf) {
       io.err(
         'rxsign: SOFTHSM2_CONF is not set: run `npm run demo` (or export SOFTHSM2_CONF=$(node softhsm/setup.mjs))',
@@ -189,9 +208,11 @@ Ctrl-C stops the agent and the simulators.`);
       }
     }
     await untilStopped();
+    const watchdog = shutdownWatchdog(io);
     await server.close();
     await cis2.close();
     await sim.close();
+    clearTimeout(watchdog);
     return 0;
   } catch (err) {
     return reportError(io, err);

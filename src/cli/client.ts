@@ -4,7 +4,9 @@
  *   rxsign ticket [--wait SECONDS | --no-auth] [--new] [--agent URL] [--json]
  *   rxsign logout [--agent URL]
  *   rxsign status [--agent URL] [--json]
+ *   rxsign health [--agent URL]                         exit 0 when the agent answers GET /api/v1/status
  *   rxsign open [--print] [--agent URL]                 the agent page, with its session secret
+ * Each takes --config FILE (the agent's address comes from the same configuration as `rxsign serve`).
  *
  * Before anything is sent (and so before a PIN is), the CLI authenticates the agent (docs/security.md
  * "Port squatting"): it reads the per-start key from the runtime folder after checking the folder (ours, 0700,
@@ -18,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { helloProof } from '../api/index.js';
-import { loadConfig } from '../config.js';
+import { resolveConfig } from '../config.js';
 import { checkPrivateDir, readSecretFile } from '../runtime.js';
 import { json, reportError, type Io } from './output.js';
 import { readPin } from './pin.js';
@@ -35,6 +37,9 @@ SECONDS for a login (default 0); --new forces a fresh ticket (getNewTicket).`,
   logout: `Usage: rxsign logout [--agent URL]
 
 Destroy the ticket and log out of the Spine (Ticket API destroyTicket).`,
+  health: `Usage: rxsign health [--agent URL] [--config FILE]
+
+Exit 0 when the agent answers GET /api/v1/status (for container health checks and scripts), else 1.`,
   status: `Usage: rxsign status [--agent URL] [--json]
 
 Show the card and session: user, roles, selected role, time left.`,
@@ -102,9 +107,10 @@ async function authenticate(
   return { base, key, runtimeDir };
 }
 
+/** An RFC 9457 problem (docs/errors.md). */
 interface Failure {
-  code: string;
-  message: string;
+  code?: string;
+  title?: string;
   ticketApi?: { name: string; value: string };
 }
 
@@ -133,7 +139,7 @@ async function call(
   if (!res.ok) {
     const f = value as Failure;
     io.err(
-      `rxsign: ${f.message ?? 'request failed'} [${f.code ?? res.status}${f.ticketApi ? ` / ${f.ticketApi.name} ${f.ticketApi.value}` : ''}]`,
+      `rxsign: ${f.title ?? 'request failed'} [${f.code ?? res.status}${f.ticketApi ? ` / ${f.ticketApi.name} ${f.ticketApi.value}` : ''}]`,
     );
     return { ok: false, code: 1 };
   }
@@ -141,7 +147,7 @@ async function call(
 }
 
 export async function runClient(
-  command: 'login' | 'ticket' | 'logout' | 'status' | 'open',
+  command: 'login' | 'ticket' | 'logout' | 'status' | 'health' | 'open',
   argv: string[],
   io: Io,
 ): Promise<number> {
@@ -150,6 +156,7 @@ export async function runClient(
       args: argv,
       options: {
         agent: { type: 'string' },
+        config: { type: 'string' },
         role: { type: 'string' },
         wait: { type: 'string' },
         'no-auth': { type: 'boolean', default: false },
@@ -164,7 +171,7 @@ export async function runClient(
       io.out(HELP[command] ?? '');
       return 0;
     }
-    const config = loadConfig();
+    const { config } = resolveConfig(values.config === undefined ? {} : { file: values.config });
     const host = config.host === '::1' ? '[::1]' : config.host;
     const base =
       values.agent ??
@@ -231,6 +238,15 @@ export async function runClient(
         io.out('logged out');
       }
       return r.ok ? 0 : r.code;
+    }
+    if (command === 'health') {
+      const r = await call(io, session, '/api/v1/status');
+      if (r.ok && values.json) {
+        json(io, r.value);
+      } else if (r.ok) {
+        io.out('ok');
+      }
+      return r.ok ? 0 : 1;
     }
     const r = await call(io, session, '/ticket-api/status');
     if (!r.ok) {

@@ -20,6 +20,9 @@ Commands:
   verify FILE…           verify prescriptions (HL7 v3, FHIR) and CMS signatures
   audit verify           check the signing audit log's hash chain
   demo                   the agent with a SoftHSM demo card and the built-in Spine and CIS2 simulators
+  health                 exit 0 when the running agent answers (container health checks)
+  config check           print the effective configuration (secrets masked) and where each value came from
+  service install|uninstall   the systemd user unit (packaging/rxsign.service)
 
 Run 'rxsign <command> --help' for a command's options. PINs are read from RXSIGN_PIN or a prompt, never argv.
 `;
@@ -41,6 +44,10 @@ const commands: Record<string, () => Promise<Command>> = {
     import('./client.js').then((m) => m.runClient('logout', argv, io)),
   status: async () => (argv, io) =>
     import('./client.js').then((m) => m.runClient('status', argv, io)),
+  health: async () => (argv, io) =>
+    import('./client.js').then((m) => m.runClient('health', argv, io)),
+  config: async () => (await import('./config.js')).runConfig,
+  service: async () => async (argv, io) => (await import('./service.js')).runService(argv, io),
   open: async () => (argv, io) => import('./client.js').then((m) => m.runClient('open', argv, io)),
   'spine-sim': async () => async (argv, io) =>
     (await import('./spine-sim.js')).runSpineSim(argv, io),
@@ -54,7 +61,7 @@ const commands: Record<string, () => Promise<Command>> = {
     const { runAuditVerify } = await import('./audit.js');
     return runAuditVerify(
       rest,
-      { defaultPath: (await import('../config.js')).loadConfig().auditLogPath },
+      { defaultPath: (await import('../config.js')).resolveConfig().config.auditLogPath },
       io,
     );
   },
@@ -75,7 +82,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return name === undefined ? 2 : 0;
   }
   if (name === '--version') {
-    io.out('rxsign 0.1.0');
+    io.out(`rxsign ${(await import('../version.js')).VERSION}`);
     return 0;
   }
   const load = commands[name];

@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { openAuditLog } from '../audit/index.js';
 import { pemBlocks } from '../cms/index.js';
-import { loadConfig } from '../config.js';
+import { resolveConfig } from '../config.js';
 import { openTokenPort, type TokenPort, type TokenSelector } from '../pkcs11/index.js';
 import {
   createSigningService,
@@ -150,7 +150,7 @@ export async function runSign(argv: string[], io: Io): Promise<number> {
         return 2;
       }
     }
-    const config = loadConfig();
+    const { config } = resolveConfig();
     const chainDer =
       values.chain === undefined
         ? []

@@ -4,7 +4,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import { resolveConfig } from '../config.js';
 import { openTokenPort, type CardCertificate, type SlotInfo } from '../pkcs11/index.js';
 import { json, reportError, type Io } from './output.js';
 
@@ -106,7 +106,7 @@ export async function runTokens(argv: string[], io: Io): Promise<number> {
       io.out(TOKENS_HELP);
       return 0;
     }
-    const config = loadConfig();
+    const { config } = resolveConfig();
     const modulePath = values.module ?? config.modulePath;
     const port = await openTokenPort({ modulePath, pollIntervalMs: 0 }).catch((err: unknown) => {
       throw Object.assign(err as object, { context: modulePath });

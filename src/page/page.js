@@ -365,18 +365,6 @@
           showUnpaired();
           return;
         }
-        if (r.status === 404 || r.status === 403) {
-          // An agent without the event stream (an older one): read the state every second instead.
-          $('live').textContent =
-            'Connected to the agent (no event stream: refreshing every second).';
-          await Promise.all([refreshSession(), refreshApprovals(), refreshHistory()]);
-          setInterval(() => {
-            refreshSession();
-            refreshApprovals();
-            refreshHistory();
-          }, 1000);
-          return;
-        }
         if (!r.ok || !r.body) {
           throw new Error('events ' + r.status);
         }

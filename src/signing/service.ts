@@ -15,6 +15,7 @@
  *
  * The audit records themselves (their fields, outcome and code) are built by audit-trail.ts.
  */
+import type { EmitEvent } from '../events.js';
 import { ServiceError, isServiceError } from '../errors.js';
 import type { AuditEntry, AuditLog } from '../audit/index.js';
 import { auditTrail, codeOf, PRINTABLE_ID } from './audit-trail.js';
@@ -71,6 +72,8 @@ export interface SigningServiceOptions {
   readonly trust?: SigningTrust;
   readonly chainDer?: readonly Uint8Array[];
   readonly now?: () => Date;
+  /** Where `signature.made` events go (src/events.ts): ids and hashes only, after the audit record. */
+  readonly events?: EmitEvent;
   /** The PIN guard shared with the Spine login (the composition root passes the agent's). */
   readonly pins?: PinGuard;
 }
@@ -367,9 +370,11 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
       const signatures: EpsBatchResult['signatures'] = [];
       const when = timestamp ?? now().toISOString();
       const records: AuditEntry[] = [];
+      const signedSha: string[] = [];
       for (const r of outcomes) {
         if (r.ok) {
           const signature = Buffer.from(r.signature).toString('base64');
+          signedSha.push(r.sha256);
           const item = items.find((i) => i.id === r.id);
           const signatureXml = xmlDsigSignature(
             item?.bytes ?? new Uint8Array(),
@@ -409,6 +414,15 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
         );
       }
       await record(records);
+      if (signatures.length > 0) {
+        o.events?.({
+          type: 'signature.made',
+          kind: 'eps',
+          documentIds: signatures.map((x) => x.id),
+          sha256: signedSha,
+          client: caller.client,
+        });
+      }
       return { certificate: key.certificateB64, signatures, failed_signatures: failed };
     });
   }
@@ -488,6 +502,13 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
         if (!ok) {
           throw markAudited(signError('ERR_SIGN_SELF_CHECK_FAILED'));
         }
+        o.events?.({
+          type: 'signature.made',
+          kind: 'hl7',
+          documentIds: ids,
+          sha256: [sha],
+          client: caller.client,
+        });
         return {
           xml: out,
           signature: sigB64,
@@ -513,6 +534,13 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
           await record([
             entry(caller, key, { algorithm: 'CAdES-BES-SHA256', sha: [sha], ids: [], code: null }),
           ]);
+          o.events?.({
+            type: 'signature.made',
+            kind: 'cms',
+            documentIds: [],
+            sha256: [sha],
+            client: caller.client,
+          });
           return cms;
         },
       );

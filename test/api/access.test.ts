@@ -10,6 +10,7 @@ import request from 'supertest';
 import { describe, expect, test } from 'vitest';
 import { accessGuard, matchKey } from '../../src/api/access.js';
 import { createApp } from '../../src/api/app.js';
+import { documented } from '../../src/api/route-table.js';
 import { Approvals } from '../../src/api/approvals.js';
 import { isLoopbackAddress, listenAddresses } from '../../src/net.js';
 import { TEST_KEY, testAccess } from '../helpers/api-key.js';
@@ -82,7 +83,7 @@ describe('the access guard', () => {
     r.get('/x', (_q, s) => void s.send('x'));
     const app = createApp({
       logger: pino({ level: 'silent' }),
-      routers: [r],
+      routers: [documented(r, [])],
       access: testAccess(),
     });
     expect((await request(app).get('/')).status).toBe(200);

@@ -1,8 +1,8 @@
 // The HTTP shell (createApp): body limits by path, express's own 4xx errors, the request log line.
 import { Writable } from 'node:stream';
-import { Router } from 'express';
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../../src/api/app.js';
+import { defineRouter, route } from '../../src/api/route-table.js';
 import { keyed, testAccess } from '../helpers/api-key.js';
 import { createLogger } from '../../src/log.js';
 import { pkcs11Error } from '../../src/pkcs11/index.js';
@@ -18,13 +18,32 @@ function echoApp(level = 'trace'): { app: ReturnType<typeof createApp>; lines: s
       },
     }),
   );
-  const r = Router();
-  r.post('/echo/pin', () => {
-    throw pkcs11Error('ERR_PKCS11_PIN_INCORRECT', { detail: { ckr: 'CKR_PIN_INCORRECT' } });
-  });
-  r.post(['/echo', '/big/echo'], (req, res) => {
-    res.json({ keys: Object.keys(req.body as object) });
-  });
+  const r = defineRouter([
+    ...['/echo', '/big/echo'].map((path) =>
+      route({
+        method: 'post',
+        path,
+        tag: 'test',
+        summary: 'echo',
+        responses: { 200: { description: 'the keys' } },
+        errors: [],
+        handle: (req, res) => {
+          res.json({ keys: Object.keys(req.body as object) });
+        },
+      }),
+    ),
+    route({
+      method: 'post',
+      path: '/echo/pin',
+      tag: 'test',
+      summary: 'a refused PIN',
+      responses: {},
+      errors: ['ERR_PKCS11_PIN_INCORRECT'],
+      handle: () => {
+        throw pkcs11Error('ERR_PKCS11_PIN_INCORRECT', { detail: { ckr: 'CKR_PIN_INCORRECT' } });
+      },
+    }),
+  ]);
   const app = createApp({
     access: testAccess(),
     logger,
@@ -56,7 +75,14 @@ describe('createApp', () => {
         .set('content-encoding', encoding)
         .send('{"pin":"12345678"}');
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ code: 'ERR_BAD_REQUEST', message: 'the request is not valid' });
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toEqual({
+        type: '/errors#ERR_BAD_REQUEST',
+        title: 'the request is not valid',
+        status: 400,
+        detail: expect.stringContaining('issues') as string,
+        code: 'ERR_BAD_REQUEST',
+      });
     }
     expect(lines.join('')).not.toContain('request failed');
   });

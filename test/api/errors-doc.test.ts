@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { describe, expect, test } from 'vitest';
 import { renderErrorsDoc } from '../../src/api/errors-doc.js';
-import { ERROR_REGISTRY, errorResponse } from '../../src/api/error-registry.js';
+import { ERROR_REGISTRY, errorResponse, errorSpec } from '../../src/api/error-registry.js';
 import { ServiceError } from '../../src/errors.js';
 
 describe('error registry', () => {
@@ -43,7 +43,28 @@ describe('error registry', () => {
   test('an unknown error is ERR_INTERNAL with no detail', () => {
     expect(errorResponse(new Error('secret stack'))).toEqual({
       status: 500,
-      body: { code: 'ERR_INTERNAL', message: 'internal error' },
+      body: {
+        type: '/errors#ERR_INTERNAL',
+        title: 'internal error',
+        status: 500,
+        detail: 'See the agent log; report it with the time of the request.',
+        code: 'ERR_INTERNAL',
+      },
     });
+  });
+
+  test('an error body is an RFC 9457 problem whose type points at the code’s anchor in docs/errors.md', () => {
+    const doc = readFileSync(resolve(import.meta.dirname, '..', '..', 'docs', 'errors.md'), 'utf8');
+    for (const code of Object.keys(ERROR_REGISTRY)) {
+      const { status, body } = errorResponse(new ServiceError(code, 'x'));
+      expect(body.status).toBe(status);
+      expect(body.type).toBe(`/errors#${code}`);
+      expect(body.title).toBe(errorSpec(code)?.message);
+      expect(body.detail).toBe(errorSpec(code)?.fix);
+      expect(doc).toContain(`<a id="${code}"></a>`);
+    }
+    expect(errorResponse(new ServiceError('ERR_TICKET_NOT_AVAILABLE', 'x')).body.ticketApi).toEqual(
+      { name: 'TICKET_NOT_AVAILABLE', value: '0x80100009' },
+    );
   });
 });

@@ -3,6 +3,7 @@
 import { Router } from 'express';
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../../src/api/app.js';
+import { documented } from '../../src/api/route-table.js';
 import { MAX_JSON_DEPTH, jsonDepth } from '../../src/api/json-depth.js';
 import { verifyRouter } from '../../src/api/routes/verify.js';
 import { silentLogger } from '../../src/log.js';
@@ -18,7 +19,7 @@ function app(): ReturnType<typeof createApp> {
   });
   return createApp({
     logger: silentLogger,
-    routers: [verifyRouter(), echo],
+    routers: [verifyRouter(), documented(echo, [])],
     access: testAccess(),
     jsonLimits: [{ prefix: '/api/v1/verify', limit: '70mb' }],
   });

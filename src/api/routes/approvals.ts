@@ -8,6 +8,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Approvals } from '../approvals.js';
+import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
 const Answer = z
@@ -18,7 +19,43 @@ const Answer = z
   .strict();
 const Revoke = z.object({ origin: z.string().min(1).max(512) }).strict();
 
-export function approvalsRouter(approvals: Approvals): Router {
+/** Who may call (page and CLI only) is access.ts's; these are the routes' declarations (docs/openapi.json). */
+const APPROVALS_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/v1/approvals',
+    tag: 'Approvals',
+    summary:
+      'The web pages waiting for the user’s answer and the remembered answers (page and CLI only)',
+    responses: { 200: { description: '{ pending: [...], origins: [...] }' } },
+    errors: [],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/approvals/answer',
+    tag: 'Approvals',
+    summary: 'Answer a waiting web page: once, always or deny (page and CLI only)',
+    body: Answer,
+    responses: { 200: { description: '{ ok: true }', schema: z.object({ ok: z.literal(true) }) } },
+    errors: ['ERR_APPROVAL_UNKNOWN'],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/approvals/revoke',
+    tag: 'Approvals',
+    summary: 'Forget the remembered answer for an origin (page and CLI only)',
+    body: Revoke,
+    responses: {
+      200: {
+        description: '{ ok: true, revoked }',
+        schema: z.object({ ok: z.literal(true), revoked: z.boolean() }),
+      },
+    },
+    errors: [],
+  },
+];
+
+export function approvalsRouter(approvals: Approvals): ApiRouter {
   const r = Router();
   r.get('/api/v1/approvals', (_req, res) => {
     res.json(approvals.list());
@@ -32,5 +69,5 @@ export function approvalsRouter(approvals: Approvals): Router {
     const { origin } = parseBody(Revoke, req.body);
     res.json({ ok: true, revoked: approvals.revoke(origin) });
   });
-  return r;
+  return documented(r, APPROVALS_ROUTES);
 }

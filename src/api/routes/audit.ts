@@ -8,6 +8,7 @@
  *   kept while the file's size and modification time stay the same;
  * - a record line that does not parse is skipped (the chain status says whether the log is intact).
  */
+import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
 import { open, stat } from 'node:fs/promises';
 import { Router } from 'express';
 import { z } from 'zod';
@@ -74,7 +75,21 @@ async function tail(path: string, limit: number): Promise<HistoryRecord[]> {
  * createApp({ logger, routers: [auditRouter(() => config.auditLogPath), …] });
  * ```
  */
-export function auditRouter(path: () => string | undefined): Router {
+const AUDIT_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/v1/audit/recent',
+    tag: 'Audit',
+    summary:
+      'The latest signing records and the log’s chain status (query `limit`, 1–500, default 50; page and local key holders)',
+    responses: {
+      200: { description: '{ records: [...], chain: { ok, records, head?, reason?, brokenAt? } }' },
+    },
+    errors: [],
+  },
+];
+
+export function auditRouter(path: () => string | undefined): ApiRouter {
   const r = Router();
   let cached: { key: string; result: AuditVerifyResult } | undefined;
   r.get('/api/v1/audit/recent', async (req, res) => {
@@ -108,5 +123,5 @@ export function auditRouter(path: () => string | undefined): Router {
       },
     });
   });
-  return r;
+  return documented(r, AUDIT_ROUTES);
 }

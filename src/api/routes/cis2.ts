@@ -13,14 +13,17 @@
  * - CORS headers go only to origins the Origin guard has already allowed.
  */
 import { createHash } from 'node:crypto';
-import { Router, type Response } from 'express';
+import type { Response } from 'express';
 import { z } from 'zod';
 import { type Agent, authError } from '../../auth/index.js';
 import { buildCardAssertion, CARD_ASSERTION_LIFETIME_S, NONCE_PATTERN } from '../../cis2/index.js';
 import { cis2Error } from '../../cis2/index.js';
 import { parseCertificate, type CertificateInfo } from '../../cms/index.js';
 import type { TokenPort } from '../../pkcs11/index.js';
+import { defineRouter, route, type ApiRouter } from '../route-table.js';
 import { parseBody } from '../validate.js';
+
+const TAG = 'CIS2 sign-in';
 
 const Request = z
   .object({
@@ -78,73 +81,119 @@ function chainFor(leafIssuer: string, cas: readonly CertificateInfo[]): Uint8Arr
  * app.use(cis2Router({ agent, port, cas: () => [...trust.anchors, ...trust.intermediates] }));
  * ```
  */
-export function cis2Router(o: Cis2RouterOptions): Router {
+export function cis2Router(o: Cis2RouterOptions): ApiRouter {
   const now = o.now ?? Date.now;
-  const r = Router();
-  for (const path of ['/api/v1/cis2/assertion', '/api/v1/cis2/session']) {
-    r.options(path, (req, res) => {
-      cors(req, res);
-      res.setHeader('access-control-allow-methods', 'GET, POST');
-      res.setHeader('access-control-allow-headers', 'content-type');
-      res.setHeader('access-control-max-age', '600');
-      if (req.headers['access-control-request-private-network'] === 'true') {
-        res.setHeader('access-control-allow-private-network', 'true');
-      }
-      res.status(204).end();
+  const preflight = (path: string) =>
+    route({
+      method: 'options',
+      path,
+      tag: TAG,
+      summary: 'CORS preflight (answered for origins the Origin guard allows)',
+      responses: {
+        204: { description: 'Allowed methods and headers.', contentType: 'text/plain' },
+      },
+      errors: [],
+      handle: (req, res) => {
+        cors(req, res);
+        res.setHeader('access-control-allow-methods', 'GET, POST');
+        res.setHeader('access-control-allow-headers', 'content-type');
+        res.setHeader('access-control-max-age', '600');
+        if (req.headers['access-control-request-private-network'] === 'true') {
+          res.setHeader('access-control-allow-private-network', 'true');
+        }
+        res.status(204).end();
+      },
     });
-  }
 
-  r.post('/api/v1/cis2/assertion', async (req, res) => {
-    cors(req, res);
-    const origin = req.headers.origin;
-    if (origin === undefined || origin === 'null') {
-      throw cis2Error('ERR_CIS2_ORIGIN_REQUIRED');
-    }
-    const body = parseBody(Request, req.body);
-    const s = o.agent.status();
-    const card = o.agent.card;
-    if (s.state === 'role-required') {
-      throw cis2Error('ERR_CIS2_ROLE_REQUIRED');
-    }
-    if (s.state !== 'active' || !s.uid || !s.selectedRole || !s.sessionStartedAt || !card) {
-      throw cis2Error('ERR_CIS2_NO_SESSION');
-    }
-    const authTime = Math.floor(Date.parse(s.sessionStartedAt) / 1000);
-    if (body.authAfter !== undefined && authTime < body.authAfter) {
-      throw cis2Error('ERR_CIS2_FRESH_LOGIN_REQUIRED');
-    }
-    const token = { serial: card.serial };
-    const auth = (await o.port.certificates(token)).find(
-      (c) => c.purpose === 'authentication' && c.hasPrivateKey,
-    );
-    if (!auth) {
-      throw authError('ERR_NO_CERT_FOUND');
-    }
-    const leaf = parseCertificate(auth.der);
-    const assertion = await buildCardAssertion({
-      uid: s.uid,
-      selectedRoleId: s.selectedRole.id,
-      nonce: body.nonce,
-      audience: body.audience,
-      origin,
-      authTime,
-      cardSessionId: cardSessionId(card.serial, s.uid, s.sessionStartedAt),
-      chain: [auth.der, ...chainFor(leaf.issuer, o.cas())],
-      now: now(),
-      sign: (data) => o.port.sign(token, { keyId: auth.id, mechanism: 'SHA256_RSA_PKCS', data }),
-    });
-    res.json({ assertion, expiresIn: CARD_ASSERTION_LIFETIME_S });
-  });
-
-  r.get('/api/v1/cis2/session', (req, res) => {
-    cors(req, res);
-    const s = o.agent.status();
-    const card = o.agent.card;
-    res.json(
-      s.state === 'active' && s.uid && s.sessionStartedAt && card
-        ? { active: true, cardSessionId: cardSessionId(card.serial, s.uid, s.sessionStartedAt) }
-        : { active: false },
-    );
-  });
-  return r;
+  return defineRouter([
+    preflight('/api/v1/cis2/assertion'),
+    preflight('/api/v1/cis2/session'),
+    route({
+      method: 'post',
+      path: '/api/v1/cis2/assertion',
+      tag: TAG,
+      summary:
+        'A card assertion for CIS2-style sign-in, signed with the card’s authentication key (docs/cis2.md)',
+      description: 'The assertion’s origin is the request’s Origin header; no PIN is asked here.',
+      responses: {
+        200: {
+          description: 'The assertion (a JWS) and its lifetime in seconds.',
+          schema: z.object({ assertion: z.string(), expiresIn: z.number().int() }),
+        },
+      },
+      errors: [
+        'ERR_CIS2_ORIGIN_REQUIRED',
+        'ERR_CIS2_ROLE_REQUIRED',
+        'ERR_CIS2_NO_SESSION',
+        'ERR_CIS2_FRESH_LOGIN_REQUIRED',
+        'ERR_NO_CERT_FOUND',
+        'ERR_PKCS11_CARD_REMOVED',
+      ],
+      handle: async (req, res) => {
+        cors(req, res);
+        const origin = req.headers.origin;
+        if (origin === undefined || origin === 'null') {
+          throw cis2Error('ERR_CIS2_ORIGIN_REQUIRED');
+        }
+        const body = parseBody(Request, req.body);
+        const s = o.agent.status();
+        const card = o.agent.card;
+        if (s.state === 'role-required') {
+          throw cis2Error('ERR_CIS2_ROLE_REQUIRED');
+        }
+        if (s.state !== 'active' || !s.uid || !s.selectedRole || !s.sessionStartedAt || !card) {
+          throw cis2Error('ERR_CIS2_NO_SESSION');
+        }
+        const authTime = Math.floor(Date.parse(s.sessionStartedAt) / 1000);
+        if (body.authAfter !== undefined && authTime < body.authAfter) {
+          throw cis2Error('ERR_CIS2_FRESH_LOGIN_REQUIRED');
+        }
+        const token = { serial: card.serial };
+        const auth = (await o.port.certificates(token)).find(
+          (c) => c.purpose === 'authentication' && c.hasPrivateKey,
+        );
+        if (!auth) {
+          throw authError('ERR_NO_CERT_FOUND');
+        }
+        const leaf = parseCertificate(auth.der);
+        const assertion = await buildCardAssertion({
+          uid: s.uid,
+          selectedRoleId: s.selectedRole.id,
+          nonce: body.nonce,
+          audience: body.audience,
+          origin,
+          authTime,
+          cardSessionId: cardSessionId(card.serial, s.uid, s.sessionStartedAt),
+          chain: [auth.der, ...chainFor(leaf.issuer, o.cas())],
+          now: now(),
+          sign: (data) =>
+            o.port.sign(token, { keyId: auth.id, mechanism: 'SHA256_RSA_PKCS', data }),
+        });
+        res.json({ assertion, expiresIn: CARD_ASSERTION_LIFETIME_S });
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/cis2/session',
+      tag: TAG,
+      summary: 'Whether a card session is live, and its opaque id',
+      responses: {
+        200: {
+          description: 'The card session.',
+          schema: z.object({ active: z.boolean(), cardSessionId: z.string().optional() }),
+        },
+      },
+      errors: [],
+      handle: (req, res) => {
+        cors(req, res);
+        const s = o.agent.status();
+        const card = o.agent.card;
+        res.json(
+          s.state === 'active' && s.uid && s.sessionStartedAt && card
+            ? { active: true, cardSessionId: cardSessionId(card.serial, s.uid, s.sessionStartedAt) }
+            : { active: false },
+        );
+      },
+    }),
+  ]);
 }

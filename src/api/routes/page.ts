@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Router } from 'express';
+import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
 
 /** The page's Content-Security-Policy: its own script and style only, no framing, no form posts, no base. */
 export const PAGE_CSP =
@@ -31,7 +32,20 @@ function pageDir(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'page');
 }
 
-export function pageRouter(dir: string = pageDir()): Router {
+/** The page's files as the OpenAPI document declares them. */
+const PAGE_ROUTES: readonly RouteDoc[] = FILES.map(([path, file, type]) => ({
+  method: 'get',
+  path,
+  tag: 'Page',
+  summary:
+    path === '/'
+      ? 'The agent page: card, PIN entry, roles, approvals, history, verify'
+      : `The page's ${file}`,
+  responses: { 200: { description: `src/page/${file}`, contentType: type.split(';')[0] ?? type } },
+  errors: [],
+}));
+
+export function pageRouter(dir: string = pageDir()): ApiRouter {
   const r = Router();
   for (const [path, file, type] of FILES) {
     const body = readFileSync(join(dir, file));
@@ -43,5 +57,5 @@ export function pageRouter(dir: string = pageDir()): Router {
       res.type(type).send(body);
     });
   }
-  return r;
+  return documented(r, PAGE_ROUTES);
 }

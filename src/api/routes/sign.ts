@@ -27,9 +27,13 @@ import {
   type SigningService,
 } from '../../signing/index.js';
 import { pinError } from '../../pin/index.js';
+import { describePrescription } from '../../prescription/fhir/index.js';
 import { callerName, mayGivePin, type Gate } from '../access.js';
+import type { ApprovalPrescription, ApprovalWhat } from '../approvals.js';
 import { apiError } from '../errors.js';
 import { pinSourceOf } from '../pin-source.js';
+import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
+import { CmsResultSchema, EpsBatchResultSchema } from '../schemas.js';
 import { parseBody } from '../validate.js';
 
 /** What the router needs. */
@@ -83,6 +87,31 @@ const EpsBody = z
   })
   .strict();
 
+/**
+ * The approval question's details for an EPS batch: the payload ids, and for each payload sent with its FHIR
+ * Bundle the prescription in words. A Bundle that cannot be read is left out here; signing refuses it.
+ */
+function describeEps(
+  payloads: readonly { id: string; bundle?: unknown }[],
+): Pick<ApprovalWhat, 'documentIds' | 'details'> {
+  const prescriptions: ApprovalPrescription[] = [];
+  for (const p of payloads) {
+    if (p.bundle === undefined) {
+      continue;
+    }
+    try {
+      const d = describePrescription(p.bundle as string | object);
+      prescriptions.push({ prescriptionId: d.prescriptionId, patient: d.patient, items: d.items });
+    } catch {
+      // not a prescription-order Bundle: the signing service refuses this item with its reason
+    }
+  }
+  return {
+    documentIds: payloads.map((p) => p.id),
+    ...(prescriptions.length > 0 ? { details: { prescriptions } } : {}),
+  };
+}
+
 const Hl7Body = z
   .object({
     xml: z.string().min(1),
@@ -133,7 +162,7 @@ function caller(
  * createApp({ logger, routers: [signRouter({ service, roleProvider: () => agentRole(), signWithoutRole: false })] });
  * ```
  */
-export function signRouter(deps: SignRouterDeps): Router {
+export function signRouter(deps: SignRouterDeps): ApiRouter {
   const r = Router();
   const allowed = deps.prescriberRoles ?? DEFAULT_PRESCRIBER_ROLES;
   const gate: Gate = deps.gate ?? (() => Promise.resolve());
@@ -162,7 +191,11 @@ export function signRouter(deps: SignRouterDeps): Router {
   r.post('/api/v1/sign/eps', async (req, res) => {
     const body = parseBody(EpsBody, req.body);
     const c = caller(res, deps.roleProvider, body.pin);
-    await gate(res, { action: 'sign', count: body.payloads.length });
+    await gate(res, {
+      action: 'sign',
+      count: body.payloads.length,
+      describe: () => describeEps(body.payloads),
+    });
     await roleRule(
       c,
       body.payloads.map((p) => p.id),
@@ -249,5 +282,93 @@ export function signRouter(deps: SignRouterDeps): Router {
         : { format: 'der', cms: Buffer.from(cms).toString('base64') },
     );
   });
-  return r;
+  return documented(r, SIGN_ROUTES);
 }
+
+const SIGN_ERRORS_COMMON = [
+  // a web page waits for the user's approval (access.ts approvalGate)
+  'ERR_ORIGIN_DENIED',
+  'ERR_APPROVAL_TIMEOUT',
+  'ERR_APPROVAL_BUSY',
+  'ERR_PIN_NOT_ALLOWED',
+  'ERR_SIGN_NO_ROLE',
+  'ERR_SIGN_PIN_REQUIRED',
+  'ERR_SIGN_NO_SIGNING_CERT',
+  'ERR_SIGN_NO_PRIVATE_KEY',
+  'ERR_SIGN_CERT_NOT_NON_REPUDIATION',
+  'ERR_SIGN_CERT_EXPIRED',
+  'ERR_SIGN_CERT_NOT_YET_VALID',
+  'ERR_SIGN_PKUP_OUTSIDE',
+  'ERR_SIGN_CERT_REVOKED',
+  'ERR_SIGN_CERT_UNTRUSTED',
+  'ERR_SIGN_BAD_INPUT',
+  'ERR_SIGN_CARD_REMOVED',
+  'ERR_SIGN_CARD_FAILED',
+  'ERR_SIGN_AUDIT_FAILED',
+  'ERR_SIGN_CLOSED',
+  'ERR_PKCS11_PIN_INCORRECT',
+  'ERR_PKCS11_PIN_LOCKED',
+  'ERR_PKCS11_TOKEN_NOT_FOUND',
+  'ERR_PIN_BACKOFF',
+  'ERR_PIN_PAGE_ONLY',
+];
+const TAG = 'Signing';
+
+/** The signing routes as the OpenAPI document shows them (mounted by hand above: the HL7 route's order). */
+const SIGN_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/v1/sign/eps',
+    tag: TAG,
+    summary:
+      'Signs a batch of EPS SignedInfo payloads (NHS Credential Management signPrescription shape)',
+    body: EpsBody,
+    responses: {
+      200: {
+        description: 'Signatures, and the items that failed (per item).',
+        schema: EpsBatchResultSchema,
+      },
+    },
+    errors: [
+      ...SIGN_ERRORS_COMMON,
+      'ERR_SIGN_ALGORITHM_UNSUPPORTED',
+      'ERR_SIGN_BATCH_TOO_LARGE',
+      'ERR_SIGN_TIMESTAMP_INVALID',
+    ],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/sign/hl7',
+    tag: TAG,
+    summary:
+      'Signs an HL7 v3 prescription: the XML itself (answer: the signed XML), or a JSON envelope { xml, algorithm?, pin? } (answer: JSON)',
+    rawBody: {
+      contentTypes: ['application/xml', 'text/xml', 'application/hl7-v3+xml', 'application/json'],
+      description:
+        'The HL7 v3 ParentPrescription (at most 2 MiB), or the JSON envelope; an X-Rxsign-Pin header is refused.',
+    },
+    responses: {
+      200: {
+        description:
+          'The signed document (XML), or for the JSON envelope the signed document, signature, certificate and author time (JSON).',
+        contentType: 'application/xml',
+      },
+    },
+    errors: [
+      ...SIGN_ERRORS_COMMON,
+      'ERR_SIGN_BAD_PAYLOAD',
+      'ERR_SIGN_SELF_CHECK_FAILED',
+      'ERR_UNSUPPORTED_MEDIA_TYPE',
+      'ERR_PIN_IN_HEADER',
+    ],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/sign/cms',
+    tag: TAG,
+    summary: 'Signs any content as CMS/CAdES-BES with the card’s non-repudiation key',
+    body: CmsBody,
+    responses: { 200: { description: 'The CMS SignedData.', schema: CmsResultSchema } },
+    errors: SIGN_ERRORS_COMMON,
+  },
+];

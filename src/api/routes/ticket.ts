@@ -20,6 +20,8 @@ import { z } from 'zod';
 import type { Agent } from '../../auth/index.js';
 import type { Gate } from '../access.js';
 import { pinSourceOf } from '../pin-source.js';
+import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
+import { OkSchema, SessionStatusSchema, TicketSchema } from '../schemas.js';
 import { parseBody } from '../validate.js';
 
 const Timeout = z.object({ timeoutMs: z.number().int().min(0).max(600_000).optional() }).strict();
@@ -37,7 +39,7 @@ const Role = z.object({ roleId: z.string().regex(/^\d{1,20}$/) }).strict();
 
 const noGate: Gate = () => Promise.resolve();
 
-export function ticketRouter(agent: Agent, gate: Gate = noGate): Router {
+export function ticketRouter(agent: Agent, gate: Gate = noGate): ApiRouter {
   const r = Router();
   const ticket = { action: 'ticket', count: 1 } as const;
   r.post('/ticket-api/getTicket', async (req, res) => {
@@ -79,5 +81,113 @@ export function ticketRouter(agent: Agent, gate: Gate = noGate): Router {
     await agent.destroyTicket();
     res.json({ ok: true });
   });
-  return r;
+  return documented(r, TICKET_ROUTES);
 }
+
+/** A web page's ticket waits for the user's approval (access.ts approvalGate). */
+const APPROVAL_ERRORS = ['ERR_ORIGIN_DENIED', 'ERR_APPROVAL_TIMEOUT', 'ERR_APPROVAL_BUSY'];
+
+const TICKET_ERRORS = [
+  ...APPROVAL_ERRORS,
+  'ERR_TICKET_NOT_AVAILABLE',
+  'ERR_AUTHENTICATION_FAILED',
+  'ERR_AUTHSERVER_NOT_AVAILABLE',
+  'ERR_AUTHDATA_SYNTAX_ERROR',
+  'ERR_USER_NOT_VALID',
+  'ERR_USER_ABORT',
+  'ERR_SMARTCARD_NOT_PRESENT',
+];
+const LOGIN_ERRORS = [
+  ...TICKET_ERRORS.filter((c) => !APPROVAL_ERRORS.includes(c)),
+  'ERR_NO_CERT_FOUND',
+  'ERR_NO_ROLES',
+  'ERR_ROLE_UNKNOWN',
+  'ERR_LOGIN_IN_PROGRESS',
+  'ERR_PKCS11_PIN_INCORRECT',
+  'ERR_PKCS11_PIN_LOCKED',
+  'ERR_PKCS11_PIN_COUNT_LOW',
+  'ERR_PKCS11_PIN_FINAL_TRY',
+  'ERR_PKCS11_PIN_EXPIRED',
+  'ERR_PKCS11_CARD_REMOVED',
+  'ERR_PIN_BACKOFF',
+  'ERR_PIN_PAGE_ONLY',
+  'ERR_PIN_ACK_REQUIRED',
+];
+const TAG = 'Ticket API';
+const ok = { 200: { description: 'Done.', schema: OkSchema } };
+const session = { 200: { description: 'The session.', schema: SessionStatusSchema } };
+const ticket = { 200: { description: 'The ticket.', schema: TicketSchema } };
+
+/** The routes as the OpenAPI document shows them. */
+const TICKET_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/ticket-api/getTicket',
+    tag: TAG,
+    summary: 'The Spine ticket, waiting (up to timeoutMs, default 30 s) for the user to log in',
+    body: Timeout,
+    bodyOptional: true,
+    responses: ticket,
+    errors: TICKET_ERRORS,
+  },
+  {
+    method: 'post',
+    path: '/ticket-api/getTicketNoAuth',
+    tag: TAG,
+    summary: 'The Spine ticket if a session exists (never waits)',
+    responses: ticket,
+    errors: ['ERR_TICKET_NOT_AVAILABLE', ...APPROVAL_ERRORS],
+  },
+  {
+    method: 'post',
+    path: '/ticket-api/getNewTicket',
+    tag: TAG,
+    summary: 'Ends the session and waits (up to timeoutMs) for a new login',
+    body: Timeout,
+    bodyOptional: true,
+    responses: ticket,
+    errors: TICKET_ERRORS,
+  },
+  {
+    method: 'post',
+    path: '/ticket-api/destroyTicket',
+    tag: TAG,
+    summary: 'Ends the Spine session (logs out at the broker)',
+    responses: ok,
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/ticket-api/status',
+    tag: TAG,
+    summary: 'The card and Spine session (uid, name, roles, selected role, time left)',
+    responses: session,
+    errors: [],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/login',
+    tag: 'Session',
+    summary: 'Logs in with the card and PIN (through the PIN guard, docs/pin.md)',
+    body: Login,
+    responses: session,
+    errors: LOGIN_ERRORS,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/role',
+    tag: 'Session',
+    summary: 'Selects the Spine role to work in',
+    body: Role,
+    responses: session,
+    errors: ['ERR_TICKET_NOT_AVAILABLE', 'ERR_ROLE_UNKNOWN', 'ERR_AUTHSERVER_NOT_AVAILABLE'],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/logout',
+    tag: 'Session',
+    summary: 'Ends the Spine session (and the card login)',
+    responses: ok,
+    errors: [],
+  },
+];

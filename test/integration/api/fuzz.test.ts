@@ -304,7 +304,10 @@ function send(base: string, c: Case, apiKey: string | undefined): Promise<Answer
             timedOut: false,
           }),
         );
-        res.on('error', reject);
+        // A stream (GET /api/v1/events) answers at once and never ends: left after the timeout below.
+        res.on('error', (err) =>
+          req.destroyed ? resolve({ status: 0, body: '', timedOut: true }) : reject(err),
+        );
       },
     );
     // A route that waits for a login (getTicket) is given 0.3 s, then left; any other route 10 s (a hang).
@@ -353,6 +356,8 @@ function allowedCaller(c: Case, auth: boolean): boolean {
 
 /** Routes anyone on loopback may read (the static page, status for allowlisted web pages, hello). */
 const OPEN_ROUTES = /^\/($|page\.(js|css)$|api\/v1\/hello$)/;
+/** Public documentation (the OpenAPI document, docs/errors.md): it names the answers' fields, never holds one. */
+const DOCUMENTATION = /^\/(api\/v1\/openapi\.json|errors)$/;
 
 describe('fuzz: every route of the running agent (fast-check)', () => {
   let sim: RunningSpineSim;
@@ -437,9 +442,8 @@ describe('fuzz: every route of the running agent (fast-check)', () => {
       expect(a.status).toBe(200);
     }
     if (
-      a.body.includes('"signature"') ||
-      a.body.includes('"cms"') ||
-      a.body.includes('"assertion"')
+      !DOCUMENTATION.test(c.path) &&
+      (a.body.includes('"signature"') || a.body.includes('"cms"') || a.body.includes('"assertion"'))
     ) {
       expect(allowedCaller(c, auth), `signature to a caller that is not allowed: ${where}`).toBe(
         true,

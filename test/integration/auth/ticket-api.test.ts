@@ -40,9 +40,13 @@ describe('Ticket API (docs/protocol/cis-login.md §4) over HTTP', () => {
   test('getTicketNoAuth with no session: TICKET_NOT_AVAILABLE with the Ticket API code', async () => {
     const res = await asCli(server).post('/ticket-api/getTicketNoAuth').send({});
     expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toEqual({
+      type: '/errors#ERR_TICKET_NOT_AVAILABLE',
+      title: 'no ticket is available: no one is logged in',
+      status: 404,
+      detail: expect.stringContaining('log in') as string,
       code: 'ERR_TICKET_NOT_AVAILABLE',
-      message: 'no ticket is available: no one is logged in',
       ticketApi: { name: 'TICKET_NOT_AVAILABLE', value: '0x80100009' },
     });
   });

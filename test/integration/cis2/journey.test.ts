@@ -88,7 +88,7 @@ describe('CIS2 simulator with the agent and the prescriber card', () => {
     });
     expect(a.status).toBe(401);
     expect(a.json.code).toBe('ERR_CIS2_NO_SESSION');
-    expect(String(a.json.message)).toMatch(/log in .* agent page/);
+    expect(String(a.json.title)).toMatch(/log in .* agent page/);
   });
 
   test('first sign-in (private_key_jwt RS512): ID token, userinfo and the card assertion match CIS2 shapes', async () => {

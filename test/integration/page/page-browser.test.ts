@@ -9,6 +9,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   renameSync,
   writeFileSync,
 } from 'node:fs';
@@ -21,6 +22,7 @@ import { launchChromium } from '../../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { loadConfig } from '../../../src/config.js';
+import { describePrescription, prepareBundle } from '../../../src/prescription/fhir/index.js';
 import type { RunningSpineSim } from '../../../src/spine-sim/index.js';
 import { privateSofthsmCopy, softhsmModule, testCard } from '../../helpers/softhsm.js';
 import { captureLogger, startSim } from '../auth/helpers.js';
@@ -28,12 +30,28 @@ import { captureLogger, startSim } from '../auth/helpers.js';
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const SHOTS = join(ROOT, '.rxsign-test', 'screenshots');
+const FHIR_BUNDLE = join(
+  ROOT,
+  'test',
+  'prescription',
+  'fhir',
+  'fixtures',
+  'prescription-order.json',
+);
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 /** A prescribing application's page on its own origin: it asks the agent for a CMS signature. */
 function caller(agentUrl: string): string {
   return `<!doctype html><html lang="en"><title>Prescribing app</title><body><h1>Prescribing app</h1>
 <script>
+window.signPrescription = async (digest, bundle) => {
+  const r = await fetch('${agentUrl}/api/v1/sign/eps', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ payloads: [{ id: 'rx-1', payload: digest, bundle }], algorithm: 'RS256' }),
+  });
+  return { status: r.status, body: await r.json() };
+};
 window.signDocument = async (text) => {
   const r = await fetch('${agentUrl}/api/v1/sign/cms', {
     method: 'POST',
@@ -180,6 +198,35 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await expect.poll(() => row.first().textContent()).toMatch(/signed/);
       await expect.poll(() => agentPage.locator('#chain').textContent()).toMatch(/intact/);
       await snap('history');
+    });
+
+    test('a prescription sent with its FHIR Bundle: the approval shows the prescription id, patient and items', async () => {
+      const bundle = readFileSync(FHIR_BUNDLE, 'utf8');
+      const summary = describePrescription(bundle);
+      const digest = prepareBundle(bundle, { timestamp: '2026-12-03T10:00:00+00:00' }).digest;
+      const asked = appPage.evaluate(
+        ([d, b]) =>
+          (
+            window as unknown as {
+              signPrescription(d: string, b: string): Promise<{ status: number }>;
+            }
+          ).signPrescription(d, b),
+        [digest, bundle] as const,
+      );
+      const request = agentPage.locator(`#pending li[data-origin="${appOrigin}"]`);
+      await expect.poll(() => request.count()).toBe(1);
+      const text = (await request.locator('.details').textContent()) ?? '';
+      expect(text).toContain(summary.prescriptionId);
+      expect(text).toContain(summary.patient.name);
+      expect(text).toContain(summary.items[0]?.name ?? '(no item)');
+      await snap('approval-prescription');
+      await request.getByRole('button', { name: 'Deny' }).click();
+      expect((await asked).status).toBe(403);
+      // forget the denial so that the next test starts from no remembered answer
+      const remembered = agentPage.locator(`#origins li[data-origin="${appOrigin}"]`);
+      await expect.poll(() => remembered.count()).toBe(1);
+      await remembered.getByRole('button').click();
+      await expect.poll(() => remembered.count()).toBe(0);
     });
 
     test('deny a request: the caller is refused; Always allow is remembered and can be revoked', async () => {

@@ -1,6 +1,6 @@
 /**
  * Card watching as a pure function: from the tokens the poller knew and the tokens present now, the card
- * events to report. driver.ts scans the slots (I/O) and applies the result (drops sessions); this file only
+ * events to report. card-poll.ts scans the slots (I/O) and applies the result (drops sessions); this file only
  * decides, so that every rule below is unit-tested without a card (test/pkcs11/card-watch.test.ts).
  *
  * Rules:

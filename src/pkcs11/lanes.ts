@@ -1,6 +1,7 @@
 /**
- * A token's sessions ("lanes") and the one signing step that runs on them. With driver.ts, the only files that
- * talk to graphene-pk11 / pkcs11js; both run inside the PKCS#11 worker thread.
+ * A token's sessions ("lanes"), the record of a token that has them open ({@link OpenToken}), and the one
+ * signing step that runs on them. Like every file of this folder that talks to graphene-pk11 / pkcs11js
+ * (driver.ts, slot-scan.ts, login.ts, certificates.ts), it runs inside the PKCS#11 worker thread.
  *
  * Rules it enforces:
  * - lane 0 is the token's main session: login, logout, login state, certificates and polls use it; further
@@ -17,6 +18,8 @@
  */
 import * as graphene from 'graphene-pk11';
 import { pkcs11Error } from './errors.js';
+import { isLoggedIn } from './login.js';
+import type { TokenInfo } from './types.js';
 
 /** One session of a token, used by one operation at a time. */
 export interface Lane {
@@ -24,6 +27,31 @@ export interface Lane {
   busy: boolean;
   /** Private keys found on this session, by CKA_ID (hex). */
   readonly keys: Map<string, graphene.PrivateKey>;
+}
+
+/**
+ * A token the driver has sessions on: driver.ts opens, logs in and drops it; sign-dispatch.ts signs on its
+ * lanes; card-poll.ts reports its lost login.
+ *
+ * @example
+ * ```ts
+ * const o: OpenToken = openToken(slot, info);
+ * ```
+ */
+export interface OpenToken {
+  readonly slot: graphene.Slot;
+  /** The main session (lanes[0].session). */
+  readonly session: graphene.Session;
+  /** lanes[0] wraps the main session; the others sign only. */
+  readonly lanes: Lane[];
+  readonly info: TokenInfo;
+  loggedIn: boolean;
+  /** Signatures of this token in flight on the pool. */
+  inFlight: number;
+  /** A signature showed the card has gone: nothing new starts here; the last one in flight drops it. */
+  gone: boolean;
+  /** The module refused another session: sign with the lanes there are. */
+  full: boolean;
 }
 
 /** Largest signature accepted back from the module (RSA-8192); graphene uses the same size. */
@@ -72,15 +100,27 @@ export function openLane(slot: graphene.Slot): Lane | undefined {
 }
 
 /**
- * Wraps an already-open session (the token's main session) as lane 0.
+ * Opens the main session of a token (lane 0) and reads its login state from the module, not from a cached flag:
+ * another application may have logged the token in already. Throws the library error if the session cannot be
+ * opened.
  *
  * @example
  * ```ts
- * const lanes = [laneOf(slot.open(graphene.SessionFlag.SERIAL_SESSION))];
+ * const o = openToken(slot, info); // o.lanes.length === 1
  * ```
  */
-export function laneOf(session: graphene.Session): Lane {
-  return { session, busy: false, keys: new Map() };
+export function openToken(slot: graphene.Slot, info: TokenInfo): OpenToken {
+  const session = slot.open(graphene.SessionFlag.SERIAL_SESSION);
+  return {
+    slot,
+    session,
+    lanes: [{ session, busy: false, keys: new Map() }],
+    info,
+    loggedIn: isLoggedIn(session),
+    inFlight: 0,
+    gone: false,
+    full: false,
+  };
 }
 
 /** The private key with CKA_ID `keyId` as this lane's session sees it; ERR_PKCS11_KEY_NOT_FOUND if none. */

@@ -1,6 +1,6 @@
 /**
  * Slot scan: reads the module's slots and tokens into plain {@link SlotInfo}/{@link TokenInfo} values, and finds
- * a token by label or serial. Part of the token bookkeeping over graphene-pk11 (driver.ts).
+ * a token by label or serial. Part of the token bookkeeping over graphene-pk11 (driver.ts, card-poll.ts).
  *
  * Rules:
  * - tokens are found by label or serial, never by slot id (SoftHSM renumbers slots);
@@ -83,6 +83,23 @@ export function presentTokens(slots: readonly SlotInfo[]): Map<string, TokenInfo
     }
   }
   return out;
+}
+
+/**
+ * Whether `slot` still holds the token with this serial: a token that no longer answers C_GetTokenInfo (safe
+ * beside a C_Sign) has gone.
+ *
+ * @example
+ * ```ts
+ * if (!holdsToken(o.slot, o.info.serial)) forget(o);
+ * ```
+ */
+export function holdsToken(slot: graphene.Slot, serial: string): boolean {
+  try {
+    return tokenInfoOf(slot).serial === serial;
+  } catch {
+    return false;
+  }
 }
 
 /** The slot holding the initialised token that `sel` names, or ERR_PKCS11_TOKEN_NOT_FOUND. */

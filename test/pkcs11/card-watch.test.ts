@@ -4,27 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { watchCards } from '../../src/pkcs11/card-watch.js';
 import type { TokenInfo } from '../../src/pkcs11/types.js';
-
-function token(serial: string, label = `card-${serial}`, slotId = '00'): TokenInfo {
-  return {
-    slotId,
-    label,
-    serial,
-    manufacturer: 'SoftHSM project',
-    model: 'SoftHSM v2',
-    flags: {
-      tokenInitialized: true,
-      loginRequired: true,
-      userPinInitialized: true,
-      protectedAuthenticationPath: false,
-      userPinCountLow: false,
-      userPinFinalTry: false,
-      userPinLocked: false,
-      userPinToBeChanged: false,
-      writeProtected: false,
-    },
-  };
-}
+import { token } from './fixtures.js';
 
 const bySerial = (...tokens: TokenInfo[]) => new Map(tokens.map((t) => [t.serial, t]));
 

@@ -3,15 +3,14 @@
  * [--public-url URL] [--explicit-port-issuer] [--help]`.
  *
  * Prints the URL and the issuer on start, a one-line error for bad input (exit 2), and stops on SIGINT/SIGTERM
- * (exit 0) or when `io.signal` aborts (tests).
+ * (exit 0) or when `signal` aborts (tests): the start-up and stop every simulator command shares (simulator.ts).
+ * Writes through the CLI's `Io` like every other command.
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_AGENT_URL, loadClientsFile, startCis2Sim } from '../cis2-sim/index.js';
-import { isServiceError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { loadCrlDir, loadTrustDir, loadUsersFile } from '../spine-sim/index.js';
-import { fieldOf } from './output.js';
-import { untilStopped } from './signals.js';
+import { processIo, type Io } from './output.js';
+import { loadSimulatorFiles, runSimulator, SIMULATOR_OPTIONS } from './simulator.js';
 
 export const DEFAULT_CIS2_SIM_PORT = 8732;
 
@@ -33,12 +32,6 @@ smartcard step asks the rxsign agent for a card assertion: rxsign's own protocol
   --help                  this text
 `;
 
-export interface CliIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-  readonly signal?: AbortSignal;
-}
-
 function httpUrl(v: string): boolean {
   try {
     const u = new URL(v);
@@ -58,79 +51,52 @@ function httpUrl(v: string): boolean {
  */
 export async function runCis2Sim(
   argv: string[],
-  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+  io: Io = processIo,
+  signal?: AbortSignal,
 ): Promise<number> {
-  const fail = (message: string): number => {
-    io.stderr.write(`rxsign cis2-sim: ${message}\n`);
-    return 2;
-  };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        users: { type: 'string' },
-        trust: { type: 'string' },
-        crl: { type: 'string' },
-        clients: { type: 'string' },
-        agent: { type: 'string' },
-        'public-url': { type: 'string' },
-        'explicit-port-issuer': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
+  return runSimulator(
+    {
+      name: 'cis2-sim',
+      usage: CIS2_SIM_USAGE,
+      defaultPort: DEFAULT_CIS2_SIM_PORT,
+      parse: (args) =>
+        parseArgs({
+          args,
+          options: {
+            ...SIMULATOR_OPTIONS,
+            clients: { type: 'string' },
+            agent: { type: 'string' },
+            'public-url': { type: 'string' },
+            'explicit-port-issuer': { type: 'boolean' },
+          },
+          strict: true,
+          allowPositionals: false,
+        }).values,
+      prepare: (values, listen) => {
+        const { users, trust, crl, clients } = values;
+        if (users === undefined || trust === undefined || clients === undefined) {
+          return '--users FILE, --trust DIR and --clients FILE are required (see --help)';
+        }
+        const agent = values.agent ?? DEFAULT_AGENT_URL;
+        const publicUrl = values['public-url'];
+        if (!httpUrl(agent) || (publicUrl !== undefined && !httpUrl(publicUrl))) {
+          return '--agent and --public-url must be http(s)://host[:port] URLs';
+        }
+        return () =>
+          startCis2Sim({
+            ...listen,
+            ...loadSimulatorFiles(users, trust, crl),
+            clients: loadClientsFile(clients),
+            agentUrl: agent,
+            ...(publicUrl ? { publicUrl: publicUrl.replace(/\/$/, '') } : {}),
+            explicitPortIssuer: values['explicit-port-issuer'] === true,
+            logger: createLogger({ name: 'cis2-sim' }),
+          });
       },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch {
-    return fail('bad arguments (see --help)');
-  }
-  if (values.help === true) {
-    io.stdout.write(CIS2_SIM_USAGE);
-    return 0;
-  }
-  const str = (k: string) => (typeof values[k] === 'string' ? values[k] : undefined);
-  const port = str('port') === undefined ? DEFAULT_CIS2_SIM_PORT : Number(str('port'));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    return fail('--port must be an integer from 0 to 65535');
-  }
-  const users = str('users');
-  const trustDir = str('trust');
-  const clientsFile = str('clients');
-  if (users === undefined || trustDir === undefined || clientsFile === undefined) {
-    return fail('--users FILE, --trust DIR and --clients FILE are required (see --help)');
-  }
-  const agent = str('agent') ?? DEFAULT_AGENT_URL;
-  const publicUrl = str('public-url');
-  if (!httpUrl(agent) || (publicUrl !== undefined && !httpUrl(publicUrl))) {
-    return fail('--agent and --public-url must be http(s)://host[:port] URLs');
-  }
-  let server: Awaited<ReturnType<typeof startCis2Sim>>;
-  try {
-    const crl = str('crl');
-    server = await startCis2Sim({
-      port,
-      host: str('host') ?? '127.0.0.1',
-      users: loadUsersFile(users),
-      trust: loadTrustDir(trustDir),
-      crls: crl === undefined ? [] : loadCrlDir(crl),
-      clients: loadClientsFile(clientsFile),
-      agentUrl: agent,
-      ...(publicUrl ? { publicUrl: publicUrl.replace(/\/$/, '') } : {}),
-      explicitPortIssuer: values['explicit-port-issuer'] === true,
-      logger: createLogger({ name: 'cis2-sim' }),
-    });
-  } catch (err) {
-    if (isServiceError(err)) {
-      const field = fieldOf(err);
-      return fail(field === undefined ? err.message : `${err.message} (${field})`);
-    }
-    const code = (err as { code?: unknown }).code;
-    return fail(typeof code === 'string' ? `cannot start (${code})` : 'cannot start');
-  }
-  io.stdout.write(`cis2-sim listening on ${server.url}\n  issuer: ${server.issuer}\n`);
-  await untilStopped(io.signal);
-  await server.close();
-  return 0;
+      ready: (server) => `cis2-sim listening on ${server.url}\n  issuer: ${server.issuer}`,
+    },
+    argv,
+    io,
+    signal,
+  );
 }

@@ -51,7 +51,7 @@ const commands: Record<string, () => Promise<Command>> = {
   open: async () => (argv, io) => import('./client.js').then((m) => m.runClient('open', argv, io)),
   'spine-sim': async () => async (argv, io) =>
     (await import('./spine-sim.js')).runSpineSim(argv, io),
-  'cis2-sim': async () => async (argv) => (await import('./cis2-sim.js')).runCis2Sim(argv),
+  'cis2-sim': async () => async (argv, io) => (await import('./cis2-sim.js')).runCis2Sim(argv, io),
   audit: async () => async (argv, io) => {
     const [sub, ...rest] = argv;
     if (sub !== 'verify') {

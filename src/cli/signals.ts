@@ -1,4 +1,4 @@
-/** How a long-running command (rxsign serve, demo, spine-sim) waits to be stopped. */
+/** How a long-running command (rxsign serve, demo, spine-sim, cis2-sim) waits to be stopped. */
 
 /**
  * Resolves on SIGINT or SIGTERM, or when `signal` aborts (tests); then stops listening for all of them.

@@ -2,15 +2,14 @@
  * `rxsign spine-sim --users FILE --trust DIR [--crl DIR] [--port N] [--host H] [--faults] [--allow-origin O]… [--help]`.
  *
  * Prints the URL on start, a one-line error for bad input (exit 2), and stops on SIGINT/SIGTERM (exit 0)
- * or when `signal` aborts (tests).
+ * or when `signal` aborts (tests): the start-up and stop every simulator command shares (simulator.ts).
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_SIM_PORT } from '../config.js';
-import { isServiceError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { loadCrlDir, loadTrustDir, loadUsersFile, startSpineSim } from '../spine-sim/index.js';
-import { fieldOf, processIo, type Io } from './output.js';
-import { untilStopped } from './signals.js';
+import { startSpineSim } from '../spine-sim/index.js';
+import { processIo, type Io } from './output.js';
+import { loadSimulatorFiles, runSimulator, SIMULATOR_OPTIONS } from './simulator.js';
 
 const USAGE = `Usage: rxsign spine-sim --users FILE --trust DIR [--crl DIR] [--port N] [--host H] [--faults]
                         [--allow-origin ORIGIN]...
@@ -41,75 +40,40 @@ export async function runSpineSim(
   io: Io = processIo,
   signal?: AbortSignal,
 ): Promise<number> {
-  const fail = (message: string): number => {
-    io.err(`rxsign spine-sim: ${message}`);
-    return 2;
-  };
-  let values: {
-    port?: string;
-    host?: string;
-    users?: string;
-    trust?: string;
-    crl?: string;
-    faults?: boolean;
-    'allow-origin'?: string[];
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        users: { type: 'string' },
-        trust: { type: 'string' },
-        crl: { type: 'string' },
-        faults: { type: 'boolean' },
-        'allow-origin': { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
+  return runSimulator(
+    {
+      name: 'spine-sim',
+      usage: USAGE,
+      defaultPort: DEFAULT_SIM_PORT,
+      parse: (args) =>
+        parseArgs({
+          args,
+          options: {
+            ...SIMULATOR_OPTIONS,
+            faults: { type: 'boolean' },
+            'allow-origin': { type: 'string', multiple: true },
+          },
+          strict: true,
+          allowPositionals: false,
+        }).values,
+      prepare: (values, listen) => {
+        const { users, trust, crl } = values;
+        if (users === undefined || trust === undefined) {
+          return '--users FILE and --trust DIR are required (see --help)';
+        }
+        return () =>
+          startSpineSim({
+            ...listen,
+            ...loadSimulatorFiles(users, trust, crl),
+            adminRoutes: values.faults === true,
+            allowedOrigins: values['allow-origin'] ?? [],
+            logger: createLogger({ name: 'spine-sim' }),
+          });
       },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch {
-    return fail(`bad arguments (see --help)`);
-  }
-  if (values.help === true) {
-    io.out(USAGE);
-    return 0;
-  }
-  const port = values.port === undefined ? DEFAULT_SIM_PORT : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    return fail('--port must be an integer from 0 to 65535');
-  }
-  if (values.users === undefined || values.trust === undefined) {
-    return fail('--users FILE and --trust DIR are required (see --help)');
-  }
-  let server: Awaited<ReturnType<typeof startSpineSim>>;
-  try {
-    const users = loadUsersFile(values.users);
-    const trust = loadTrustDir(values.trust);
-    const crls = values.crl === undefined ? [] : loadCrlDir(values.crl);
-    server = await startSpineSim({
-      port,
-      host: values.host ?? '127.0.0.1',
-      users,
-      trust,
-      crls,
-      adminRoutes: values.faults === true,
-      allowedOrigins: values['allow-origin'] ?? [],
-      logger: createLogger({ name: 'spine-sim' }),
-    });
-  } catch (err) {
-    if (isServiceError(err)) {
-      const field = fieldOf(err);
-      return fail(field === undefined ? err.message : `${err.message} (${field})`);
-    }
-    const code = (err as { code?: unknown }).code;
-    return fail(typeof code === 'string' ? `cannot start (${code})` : 'cannot start');
-  }
-  io.out(`spine-sim listening on ${server.url}`);
-  await untilStopped(signal);
-  await server.close();
-  return 0;
+      ready: (server) => `spine-sim listening on ${server.url}`,
+    },
+    argv,
+    io,
+    signal,
+  );
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { CIS2_BASE_PATH, issuerFor } from '../../src/cis2-sim/app.js';
 import { runCis2Sim } from '../../src/cli/cis2-sim.js';
+import { main } from '../../src/cli/main.js';
 import { parseClients } from '../../src/cis2-sim/clients.js';
 import { startCis2Sim } from '../../src/cis2-sim/server.js';
 import { loadTrustDir, loadUsersFile } from '../../src/spine-sim/index.js';
@@ -113,18 +114,10 @@ describe('issuer', () => {
 });
 
 describe('rxsign cis2-sim', () => {
-  function io(signal?: AbortSignal) {
+  function io() {
     const out: string[] = [];
     const err: string[] = [];
-    return {
-      out,
-      err,
-      io: {
-        stdout: { write: (t: string) => out.push(t) },
-        stderr: { write: (t: string) => err.push(t) },
-        ...(signal ? { signal } : {}),
-      },
-    };
+    return { out, err, io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) } };
   }
 
   test('--help', async () => {
@@ -132,6 +125,14 @@ describe('rxsign cis2-sim', () => {
     expect(await runCis2Sim(['--help'], c.io)).toBe(0);
     expect(c.out.join('')).toContain('Usage: rxsign cis2-sim');
     expect(c.out.join('')).toContain('--explicit-port-issuer');
+  });
+
+  test('rxsign cis2-sim writes through the CLI Io, like every other command', async () => {
+    const c = io();
+    expect(await main(['cis2-sim', '--help'], c.io)).toBe(0);
+    expect(c.out.join('')).toContain('Usage: rxsign cis2-sim');
+    expect(await main(['cis2-sim', '--bogus'], c.io)).toBe(2);
+    expect(c.err).toEqual(['rxsign cis2-sim: bad arguments (see --help)']);
   });
 
   test('a bad clients file: exit 2, one line naming the entry', async () => {
@@ -157,7 +158,7 @@ describe('rxsign cis2-sim', () => {
     const clients = join(dir, 'ok.json');
     writeFileSync(clients, JSON.stringify([good]));
     const ac = new AbortController();
-    const c = io(ac.signal);
+    const c = io();
     const run = runCis2Sim(
       [
         '--users',
@@ -170,6 +171,7 @@ describe('rxsign cis2-sim', () => {
         '0',
       ],
       c.io,
+      ac.signal,
     );
     for (let i = 0; i < 100 && !c.out.join('').includes('issuer'); i++) {
       await new Promise((r) => setTimeout(r, 50));

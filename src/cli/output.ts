@@ -1,4 +1,4 @@
-/** Terminal output helpers for the CLI: one clear line for an error, JSON for scripts. */
+/** Terminal output helpers for the CLI: one clear line for an error or a usage mistake, help text, JSON for scripts. */
 import { isServiceError } from '../errors.js';
 
 export interface Io {
@@ -47,4 +47,46 @@ export function json(io: Io, value: unknown): void {
       2,
     ),
   );
+}
+
+/**
+ * One line for a usage mistake, pointing at the command's help; returns the exit status 2.
+ *
+ * @example
+ * ```ts
+ * return usageError(io, 'verify', 'verify needs at least one FILE'); // rxsign: verify needs … (see rxsign verify --help)
+ * ```
+ */
+export function usageError(io: Io, command: string, message: string): number {
+  io.err(`rxsign: ${message} (see rxsign ${command} --help)`);
+  return 2;
+}
+
+/**
+ * Runs a command's `parseArgs` and answers what needs no more work: arguments it refuses are one line
+ * ({@link reportError}, exit status 2), and `--help` prints the help text (exit status 0). Returns the parsed
+ * arguments, or the exit status when the command is done.
+ *
+ * @example
+ * ```ts
+ * const parsed = parseOrExit(io, VERIFY_HELP, () => parseArgs({ args: argv, options, strict: true }));
+ * if (typeof parsed === 'number') return parsed;
+ * ```
+ */
+export function parseOrExit<R extends { readonly values: { readonly help?: boolean | undefined } }>(
+  io: Io,
+  help: string,
+  parse: () => R,
+): R | number {
+  let parsed: R;
+  try {
+    parsed = parse();
+  } catch (err) {
+    return reportError(io, err);
+  }
+  if (parsed.values.help === true) {
+    io.out(help);
+    return 0;
+  }
+  return parsed;
 }

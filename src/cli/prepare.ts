@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 
 import { isServiceError } from '../errors.js';
 import { prepareBundle, prepareParameters } from '../prescription/fhir/index.js';
-import { json, reportError, type Io } from './output.js';
+import { json, parseOrExit, reportError, usageError, type Io } from './output.js';
 
 export const PREPARE_HELP = `Usage: rxsign prepare BUNDLE.json --timestamp ISO [options]
 
@@ -29,10 +29,8 @@ names the FHIR element).
 
 /** Runs `rxsign prepare`; returns the exit status. */
 export async function runPrepare(argv: string[], io: Io): Promise<number> {
-  let values;
-  let files: string[];
-  try {
-    const parsed = parseArgs({
+  const parsed = parseOrExit(io, PREPARE_HELP, () =>
+    parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -42,20 +40,13 @@ export async function runPrepare(argv: string[], io: Io): Promise<number> {
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
-    });
-    values = parsed.values;
-    files = parsed.positionals;
-  } catch (err) {
-    return reportError(io, err);
+    }),
+  );
+  if (typeof parsed === 'number') {
+    return parsed;
   }
-  if (values.help) {
-    io.out(PREPARE_HELP);
-    return 0;
-  }
-  const usage = (message: string): number => {
-    io.err(`rxsign: ${message} (see rxsign prepare --help)`);
-    return 2;
-  };
+  const { values, positionals: files } = parsed;
+  const usage = (message: string): number => usageError(io, 'prepare', message);
   const [file, ...extra] = files;
   if (file === undefined || extra.length > 0) {
     return usage('prepare needs exactly one BUNDLE file');

@@ -11,7 +11,7 @@ import {
   type RevocationPolicy,
   type VerificationReport,
 } from '../verify/index.js';
-import { json, reportError, type Io } from './output.js';
+import { json, parseOrExit, reportError, usageError, type Io } from './output.js';
 
 export const VERIFY_HELP = `Usage: rxsign verify FILE… [options]
 
@@ -37,11 +37,6 @@ cannot be rebuilt, and no trust anchor at all, give INDETERMINATE, never PASSED.
 
 Exit status: 0 all passed, 1 any failed, 2 any indeterminate (and none failed), 2 usage or I/O error.
 `;
-
-function usage(io: Io, message: string): number {
-  io.err(`rxsign: ${message} (see rxsign verify --help)`);
-  return 2;
-}
 
 function render(file: string, r: VerificationReport): string {
   const word =
@@ -70,10 +65,8 @@ function render(file: string, r: VerificationReport): string {
 
 /** Runs `rxsign verify`; returns the exit status. */
 export async function runVerify(argv: string[], io: Io): Promise<number> {
-  let values;
-  let files: string[];
-  try {
-    const parsed = parseArgs({
+  const parsed = parseOrExit(io, VERIFY_HELP, () =>
+    parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -87,26 +80,23 @@ export async function runVerify(argv: string[], io: Io): Promise<number> {
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
-    });
-    values = parsed.values;
-    files = parsed.positionals;
-  } catch (err) {
-    return reportError(io, err);
+    }),
+  );
+  if (typeof parsed === 'number') {
+    return parsed;
   }
-  if (values.help) {
-    io.out(VERIFY_HELP);
-    return 0;
-  }
+  const { values, positionals: files } = parsed;
+  const usage = (message: string): number => usageError(io, 'verify', message);
   if (files.length === 0) {
-    return usage(io, 'verify needs at least one FILE');
+    return usage('verify needs at least one FILE');
   }
   const revocation = values.revocation ?? 'require';
   if (revocation !== 'require' && revocation !== 'if-available' && revocation !== 'off') {
-    return usage(io, '--revocation must be require, if-available or off');
+    return usage('--revocation must be require, if-available or off');
   }
   const at = values.at === undefined ? undefined : new Date(values.at);
   if (at !== undefined && Number.isNaN(at.getTime())) {
-    return usage(io, '--at must be an ISO 8601 time');
+    return usage('--at must be an ISO 8601 time');
   }
   try {
     const fromEnv = (name: string): string[] => {

@@ -1,6 +1,7 @@
 /**
  * The simulator's check of a card assertion (the smartcard leg: rxsign's own protocol, docs/cis2.md), with
- * the Security Broker simulator's certificate rules (src/spine-sim/login-check.ts):
+ * the Security Broker simulator's card certificate rules (steps 8 and 9: cardCertificateRefusal, from the
+ * spine-sim folder's surface):
  *
  * | # | check                                                                  | refusal              |
  * |---|------------------------------------------------------------------------|----------------------|
@@ -20,14 +21,12 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 import { CARD_ASSERTION_ISS, CARD_ASSERTION_TYP, type CardAssertionClaims } from '../cis2/index.js';
+import { parseCertificate, type CertificateInfo } from '../cms/index.js';
 import {
-  parseCertificate,
-  type CertificateInfo,
-  type CrlInfo,
-  validateCertificatePath,
-  type RevocationPolicy,
-} from '../cms/index.js';
-import type { TrustStore, SimUser } from '../spine-sim/index.js';
+  cardCertificateRefusal,
+  type CardCertificateContext,
+  type SimUser,
+} from '../spine-sim/index.js';
 import type { CardRefusalCode } from './errors.js';
 
 /** A refused assertion (internal: it becomes an `access_denied` sign-in error). */
@@ -40,12 +39,9 @@ export class CardRefused extends Error {
   }
 }
 
-export interface CardCheckContext {
+/** What the check needs; the certificate settings are `CardCertificateContext`'s (spine-sim). */
+export interface CardCheckContext extends CardCertificateContext {
   readonly users: ReadonlyMap<string, SimUser>;
-  readonly trust: TrustStore;
-  readonly crls: readonly CrlInfo[];
-  readonly revocation: RevocationPolicy;
-  readonly allowLegacyCrypto: boolean;
   /** The issuer: the only accepted `aud`. */
   readonly audience: string;
   /** The simulator's own web origin: the only accepted `origin`. */
@@ -95,14 +91,6 @@ const claimsSchema = z
     jti: z.string().min(1).max(128),
   })
   .strict();
-
-const PATH_REFUSAL: Readonly<Record<string, CardRefusalCode>> = {
-  REVOKED: 'CERT_REVOKED',
-  REVOKED_CA_NO_POE: 'CERT_REVOKED',
-  EXPIRED: 'CERT_EXPIRED',
-  OUT_OF_BOUNDS_NO_POE: 'CERT_EXPIRED',
-  NOT_YET_VALID: 'CERT_NOT_YET_VALID',
-};
 
 /** What a verified assertion yields. */
 export interface CheckedCard {
@@ -170,24 +158,10 @@ export async function checkCardAssertion(
   if (claims.auth_time < expect.authAfter || claims.auth_time > now + SKEW_S) {
     throw new CardRefused('FRESH_LOGIN_REQUIRED');
   }
-  if (leaf.keyUsage !== undefined && !leaf.keyUsage.digitalSignature) {
-    throw new CardRefused('CERT_KEY_USAGE');
-  }
-  const path = await validateCertificatePath(leaf, {
-    anchors: ctx.trust.anchors,
-    // The sent CAs are only candidates: path validation still needs a configured anchor.
-    intermediates: [...ctx.trust.intermediates, ...chain.slice(1)],
-    crls: ctx.crls,
-    at: new Date(nowMs),
-    now: () => new Date(nowMs),
-    revocation: ctx.revocation,
-    ...(ctx.allowLegacyCrypto ? { allowSha1: true, minRsaBits: 1024 } : {}),
-  });
-  if (path.status !== 'valid') {
-    throw new CardRefused(
-      PATH_REFUSAL[path.subIndication ?? ''] ?? 'CERT_UNTRUSTED',
-      `path ${path.status} ${path.subIndication ?? ''}`,
-    );
+  // The sent CAs are only candidates: path validation still needs a configured anchor.
+  const refusal = await cardCertificateRefusal(leaf, ctx, { now: nowMs, sent: chain.slice(1) });
+  if (refusal !== undefined) {
+    throw new CardRefused(refusal.code, refusal.detail);
   }
   if (leaf.subjectCN !== claims.uid || claims.sub !== claims.uid) {
     throw new CardRefused('UID_MISMATCH');

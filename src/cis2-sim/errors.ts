@@ -8,6 +8,7 @@
  *   relying party sees the same shape as any refused CIS2 sign-in (docs/cis2.md lists the codes).
  */
 import { errorFactory, type ErrorTable } from '../errors.js';
+import type { CertificateRefusalCode } from '../spine-sim/index.js';
 
 export type Cis2SimErrorCode = 'ERR_CIS2_SIM_CLIENTS_UNREADABLE' | 'ERR_CIS2_SIM_CLIENTS_INVALID';
 
@@ -42,11 +43,7 @@ export type CardRefusalCode =
   | 'ORIGIN_MISMATCH'
   | 'ASSERTION_EXPIRED'
   | 'FRESH_LOGIN_REQUIRED'
-  | 'CERT_UNTRUSTED'
-  | 'CERT_EXPIRED'
-  | 'CERT_NOT_YET_VALID'
-  | 'CERT_REVOKED'
-  | 'CERT_KEY_USAGE'
+  | CertificateRefusalCode
   | 'UID_MISMATCH'
   | 'UNKNOWN_USER'
   | 'ROLE_UNKNOWN';

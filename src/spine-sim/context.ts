@@ -2,20 +2,15 @@
  * What every simulator route shares: configuration, the session store, the fault queue, the clock.
  */
 import type { Request } from 'express';
-import type { CrlInfo, RevocationPolicy } from '../cms/index.js';
 import type { Logger } from '../log.js';
+import type { CardCertificateContext } from './card-certificate.js';
 import type { FaultQueue } from './faults.js';
 import type { SessionStore } from './sessions.js';
-import type { TrustStore } from './trust.js';
 import type { SimUser } from './users.js';
 
-export interface SimContext {
+/** The simulator's configuration and state; the certificate settings are {@link CardCertificateContext}'s. */
+export interface SimContext extends CardCertificateContext {
   readonly users: ReadonlyMap<string, SimUser>;
-  readonly trust: TrustStore;
-  readonly crls: readonly CrlInfo[];
-  readonly revocation: RevocationPolicy;
-  /** Accept RSA-1024 and SHA-1 certificate signatures, as the INT PKI had (docs/protocol/cis-login.md §5). */
-  readonly allowLegacyCrypto: boolean;
   readonly challengeMaxAgeMs: number;
   readonly serverKey: Uint8Array;
   readonly now: () => number;

@@ -9,6 +9,7 @@
  *   this is the simulator's choice, documented in docs/spine-sim.md.
  */
 import { errorFactory, type ErrorTable } from '../errors.js';
+import type { CertificateRefusalCode } from './card-certificate.js';
 
 export type SpineSimErrorCode =
   | 'ERR_SPINE_SIM_USERS_UNREADABLE'
@@ -57,11 +58,7 @@ export type LoginRejectionCode =
   | 'STALE_CHALLENGE'
   | 'BAD_SIGNATURE'
   | 'CHALLENGE_MISMATCH'
-  | 'CERT_UNTRUSTED'
-  | 'CERT_EXPIRED'
-  | 'CERT_NOT_YET_VALID'
-  | 'CERT_REVOKED'
-  | 'CERT_KEY_USAGE'
+  | CertificateRefusalCode
   | 'UID_MISMATCH'
   | 'UNKNOWN_USER'
   | 'INTERNAL_ERROR';

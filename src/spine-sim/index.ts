@@ -12,6 +12,12 @@ export {
 } from './app.js';
 export type { SimAdmin } from './admin.js';
 export { loadCrlDir, loadTrustDir, trustFromCertificates, type TrustStore } from './trust.js';
+export {
+  cardCertificateRefusal,
+  type CardCertificateContext,
+  type CertificateRefusal,
+  type CertificateRefusalCode,
+} from './card-certificate.js';
 export { loadUsersFile, parseUsers, type SimRole, type SimUser } from './users.js';
 export {
   LOGIN_REJECTIONS,

@@ -11,12 +11,15 @@
  * | 6 | eContent == decoded challenge                              | CHALLENGE_MISMATCH |
  * | 7 | certificate keyUsage allows digitalSignature               | CERT_KEY_USAGE     |
  * | 8 | path to a trusted CA, every signature, validity, CRLs      | CERT_*             |
+ *
+ * Steps 7 and 8 are the card certificate rules the CIS2 simulator shares (card-certificate.ts).
  * | 9 | certificate subject CN == `uid`                            | UID_MISMATCH       |
  * | 10| user known                                                 | UNKNOWN_USER       |
  */
 import { decodeAuthResponse, constantEquals, verifyChallenge } from '../auth/index.js';
-import { validateCertificatePath, verifyChallengeCms } from '../cms/index.js';
+import { verifyChallengeCms } from '../cms/index.js';
 import { isServiceError } from '../errors.js';
+import { cardCertificateRefusal } from './card-certificate.js';
 import type { SimContext } from './context.js';
 import type { LoginRejectionCode } from './errors.js';
 import type { SimUser } from './users.js';
@@ -46,14 +49,6 @@ function required(params: ReadonlyMap<string, string>, name: string): string {
 function codeOf(err: unknown): string {
   return isServiceError(err) ? err.code : 'unknown';
 }
-
-const PATH_REFUSAL: Readonly<Record<string, LoginRejectionCode>> = {
-  REVOKED: 'CERT_REVOKED',
-  REVOKED_CA_NO_POE: 'CERT_REVOKED',
-  EXPIRED: 'CERT_EXPIRED',
-  OUT_OF_BOUNDS_NO_POE: 'CERT_EXPIRED',
-  NOT_YET_VALID: 'CERT_NOT_YET_VALID',
-};
 
 /**
  * Runs the checks on a parsed authvalidate request; returns the user or throws {@link LoginRejected}.
@@ -113,21 +108,12 @@ export async function checkLogin(
   }
 
   const cert = verified.signerCertificate;
-  if (cert.keyUsage !== undefined && !cert.keyUsage.digitalSignature) {
-    throw new LoginRejected('CERT_KEY_USAGE');
-  }
-  const path = await validateCertificatePath(cert, {
-    anchors: ctx.trust.anchors,
-    intermediates: ctx.trust.intermediates,
-    crls: ctx.crls,
-    at: new Date(now),
-    now: () => new Date(now),
-    revocation: ctx.revocation,
-    ...(ctx.allowLegacyCrypto ? { allowSha1: true, minRsaBits: 1024 } : {}),
-  });
-  if (path.status !== 'valid') {
-    const refusal = PATH_REFUSAL[path.subIndication ?? ''] ?? 'CERT_UNTRUSTED';
-    throw new LoginRejected(refusal, { detail: `path ${path.status} ${path.subIndication ?? ''}` });
+  const refusal = await cardCertificateRefusal(cert, ctx, { now });
+  if (refusal !== undefined) {
+    throw new LoginRejected(
+      refusal.code,
+      refusal.detail === undefined ? {} : { detail: refusal.detail },
+    );
   }
 
   if (cert.subjectCN !== uid) {

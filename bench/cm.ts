@@ -5,11 +5,10 @@
 // C_Sign of this run; target ≤ 20 ms), and 250 payloads in one request as a rate against raw C_Sign
 // (target ≥ 0.9). Skipped with a reason when /usr/bin/chromium is absent.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { chromium } from 'playwright-core';
 import { startAgent } from '../src/agent.js';
 import { parseCertificate, pemToDer } from '../src/cms/index.js';
 import { loadConfig } from '../src/config.js';
@@ -17,9 +16,9 @@ import { buildSignedInfo } from '../src/prescription/index.js';
 import { startSpineSim } from '../src/spine-sim/index.js';
 import { loadCrlDir, trustFromCertificates } from '../src/spine-sim/index.js';
 import { loadUsersFile } from '../src/spine-sim/index.js';
+import { HAVE_CHROMIUM, launchChromium } from './chromium.js';
 import { projectRoot, type Row, type SectionInput } from './common.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ONE_RUNS = 60;
 const BATCH_RUNS = 4;
 
@@ -29,7 +28,7 @@ function quantile(sorted: readonly number[], q: number): number {
 
 export async function cmSection(input: SectionInput): Promise<Row[]> {
   const { card, raw } = input;
-  if (!existsSync(CHROMIUM)) {
+  if (!HAVE_CHROMIUM) {
     return [
       {
         section: 'credential management',
@@ -80,19 +79,7 @@ export async function cmSection(input: SectionInput): Promise<Row[]> {
     logger,
     listenPort: 0,
   });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     await running.agent.login(card.pin);
     const tab = await browser.newPage();

@@ -19,6 +19,30 @@ export function openssl(args: string[], input?: Uint8Array): Buffer {
   });
 }
 
+/**
+ * A CMS SignedData over the file `content`, made by `openssl cms -sign -binary` with each signer's
+ * certificate and key (one SignerInfo each): digest `md` (sha256), DER, the content attached unless
+ * `detached`; `extra` flags (such as -noattr) go last.
+ */
+export function opensslCmsSign(
+  content: string,
+  signers: readonly Pick<Issued, 'certPath' | 'keyPath'>[],
+  o: {
+    md?: 'sha256' | 'sha1';
+    outform?: 'DER' | 'PEM';
+    detached?: boolean;
+    extra?: readonly string[];
+  } = {},
+): Buffer {
+  return openssl([
+    ...['cms', '-sign', '-binary', '-in', content],
+    ...signers.flatMap((s) => ['-signer', s.certPath, '-inkey', s.keyPath]),
+    ...['-md', o.md ?? 'sha256', '-outform', o.outform ?? 'DER'],
+    ...(o.detached === true ? [] : ['-nodetach']),
+    ...(o.extra ?? []),
+  ]);
+}
+
 export function certFile(path: string): CertificateInfo {
   return parseCertificate(pemToDer(readFileSync(path, 'utf8'), ['CERTIFICATE']));
 }

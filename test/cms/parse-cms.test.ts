@@ -5,31 +5,14 @@ import { tlv } from '../../src/cms/der.js';
 import { childrenOf, encodingOf, readWhole } from '../../src/cms/der-reader.js';
 import { parseSignedData } from '../../src/cms/parse-cms.js';
 import { verifyCms } from '../../src/cms/verify.js';
-import { TempCa, openssl, type Issued } from './fixtures.js';
+import { TempCa, opensslCmsSign, type Issued } from './fixtures.js';
 
 let ca: TempCa;
 let good: Issued;
 const content = Buffer.from('the prescription\n');
 
 function osslSign(extra: string[] = [], body: Uint8Array = content): Buffer {
-  const c = ca.file(`in-${Math.random()}.bin`, body);
-  return openssl([
-    'cms',
-    '-sign',
-    '-binary',
-    '-nodetach',
-    '-in',
-    c,
-    '-signer',
-    good.certPath,
-    '-inkey',
-    good.keyPath,
-    '-md',
-    'sha256',
-    '-outform',
-    'DER',
-    ...extra,
-  ]);
+  return opensslCmsSign(ca.file(`in-${Math.random()}.bin`, body), [good], { extra });
 }
 
 const cat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(Buffer.concat(parts));

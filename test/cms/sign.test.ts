@@ -27,20 +27,28 @@ beforeAll(() => {
   ]);
 });
 
-const verifyArgs = (): string[] => [
-  '-CAfile',
-  pki.root,
-  '-certfile',
-  pki.signCa,
-  '-purpose',
-  'any',
-];
+/**
+ * `openssl cms -verify` of a file (DER unless `pem`) against the test PKI (root, sign-ca), or with `noverify`
+ * the signature only; `content` is the detached content. Returns the content openssl prints.
+ */
+function opensslVerify(
+  file: string,
+  o: { pem?: boolean; content?: string; noverify?: boolean } = {},
+): Buffer {
+  return openssl([
+    ...['cms', '-verify', '-inform', o.pem === true ? 'PEM' : 'DER', '-in', file],
+    ...(o.content === undefined ? [] : ['-binary', '-content', o.content]),
+    ...(o.noverify === true
+      ? ['-noverify']
+      : ['-CAfile', pki.root, '-certfile', pki.signCa, '-purpose', 'any']),
+  ]);
+}
 
 describe('CAdES-BES output (ETSI EN 319 122-1 §5.2) accepted by openssl cms -verify', () => {
   test('RFC 5652 §5 attached, DER', async () => {
     const der = await signCades({ content, identity, signer: keySigner(user.keyPem) });
     const f = ca.file('att.der', der);
-    const out = openssl(['cms', '-verify', '-inform', 'DER', '-in', f, ...verifyArgs()]);
+    const out = opensslVerify(f);
     expect(out.equals(content)).toBe(true);
   });
 
@@ -54,7 +62,7 @@ describe('CAdES-BES output (ETSI EN 319 122-1 §5.2) accepted by openssl cms -ve
       expect(Buffer.from(parsed.result.toBER()).equals(Buffer.from(der))).toBe(true);
       if (size === 0x100 || size === 0x10000) {
         const f = ca.file(`len-${size}.der`, der);
-        const out = openssl(['cms', '-verify', '-inform', 'DER', '-in', f, ...verifyArgs()]);
+        const out = opensslVerify(f);
         expect(out.equals(body)).toBe(true);
       }
     }
@@ -71,35 +79,11 @@ describe('CAdES-BES output (ETSI EN 319 122-1 §5.2) accepted by openssl cms -ve
     expect(pem.startsWith('-----BEGIN CMS-----\n')).toBe(true);
     const f = ca.file('det.pem', pem);
     const c = ca.file('content.bin', content);
-    const out = openssl([
-      'cms',
-      '-verify',
-      '-binary',
-      '-inform',
-      'PEM',
-      '-in',
-      f,
-      '-content',
-      c,
-      ...verifyArgs(),
-    ]);
+    const out = opensslVerify(f, { pem: true, content: c });
     expect(out.equals(content)).toBe(true);
     // A different content must fail: the test is able to fail.
     const other = ca.file('other.bin', Buffer.from('something else'));
-    expect(() =>
-      openssl([
-        'cms',
-        '-verify',
-        '-binary',
-        '-inform',
-        'PEM',
-        '-in',
-        f,
-        '-content',
-        other,
-        ...verifyArgs(),
-      ]),
-    ).toThrow();
+    expect(() => opensslVerify(f, { pem: true, content: other })).toThrow();
   });
 
   test('RFC 5652 §5.3/§11 and RFC 5035: the signed attributes and SignerInfo fields', async () => {
@@ -164,15 +148,7 @@ describe('Spine login token (docs/protocol/cis-login.md §1.3)', () => {
 
   test('accepted by openssl cms -verify -inform DER -noverify and by verifyChallengeCms', async () => {
     const der = await signChallenge({ challenge, identity, signer: keySigner(user.keyPem) });
-    const out = openssl([
-      'cms',
-      '-verify',
-      '-inform',
-      'DER',
-      '-noverify',
-      '-in',
-      ca.file('ch.der', der),
-    ]);
+    const out = opensslVerify(ca.file('ch.der', der), { noverify: true });
     expect(out.equals(challenge)).toBe(true);
     const res = verifyChallengeCms(der);
     expect(Buffer.from(res.content).equals(challenge)).toBe(true);
@@ -188,17 +164,7 @@ describe('Spine login token (docs/protocol/cis-login.md §1.3)', () => {
       hash: 'SHA-256',
     });
     expect(verifyChallengeCms(der).hash).toBe('SHA-256');
-    expect(
-      openssl([
-        'cms',
-        '-verify',
-        '-inform',
-        'DER',
-        '-noverify',
-        '-in',
-        ca.file('ch2.der', der),
-      ]).equals(challenge),
-    ).toBe(true);
+    expect(opensslVerify(ca.file('ch2.der', der), { noverify: true }).equals(challenge)).toBe(true);
   });
 
   const template = `${process.env.RXSIGN_SPINE_VECTORS ?? `${import.meta.dirname}/../../../shared/vectors/spine`}/captured_cms_template.der`;

@@ -9,6 +9,7 @@ import {
   certFile,
   keySigner,
   openssl,
+  opensslCmsSign,
   pki,
   root,
   signCa,
@@ -21,24 +22,7 @@ let crls: CrlInfo[];
 const content = Buffer.from('the prescription\n');
 
 function osslSign(u: Issued, o: { detached?: boolean; extra?: string[] } = {}): Buffer {
-  const c = ca.file(`in-${Math.random()}.bin`, content);
-  return openssl([
-    'cms',
-    '-sign',
-    '-binary',
-    '-in',
-    c,
-    '-signer',
-    u.certPath,
-    '-inkey',
-    u.keyPath,
-    '-md',
-    'sha256',
-    '-outform',
-    'DER',
-    ...(o.detached === true ? [] : ['-nodetach']),
-    ...(o.extra ?? []),
-  ]);
+  return opensslCmsSign(ca.file(`in-${Math.random()}.bin`, content), [u], o);
 }
 
 const opts = () => ({ anchors: [root()], intermediates: [signCa()], crls });
@@ -174,23 +158,7 @@ describe('verifyCms: openssl cms -sign output', () => {
   });
 
   test('SHA-1 digest → CRYPTO_CONSTRAINTS_FAILURE unless allowSha1', async () => {
-    const c = ca.file('s1.bin', content);
-    const der = openssl([
-      'cms',
-      '-sign',
-      '-binary',
-      '-nodetach',
-      '-in',
-      c,
-      '-signer',
-      good.certPath,
-      '-inkey',
-      good.keyPath,
-      '-md',
-      'sha1',
-      '-outform',
-      'DER',
-    ]);
+    const der = opensslCmsSign(ca.file('s1.bin', content), [good], { md: 'sha1' });
     expect(await verifyCms(der, opts())).toMatchObject({
       indication: 'TOTAL_FAILED',
       subIndication: 'CRYPTO_CONSTRAINTS_FAILURE',
@@ -207,25 +175,7 @@ describe('verifyCms: openssl cms -sign output', () => {
 
   test('two signers → FORMAT_FAILURE', async () => {
     const second = ca.issue('555000000126_Second');
-    const c = ca.file('two.bin', content);
-    const der = openssl([
-      'cms',
-      '-sign',
-      '-binary',
-      '-nodetach',
-      '-in',
-      c,
-      '-signer',
-      good.certPath,
-      '-inkey',
-      good.keyPath,
-      '-signer',
-      second.certPath,
-      '-inkey',
-      second.keyPath,
-      '-outform',
-      'DER',
-    ]);
+    const der = opensslCmsSign(ca.file('two.bin', content), [good, second]);
     expect(await verifyCms(der, opts())).toMatchObject({
       indication: 'TOTAL_FAILED',
       subIndication: 'FORMAT_FAILURE',

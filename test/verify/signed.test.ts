@@ -10,7 +10,7 @@ import {
   type VerificationReport,
   type VerifierOptions,
 } from '../../src/verify/index.js';
-import { TempCa, authCa, openssl, pki, root, signCa, type Issued } from '../cms/fixtures.js';
+import { TempCa, authCa, opensslCmsSign, pki, root, signCa, type Issued } from '../cms/fixtures.js';
 
 const BASE = `${import.meta.dirname}/../../../shared/vectors/eps/hl7v3/ValidSignature.xml`;
 const present = existsSync(BASE);
@@ -252,22 +252,9 @@ describe('CMS through verifyDocument', () => {
   test('openssl cms -sign attached (DER) and detached (PEM + content) → TOTAL_PASSED', async () => {
     const content = Buffer.from('a document\n');
     const inFile = ca.file('cms-in.bin', content);
-    const base = [
-      'cms',
-      '-sign',
-      '-binary',
-      '-in',
-      inFile,
-      '-signer',
-      good.certPath,
-      '-inkey',
-      good.keyPath,
-      '-md',
-      'sha256',
-    ];
-    const attached = openssl([...base, '-nodetach', '-outform', 'DER']);
+    const attached = opensslCmsSign(inFile, [good]);
     expect((await run(new Uint8Array(attached))).indication).toBe('TOTAL_PASSED');
-    const detached = openssl([...base, '-outform', 'PEM']);
+    const detached = opensslCmsSign(inFile, [good], { detached: true, outform: 'PEM' });
     const r = await createVerifier(opts()).verifyDocument(new Uint8Array(detached), {
       detachedContent: new Uint8Array(content),
     });

@@ -8,7 +8,7 @@ import { createApp, verifyRouter } from '../../src/api/index.js';
 import { keyed, testAccess } from '../helpers/api-key.js';
 import { runVerify } from '../../src/cli/verify.js';
 import { copyFileSync } from 'node:fs';
-import { TempCa, certFile, openssl, pki } from '../cms/fixtures.js';
+import { TempCa, certFile, opensslCmsSign, pki } from '../cms/fixtures.js';
 
 const V = `${import.meta.dirname}/../../../shared/vectors/eps/`;
 const present = existsSync(`${V}INDEX.md`);
@@ -35,25 +35,7 @@ describe.skipIf(!present)('rxsign verify (skipped: shared/vectors/eps not presen
     const crlDir = mkdtempSync(join(tmpdir(), 'rxsign-verify-crl-'));
     writeFileSync(join(crlDir, 'sign-ca.crl'), ca.crl());
     copyFileSync(join(pki.crlDir, 'root.arl'), join(crlDir, 'root.arl'));
-    const file = ca.file(
-      'signed.p7m',
-      openssl([
-        'cms',
-        '-sign',
-        '-binary',
-        '-nodetach',
-        '-in',
-        ca.file('c.txt', 'hello'),
-        '-signer',
-        u.certPath,
-        '-inkey',
-        u.keyPath,
-        '-md',
-        'sha256',
-        '-outform',
-        'DER',
-      ]),
-    );
+    const file = ca.file('signed.p7m', opensslCmsSign(ca.file('c.txt', 'hello'), [u]));
     const trustDir = mkdtempSync(join(tmpdir(), 'rxsign-verify-ca-'));
     copyFileSync(pki.root, join(trustDir, 'root.pem'));
     copyFileSync(pki.signCa, join(trustDir, 'sign-ca.pem'));

@@ -42,6 +42,17 @@ const records = (): AuditRecord[] =>
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as AuditRecord);
 
+/** Signs one payload sent with its Bundle, as the prescriber with the PIN (`timestamp` left out when undefined). */
+const signWithBundle = (id: string, digest: string, bundle: unknown, timestamp?: string) =>
+  svc.signEpsBatch(
+    {
+      payloads: [{ id, payload: digest, bundle }],
+      algorithm: 'RS256',
+      ...(timestamp === undefined ? {} : { timestamp }),
+    },
+    { client: 'test', pin: prescriber.pin },
+  );
+
 beforeAll(async () => {
   port = await openTokenPort({ modulePath: softhsmModule() });
   dir = mkdtempSync(join(tmpdir(), 'rxsign-fhir-sign-'));
@@ -67,14 +78,7 @@ describe('EPS signing with the Bundle beside the digest', () => {
   test('matching SignedInfo → signed; summary, Signature, Provenance and Bundle; the Bundle verifies TOTAL_PASSED', async () => {
     const timestamp = nowIso();
     const prepared = prepareBundle(bundleText, { timestamp });
-    const res = await svc.signEpsBatch(
-      {
-        payloads: [{ id: 'rx1', payload: prepared.digest, bundle: bundleText }],
-        algorithm: 'RS256',
-        timestamp,
-      },
-      { client: 'test', pin: prescriber.pin },
-    );
+    const res = await signWithBundle('rx1', prepared.digest, bundleText, timestamp);
     expect(res.failed_signatures).toEqual([]);
     const item = res.signatures[0];
     expect(item?.prescription).toEqual({
@@ -118,14 +122,7 @@ describe('EPS signing with the Bundle beside the digest', () => {
   test("a SignedInfo that is not the Bundle's (quantity changed) → ERR_SIGN_DIGEST_MISMATCH, nothing signed, audited", async () => {
     const timestamp = nowIso();
     const other = prepareBundle(bundleText.replace('"value": 3,', '"value": 999,'), { timestamp });
-    const res = await svc.signEpsBatch(
-      {
-        payloads: [{ id: 'rx-mismatch', payload: other.digest, bundle: bundleText }],
-        algorithm: 'RS256',
-        timestamp,
-      },
-      { client: 'test', pin: prescriber.pin },
-    );
+    const res = await signWithBundle('rx-mismatch', other.digest, bundleText, timestamp);
     expect(res.signatures).toEqual([]);
     expect(res.failed_signatures).toEqual([
       {
@@ -141,24 +138,11 @@ describe('EPS signing with the Bundle beside the digest', () => {
   test('a Bundle without a timestamp, and a Bundle the translation refuses → not signed, the FHIR element named', async () => {
     const timestamp = nowIso();
     const prepared = prepareBundle(bundleText, { timestamp });
-    const noTime = await svc.signEpsBatch(
-      {
-        payloads: [{ id: 'rx-t', payload: prepared.digest, bundle: bundleText }],
-        algorithm: 'RS256',
-      },
-      { client: 'test', pin: prescriber.pin },
-    );
+    const noTime = await signWithBundle('rx-t', prepared.digest, bundleText);
     expect(noTime.failed_signatures[0]?.code).toBe('ERR_SIGN_TIMESTAMP_INVALID');
     const bad = JSON.parse(bundleText) as { entry: { resource: Record<string, unknown> }[] };
     delete bad.entry[3]?.resource.birthDate;
-    const res = await svc.signEpsBatch(
-      {
-        payloads: [{ id: 'rx-bad', payload: prepared.digest, bundle: bad }],
-        algorithm: 'RS256',
-        timestamp,
-      },
-      { client: 'test', pin: prescriber.pin },
-    );
+    const res = await signWithBundle('rx-bad', prepared.digest, bad, timestamp);
     expect(res.signatures).toEqual([]);
     expect(res.failed_signatures[0]).toMatchObject({
       code: 'ERR_FHIR_ELEMENT_MISSING',
@@ -184,23 +168,11 @@ describe('EPS signing with the Bundle beside the digest', () => {
         '--audit-log',
         join(dir, 'cli.log'),
       ];
-      const code = await runSign(
-        [
-          'eps',
-          '--digest',
-          prepared.digest,
-          '--algorithm',
-          'RS256',
-          '--timestamp',
-          timestamp,
-          '--bundle',
-          FIXTURE,
-          '--bundle-out',
-          bundleOut,
-          ...common,
-        ],
-        io,
-      );
+      const signEps = (bundle: string, ...more: string[]) => [
+        ...['eps', '--digest', prepared.digest, '--algorithm', 'RS256', '--timestamp', timestamp],
+        ...['--bundle', bundle, ...more, ...common],
+      ];
+      const code = await runSign(signEps(FIXTURE, '--bundle-out', bundleOut), io);
       expect(err).toEqual([]);
       expect(code).toBe(0);
       expect(out.join('\n')).toContain(
@@ -210,21 +182,10 @@ describe('EPS signing with the Bundle beside the digest', () => {
       const other = join(dir, 'other.json');
       writeFileSync(other, bundleText.replace('"value": 3,', '"value": 999,'));
       const err2: string[] = [];
-      const code2 = await runSign(
-        [
-          'eps',
-          '--digest',
-          prepared.digest,
-          '--algorithm',
-          'RS256',
-          '--timestamp',
-          timestamp,
-          '--bundle',
-          other,
-          ...common,
-        ],
-        { out: () => undefined, err: (t) => err2.push(t) },
-      );
+      const code2 = await runSign(signEps(other), {
+        out: () => undefined,
+        err: (t) => err2.push(t),
+      });
       expect(code2).toBe(2);
       expect(err2.join('')).toContain('ERR_SIGN_DIGEST_MISMATCH');
     } finally {

@@ -88,6 +88,20 @@ function expectOpensslVerifies(
   });
 }
 
+/** The test card's port with its `sign` replaced (to count or watch signatures); the rest is forwarded. */
+function portWithSign(sign: TokenPort['sign']): TokenPort {
+  return {
+    listSlots: () => port.listSlots(),
+    login: (t, pin) => port.login(t, pin),
+    logout: (t) => port.logout(t),
+    loginState: (t) => port.loginState(t),
+    certificates: (t) => port.certificates(t),
+    sign,
+    subscribe: (l) => port.subscribe(l),
+    close: () => Promise.resolve(),
+  };
+}
+
 function records(): AuditRecord[] {
   return readFileSync(auditPath, 'utf8')
     .split('\n')
@@ -181,19 +195,10 @@ describe('§1.5/§3.2 EPS digest batch (signPrescription shape)', () => {
 
   test('audit flooding: a batch of 250 bad payloads (<SignedInfo>anything</SignedInfo>) is ONE record with its item count, and no card signature', async () => {
     let cardSigns = 0;
-    const counting: TokenPort = {
-      listSlots: () => port.listSlots(),
-      login: (t, pin) => port.login(t, pin),
-      logout: (t) => port.logout(t),
-      loginState: (t) => port.loginState(t),
-      certificates: (t) => port.certificates(t),
-      sign: (t, req) => {
-        cardSigns++;
-        return port.sign(t, req);
-      },
-      subscribe: (l) => port.subscribe(l),
-      close: () => Promise.resolve(),
-    };
+    const counting = portWithSign((t, req) => {
+      cardSigns++;
+      return port.sign(t, req);
+    });
     const svc = service('prescriber', { port: counting });
     const before = records().length;
     const junk = b64(enc.encode('<SignedInfo>anything</SignedInfo>'));
@@ -252,19 +257,10 @@ describe('§1.5/§3.2 EPS digest batch (signPrescription shape)', () => {
     const log = await openAuditLog(own, { reserveBytes: Number.MAX_SAFE_INTEGER });
     try {
       let signs = 0;
-      const counting: TokenPort = {
-        listSlots: () => port.listSlots(),
-        login: (t, pin) => port.login(t, pin),
-        logout: (t) => port.logout(t),
-        loginState: (t) => port.loginState(t),
-        certificates: (t) => port.certificates(t),
-        sign: (t, req) => {
-          signs++;
-          return port.sign(t, req);
-        },
-        subscribe: (l) => port.subscribe(l),
-        close: () => Promise.resolve(),
-      };
+      const counting = portWithSign((t, req) => {
+        signs++;
+        return port.sign(t, req);
+      });
       const svc = service('prescriber', { audit: log, port: counting });
       await expect(
         svc.signCms(enc.encode('hello'), { client: 'test', pin: prescriber.pin }),
@@ -669,20 +665,11 @@ describe('card removed mid-batch (FaultPort)', () => {
     // Which items the real card answered: the spy sits under the fault port.
     const infos = Array.from({ length: 6 }, (_, i) => signedInfoFor(`slow${i}`, 'RS256'));
     const answered: number[] = [];
-    const spying: TokenPort = {
-      listSlots: () => port.listSlots(),
-      login: (t, pin) => port.login(t, pin),
-      logout: (t) => port.logout(t),
-      loginState: (t) => port.loginState(t),
-      certificates: (t) => port.certificates(t),
-      sign: async (t, req) => {
-        const sig = await port.sign(t, req);
-        answered.push(infos.findIndex((si) => Buffer.from(si).equals(Buffer.from(req.data))));
-        return sig;
-      },
-      subscribe: (l) => port.subscribe(l),
-      close: () => Promise.resolve(),
-    };
+    const spying = portWithSign(async (t, req) => {
+      const sig = await port.sign(t, req);
+      answered.push(infos.findIndex((si) => Buffer.from(si).equals(Buffer.from(req.data))));
+      return sig;
+    });
     const fault = new FaultPort(spying);
     const svc = service('prescriber', { port: fault });
     const payloads = infos.map((si, i) => ({ id: `sl-${i}`, payload: b64(si) }));

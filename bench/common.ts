@@ -1,8 +1,9 @@
 // Shared benchmark helpers: a SoftHSM card for the run, timing loops, openssl's own figures.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pemToDer } from '../src/cms/index.js';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -104,4 +105,40 @@ export interface Row {
 
 export function fmt(n: number): string {
   return n >= 100 ? n.toFixed(0) : n.toFixed(2);
+}
+
+/** A key and certificate on disk, with their contents. */
+export interface BenchSigner {
+  keyPath: string;
+  certPath: string;
+  keyPem: string;
+  certPem: string;
+  certDer: Buffer;
+}
+
+/**
+ * A self-signed RSA-2048 key and certificate (SHA-256, 30 days) made by `openssl req -x509` in `dir`, from an
+ * openssl request configuration whose [dn] and [ext] sections say whom it names and what it is for.
+ */
+export function selfSignedSigner(dir: string, config: string): BenchSigner {
+  const cfg = join(dir, 'req.cnf');
+  const keyPath = join(dir, 'key.pem');
+  const certPath = join(dir, 'cert.pem');
+  writeFileSync(cfg, config);
+  execFileSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '30'],
+      ...['-config', cfg, '-keyout', keyPath, '-out', certPath],
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const certPem = readFileSync(certPath, 'utf8');
+  return {
+    keyPath,
+    certPath,
+    keyPem: readFileSync(keyPath, 'utf8'),
+    certPem,
+    certDer: Buffer.from(pemToDer(certPem, ['CERTIFICATE'])),
+  };
 }

@@ -3,24 +3,22 @@
 // verification with content (the Bundle's fragments rebuilt and compared) per second through one Verifier.
 // Target for both: >= 2,000/s. The verification input is our fixture, prepared and signed here with a temp key
 // and self-signed nonRepudiation certificate trusted as the anchor; revocation off (no CRL involved).
-import { execFileSync } from 'node:child_process';
 import { sign } from 'node:crypto';
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCertificate, pemToDer } from '../src/cms/index.js';
+import { parseCertificate } from '../src/cms/index.js';
 import { prepareBundle } from '../src/prescription/fhir/index.js';
 import { provenanceEntry, xmlDsigSignature } from '../src/signing/index.js';
 import { createVerifier } from '../src/verify/index.js';
-import { projectRoot, rate, rateSync, type Row, type SectionInput } from './common.js';
+import {
+  projectRoot,
+  rate,
+  rateSync,
+  selfSignedSigner,
+  type Row,
+  type SectionInput,
+} from './common.js';
 
 const SECTION = 'fhir';
 const TARGET = 2000;
@@ -124,32 +122,7 @@ export async function fhirSection(input: SectionInput): Promise<Row[]> {
 
   const dir = mkdtempSync(join(tmpdir(), 'rxsign-bench-fhir-'));
   try {
-    const cfg = join(dir, 'req.cnf');
-    writeFileSync(cfg, CERT_CONFIG);
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-sha256',
-        '-days',
-        '30',
-        '-config',
-        cfg,
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const keyPem = readFileSync(join(dir, 'key.pem'), 'utf8');
-    const certDer = Buffer.from(
-      pemToDer(readFileSync(join(dir, 'cert.pem'), 'utf8'), ['CERTIFICATE']),
-    );
+    const { keyPem, certDer } = selfSignedSigner(dir, CERT_CONFIG);
     const now = new Date().toISOString().slice(0, 19) + '+00:00';
     const prepared = prepareBundle(fixture, { timestamp: now });
     const xml = xmlDsigSignature(

@@ -10,10 +10,17 @@ import { join } from 'node:path';
 import { DOMParser } from '@xmldom/xmldom';
 import * as pkijs from 'pkijs';
 import { SignedXml } from 'xml-crypto';
-import { parseCertificate, pemToDer } from '../src/cms/index.js';
+import { parseCertificate } from '../src/cms/index.js';
 import { buildFragmentsToBeHashed, buildSignedInfo } from '../src/prescription/index.js';
 import { createVerifier, type Verifier } from '../src/verify/index.js';
-import { projectRoot, rate, rateSync, type Row, type SectionInput } from './common.js';
+import {
+  projectRoot,
+  rate,
+  rateSync,
+  selfSignedSigner,
+  type Row,
+  type SectionInput,
+} from './common.js';
 
 const SECTION = 'verification';
 const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
@@ -152,29 +159,7 @@ interface Material {
 function makeMaterial(dir: string): Material {
   const run = (args: string[]): Buffer =>
     execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const cfg = join(dir, 'req.cnf');
-  const keyPath = join(dir, 'key.pem');
-  const certPath = join(dir, 'cert.pem');
-  writeFileSync(cfg, CERT_CONFIG);
-  run([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-sha256',
-    '-days',
-    '30',
-    '-config',
-    cfg,
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-  ]);
-  const keyPem = readFileSync(keyPath, 'utf8');
-  const certPem = readFileSync(certPath, 'utf8');
-  const certDer = Buffer.from(pemToDer(certPem, ['CERTIFICATE']));
+  const { keyPath, certPath, keyPem, certPem, certDer } = selfSignedSigner(dir, CERT_CONFIG);
 
   const time = hl7Now();
   const signedWith = (items: number): Buffer => {

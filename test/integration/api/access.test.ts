@@ -36,6 +36,17 @@ const EVIL = 'https://evil.example';
 const isRoot = process.getuid?.() === 0;
 const hasSetpriv = existsSync('/usr/bin/setpriv');
 
+/** Runs a Node script as another OS user (uid and gid 65534, no groups) with `args` as its JSON argument. */
+const runAsNobody = (script: string, args: unknown[]) =>
+  run(
+    'setpriv',
+    [
+      ...['--reuid=65534', '--regid=65534', '--clear-groups'],
+      ...[process.execPath, '-e', script, JSON.stringify(args)],
+    ],
+    { encoding: 'utf8', cwd: '/', timeout: 60_000 },
+  );
+
 function config(extra: Record<string, string> = {}): Config {
   return loadConfig({
     RXSIGN_MODULE: softhsmModule(),
@@ -168,19 +179,11 @@ const variants = [{}, { authorization: 'Bearer ' + 'A'.repeat(43) }, { origin: s
   console.log(JSON.stringify(out));
 })();`;
       // async: the agent answers from this very process
-      const child = await run(
-        'setpriv',
-        [
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          process.execPath,
-          '-e',
-          script,
-          JSON.stringify([server.url, join(server.runtimeDir, 'api-key'), routes]),
-        ],
-        { encoding: 'utf8', cwd: '/', timeout: 60_000 },
-      );
+      const child = await runAsNobody(script, [
+        server.url,
+        join(server.runtimeDir, 'api-key'),
+        routes,
+      ]);
       expect(child.stderr).toBe('');
       const out = JSON.parse(child.stdout) as {
         uid: number;
@@ -245,19 +248,7 @@ const [url, origin] = JSON.parse(process.argv[1]);
   }
   console.log(JSON.stringify(out));
 })();`;
-      const child = await run(
-        'setpriv',
-        [
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          process.execPath,
-          '-e',
-          script,
-          JSON.stringify([server.url, WEB]),
-        ],
-        { encoding: 'utf8', cwd: '/', timeout: 60_000 },
-      );
+      const child = await runAsNobody(script, [server.url, WEB]);
       const out = JSON.parse(child.stdout) as {
         path: string;
         status: number;

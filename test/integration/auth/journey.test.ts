@@ -17,7 +17,7 @@ import {
   softhsmModule,
   testCard,
 } from '../../helpers/softhsm.js';
-import type { RunningSpineSim } from '../../../src/spine-sim/index.js';
+import type { FaultSpec, RunningSpineSim } from '../../../src/spine-sim/index.js';
 import { captureLogger, startAgent, startSim } from './helpers.js';
 
 const get = async (url: string) => (await fetch(url)).text();
@@ -31,6 +31,30 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
   afterAll(async () => {
     await sim.close();
   });
+
+  /**
+   * With `fault` injected on the simulator, the prescriber's login fails with `code` (the agent's Spine calls
+   * time out after `timeoutMs`); returns the agent's state after it. The fault is cleared afterwards.
+   */
+  async function loginFailsWith(
+    fault: FaultSpec,
+    code: string,
+    timeoutMs?: number,
+  ): Promise<string> {
+    sim.admin.injectFault(fault);
+    const rig = await startAgent({
+      ssbUrl: sim.url,
+      label: 'prescriber',
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
+    try {
+      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({ code });
+      return rig.agent.status().state;
+    } finally {
+      await rig.close();
+      sim.admin.clearFaults();
+    }
+  }
 
   test('login → role selection → ticket → isTokenValid → attributes → RoleAssertion → logout → isTokenValid false', async () => {
     const card = testCard('multi-role');
@@ -245,43 +269,19 @@ describe('the Identity Agent journey (§1.2–§1.6, §2, §3)', () => {
   );
 
   test('zero roles: ERR_NO_ROLES and no session left behind', async () => {
-    sim.admin.injectFault({ kind: 'zero-roles', count: 1 });
-    const rig = await startAgent({ ssbUrl: sim.url, label: 'prescriber' });
-    try {
-      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({
-        code: 'ERR_NO_ROLES',
-      });
-      expect(rig.agent.status().state).toBe('card-present');
-    } finally {
-      await rig.close();
-      sim.admin.clearFaults();
-    }
+    const state = await loginFailsWith({ kind: 'zero-roles', count: 1 }, 'ERR_NO_ROLES');
+    expect(state).toBe('card-present');
   });
 
   test('Spine answering 5xx: retried, then ERR_AUTHSERVER_NOT_AVAILABLE', async () => {
-    sim.admin.injectFault({ kind: '5xx', count: 10, endpoints: ['/login/authactivate'] });
-    const rig = await startAgent({ ssbUrl: sim.url, label: 'prescriber' });
-    try {
-      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({
-        code: 'ERR_AUTHSERVER_NOT_AVAILABLE',
-      });
-    } finally {
-      await rig.close();
-      sim.admin.clearFaults();
-    }
+    await loginFailsWith(
+      { kind: '5xx', count: 10, endpoints: ['/login/authactivate'] },
+      'ERR_AUTHSERVER_NOT_AVAILABLE',
+    );
   });
 
   test('Spine hanging: the call times out with ERR_AUTHSERVER_NOT_AVAILABLE, never a hang', async () => {
-    sim.admin.injectFault({ kind: 'hang', count: 10 });
-    const rig = await startAgent({ ssbUrl: sim.url, label: 'prescriber', timeoutMs: 300 });
-    try {
-      await expect(rig.agent.login(testCard('prescriber').pin)).rejects.toMatchObject({
-        code: 'ERR_AUTHSERVER_NOT_AVAILABLE',
-      });
-    } finally {
-      await rig.close();
-      sim.admin.clearFaults();
-    }
+    await loginFailsWith({ kind: 'hang', count: 10 }, 'ERR_AUTHSERVER_NOT_AVAILABLE', 300);
   });
 
   test('card removed mid-login: the login fails with ERR_PKCS11_CARD_REMOVED', async () => {

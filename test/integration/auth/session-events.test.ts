@@ -15,6 +15,17 @@ import { FaultPort } from '../../helpers/fault-port.js';
 import { softhsmModule, testCard } from '../../helpers/softhsm.js';
 import { captureLogger, startSim } from './helpers.js';
 
+/** The agent's configuration for the prescriber card on `sim`, with a fresh audit log and `more` settings. */
+function prescriberConfig(sim: RunningSpineSim, more: Record<string, string> = {}) {
+  return loadConfig({
+    RXSIGN_MODULE: softhsmModule(),
+    RXSIGN_TOKEN: 'prescriber',
+    RXSIGN_SSB_URL: sim.url,
+    RXSIGN_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'rxsign-audit-')), 'audit.log'),
+    ...more,
+  });
+}
+
 describe('session caps', () => {
   let sim: RunningSpineSim;
   let server: RunningAgent;
@@ -23,11 +34,7 @@ describe('session caps', () => {
 
   beforeAll(async () => {
     sim = await startSim();
-    const config = loadConfig({
-      RXSIGN_MODULE: softhsmModule(),
-      RXSIGN_TOKEN: 'prescriber',
-      RXSIGN_SSB_URL: sim.url,
-      RXSIGN_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'rxsign-audit-')), 'audit.log'),
+    const config = prescriberConfig(sim, {
       RXSIGN_SESSION_MAX_MINUTES: '5',
       RXSIGN_SESSION_IDLE_MINUTES: '2',
     });
@@ -71,12 +78,7 @@ describe('card removal', () => {
 
   beforeAll(async () => {
     sim = await startSim();
-    const config = loadConfig({
-      RXSIGN_MODULE: softhsmModule(),
-      RXSIGN_TOKEN: 'prescriber',
-      RXSIGN_SSB_URL: sim.url,
-      RXSIGN_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'rxsign-audit-')), 'audit.log'),
-    });
+    const config = prescriberConfig(sim);
     port = new FaultPort(await openTokenPort({ modulePath: softhsmModule(), pollIntervalMs: 0 }));
     server = await startAgent({
       config,

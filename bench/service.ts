@@ -14,7 +14,7 @@ import { startSpineSim } from '../src/spine-sim/index.js';
 import { loadCrlDir, trustFromCertificates } from '../src/spine-sim/index.js';
 import { loadUsersFile } from '../src/spine-sim/index.js';
 import { parseCertificate, pemToDer } from '../src/cms/index.js';
-import { projectRoot, rate, type Row, type SectionInput } from './common.js';
+import { rate, type Row, type SectionInput } from './common.js';
 import { loadConnection, loadPool, type RequestOptions } from './http-load.js';
 
 const CMS_CLIENTS = 16;
@@ -33,7 +33,7 @@ const mb = (b: number): string => (b / 1024 / 1024).toFixed(1);
 async function startChild(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(projectRoot, 'dist', 'bench', 'agent-child.js')], {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'agent-child.js')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

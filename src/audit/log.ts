@@ -26,7 +26,12 @@
  * - a free-space reserve: `ensureSpace()` (called by the signing service before any card operation) refuses
  *   with `ERR_AUDIT_DISK_FULL` while the log's file system has less than `reserveBytes` free for this user
  *   (statfs `bavail`), so that signing stops with a clear error before the disk is full, and the reserve is
- *   left for the records of the refusals;
+ *   left for the records of the refusals. A reading far above the reserve (at least {@link ROOMY_BYTES} more)
+ *   is reused for up to {@link SPACE_READING_MS}, less what this log has written since: a statfs per signature
+ *   costs a thread-pool round trip on the signing path, and a disk with a gigabyte to spare cannot reach the
+ *   reserve through this log within a second. Another process may fill it that fast; then the write fails
+ *   with ENOSPC and the signature is not returned (the rule above), so nothing acknowledged is lost. Near the
+ *   reserve, and after any refusal, every call reads the disk again;
  * - the folder is checked at open with lstat: a real folder (not a symlink), owned by this user, not group- or
  *   world-writable (`ERR_AUDIT_FOLDER_UNSAFE`), so that another OS user can neither swap the log nor its lock;
  * - one process per log (see `lock.ts`); the folder is created 0700 and the file is kept 0600, and the file
@@ -66,6 +71,14 @@ export interface AuditLog {
   close(): Promise<void>;
 }
 
+/** A free-space reading at least this far above the reserve may be reused (see the header). */
+export const ROOMY_BYTES = 1024 * 1024 * 1024;
+/** How long a roomy reading is reused, in ms of the monotonic clock. */
+export const SPACE_READING_MS = 1000;
+
+/** What `ensureSpace` reads of the file system: statfs(2)'s free blocks for this user and the block size. */
+export type FreeSpaceReader = (folder: string) => Promise<{ bavail: number; bsize: number }>;
+
 /** Default free-space reserve: 64 MiB. */
 export const DEFAULT_AUDIT_RESERVE_BYTES = 64 * 1024 * 1024;
 
@@ -74,6 +87,10 @@ export interface OpenAuditLogOptions {
   readonly now?: () => Date;
   /** Free space (bytes) below which `ensureSpace()` refuses; default {@link DEFAULT_AUDIT_RESERVE_BYTES}. */
   readonly reserveBytes?: number;
+  /** statfs(2) (tests count the calls); default node:fs/promises statfs. */
+  readonly statfs?: FreeSpaceReader;
+  /** The monotonic clock in ms for reusing a free-space reading (tests); default performance.now. */
+  readonly monotonicNow?: () => number;
 }
 
 interface Pending {
@@ -96,6 +113,12 @@ class FileAuditLog implements AuditLog {
   #draining: Promise<void> | undefined;
   #failure: unknown;
   #closed = false;
+  readonly #statfs: FreeSpaceReader;
+  readonly #monotonic: () => number;
+  /** The last roomy reading: when, how many bytes were free, and this log's bytes written by then. */
+  #roomy: { at: number; free: number; written: number } | undefined;
+  /** Bytes this log has written since it opened. */
+  #written = 0;
 
   constructor(
     path: string,
@@ -105,7 +128,11 @@ class FileAuditLog implements AuditLog {
     seq: number,
     head: string,
     reserveBytes: number,
+    statfsOf: FreeSpaceReader,
+    monotonic: () => number,
   ) {
+    this.#statfs = statfsOf;
+    this.#monotonic = monotonic;
     this.path = path;
     this.#fh = fh;
     this.#release = release;
@@ -135,9 +162,19 @@ class FileAuditLog implements AuditLog {
     if (this.#closed) {
       throw auditError('ERR_AUDIT_CLOSED');
     }
+    const t = this.#monotonic();
+    const last = this.#roomy;
+    if (
+      last !== undefined &&
+      t - last.at < SPACE_READING_MS &&
+      last.free - (this.#written - last.written) - this.#reserveBytes >= ROOMY_BYTES
+    ) {
+      return;
+    }
+    this.#roomy = undefined;
     let free: number;
     try {
-      const fs = await statfs(dirname(this.path));
+      const fs = await this.#statfs(dirname(this.path));
       free = fs.bavail * fs.bsize;
     } catch (cause) {
       throw auditError('ERR_AUDIT_WRITE_FAILED', {
@@ -149,6 +186,9 @@ class FileAuditLog implements AuditLog {
       throw auditError('ERR_AUDIT_DISK_FULL', {
         detail: { freeBytes: free, reserveBytes: this.#reserveBytes },
       });
+    }
+    if (free - this.#reserveBytes >= ROOMY_BYTES) {
+      this.#roomy = { at: t, free, written: this.#written };
     }
   }
 
@@ -243,7 +283,9 @@ class FileAuditLog implements AuditLog {
       return;
     }
     try {
-      await writeAll(this.#fh, Buffer.from(lines.join(''), 'utf8'));
+      const bytes = Buffer.from(lines.join(''), 'utf8');
+      this.#written += bytes.length;
+      await writeAll(this.#fh, bytes);
       await this.#fh.datasync();
     } catch (err) {
       this.#failure = err;
@@ -312,6 +354,8 @@ export async function openAuditLog(
       scan.records,
       scan.head,
       options.reserveBytes ?? DEFAULT_AUDIT_RESERVE_BYTES,
+      options.statfs ?? ((folder) => statfs(folder)),
+      options.monotonicNow ?? (() => performance.now()),
     );
     if (scan.tornBytes !== undefined) {
       await log.enqueue([await quarantineTornTail(path, fh, scan.validEnd, scan.tornBytes)]);

@@ -105,7 +105,10 @@ export async function openTokenPort(options: WorkerPortOptions): Promise<TokenPo
     sessions: Math.min(8, Math.max(1, Math.floor(options.sessions ?? DEFAULT_SESSIONS))),
   };
   const port = new WorkerTokenPort(
-    new Worker(file, { workerData: init }),
+    // The worker allocates little (handles and buffers): a small young generation keeps its heap small
+    // (a per-user agent's resident memory: README "Benchmarks"). Only the young generation is limited: an
+    // old-generation limit would end the worker when reached.
+    new Worker(file, { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: 4 } }),
     options.callTimeoutMs ?? 30_000,
   );
   await port.ready;

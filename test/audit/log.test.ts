@@ -14,7 +14,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { openAuditLog } from '../../src/audit/log.js';
+import { openAuditLog, ROOMY_BYTES, SPACE_READING_MS } from '../../src/audit/log.js';
 import type { AuditLog } from '../../src/audit/log.js';
 import { GENESIS_PREV, sealRecord } from '../../src/audit/record.js';
 import type { AuditEntry } from '../../src/audit/record.js';
@@ -227,6 +227,51 @@ describe('openAuditLog / append', () => {
     const roomy = await openAuditLog(join(dir, 'other', 'audit.log'), { reserveBytes: 1 });
     opened.push(roomy);
     await expect(roomy.ensureSpace()).resolves.toBeUndefined();
+  });
+
+  test('free-space readings: a roomy one is reused for a second less what the log wrote; near the reserve, or after a refusal, every call reads', async () => {
+    const MiB = 1024 * 1024;
+    const reserve = 64 * MiB;
+    let free = reserve + ROOMY_BYTES + 10 * MiB;
+    let clock = 0;
+    let reads = 0;
+    const log = await openAuditLog(path, {
+      reserveBytes: reserve,
+      monotonicNow: () => clock,
+      statfs: () => {
+        reads += 1;
+        return Promise.resolve({ bavail: free / 4096, bsize: 4096 });
+      },
+    });
+    opened.push(log);
+    await log.ensureSpace();
+    await log.ensureSpace();
+    expect(reads).toBe(1); // roomy: reused
+    clock += SPACE_READING_MS;
+    await log.ensureSpace();
+    expect(reads).toBe(2); // a second later: read again
+    // Near the reserve: every call reads.
+    free = reserve + ROOMY_BYTES - 4096;
+    clock += SPACE_READING_MS;
+    await log.ensureSpace();
+    await log.ensureSpace();
+    expect(reads).toBe(4);
+    // Roomy by a few hundred bytes: what this log writes uses the margin up, and the disk is read again.
+    free = reserve + ROOMY_BYTES + 200;
+    clock += SPACE_READING_MS;
+    await log.ensureSpace();
+    await log.ensureSpace();
+    expect(reads).toBe(5);
+    await log.append(signedEntry(1)); // a record is longer than 200 bytes
+    await log.ensureSpace();
+    expect(reads).toBe(6);
+    // A refusal is never reused: the space freed is seen at the next call.
+    free = reserve - 4096;
+    clock += SPACE_READING_MS;
+    await expect(log.ensureSpace()).rejects.toMatchObject({ code: 'ERR_AUDIT_DISK_FULL' });
+    free = reserve + ROOMY_BYTES + 10 * MiB;
+    await expect(log.ensureSpace()).resolves.toBeUndefined();
+    expect(reads).toBe(8);
   });
 
   test('a record standing for several items carries `items` and verifies; items 1 or 0 is not a valid entry', async () => {

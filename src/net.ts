@@ -4,7 +4,7 @@
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ServiceError, type ErrorTable } from './errors.js';
+import { errorFactory, type ErrorTable } from './errors.js';
 
 export interface Listening {
   /** `http://127.0.0.1:<port>` (IPv6 addresses in brackets). */
@@ -65,6 +65,8 @@ export const LISTEN_ERRORS: ErrorTable<ListenErrorCode> = {
   },
 };
 
+const listenError = errorFactory(LISTEN_ERRORS);
+
 const LOOPBACK_NAMES = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
 
 /** True for a loopback peer address: 127.0.0.0/8, ::1, or ::ffff:127.x.x.x (IPv4-mapped). */
@@ -86,11 +88,9 @@ export function listenAddresses(host: string, unsafe: boolean): string[] {
     return ['127.0.0.1', '::1'];
   }
   if (!unsafe) {
-    throw new ServiceError(
-      'ERR_LISTEN_NOT_LOOPBACK',
-      `${LISTEN_ERRORS.ERR_LISTEN_NOT_LOOPBACK.message}: ${host} is not a loopback address. ${LISTEN_ERRORS.ERR_LISTEN_NOT_LOOPBACK.fix}`,
-      { detail: { host } },
-    );
+    throw listenError('ERR_LISTEN_NOT_LOOPBACK', {
+      detail: { host, field: `${host} is not a loopback address` },
+    });
   }
   return [host];
 }
@@ -144,12 +144,10 @@ export async function listenAll(
         continue; // a free port on 127.0.0.1 was taken on ::1: try another
       }
       if (code === 'EADDRINUSE' || code === 'EACCES') {
-        const spec = LISTEN_ERRORS.ERR_LISTEN_ADDRESS_IN_USE;
-        throw new ServiceError(
-          'ERR_LISTEN_ADDRESS_IN_USE',
-          `${spec.message} (port ${port}). ${spec.fix}`,
-          { cause: err, detail: { port } },
-        );
+        throw listenError('ERR_LISTEN_ADDRESS_IN_USE', {
+          cause: err,
+          detail: { port, field: `port ${port}` },
+        });
       }
       throw err;
     }

@@ -23,7 +23,7 @@ import {
   constants as fsc,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ServiceError, type ErrorTable } from './errors.js';
+import { errorFactory, type ServiceError, type ErrorTable } from './errors.js';
 
 export type RuntimeErrorCode = 'ERR_RUNTIME_DIR_UNSAFE' | 'ERR_SECRET_FILE_UNSAFE';
 
@@ -40,12 +40,17 @@ export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
   },
 };
 
-/** A start-up error: its message names the path and the reason (never a secret) for the terminal. */
+const runtimeError = errorFactory(RUNTIME_ERRORS);
+
+/** `detail.reason` of a folder or key file that is not there (the CLI's "the agent is not running"). */
+export const MISSING = 'does not exist or cannot be read';
+
+/**
+ * A start-up error: the table's message; `detail.field` names the path and the reason (never a secret), which
+ * the CLI prints beside it.
+ */
 function unsafe(code: RuntimeErrorCode, path: string, reason: string): ServiceError {
-  const spec = RUNTIME_ERRORS[code];
-  return new ServiceError(code, `${spec.message}: ${path} (${reason}). ${spec.fix}`, {
-    detail: { path, reason },
-  });
+  return runtimeError(code, { detail: { path, reason, field: `${path} ${reason}` } });
 }
 
 function myUid(): number | undefined {
@@ -58,7 +63,7 @@ export function checkPrivateDir(path: string): void {
   try {
     st = lstatSync(path);
   } catch {
-    throw unsafe('ERR_RUNTIME_DIR_UNSAFE', path, 'does not exist or cannot be read');
+    throw unsafe('ERR_RUNTIME_DIR_UNSAFE', path, MISSING);
   }
   if (st.isSymbolicLink()) {
     throw unsafe('ERR_RUNTIME_DIR_UNSAFE', path, 'is a symbolic link');
@@ -122,7 +127,7 @@ export function readSecretFile(path: string): string {
   try {
     st = lstatSync(path);
   } catch {
-    throw unsafe('ERR_SECRET_FILE_UNSAFE', path, 'does not exist or cannot be read');
+    throw unsafe('ERR_SECRET_FILE_UNSAFE', path, MISSING);
   }
   if (!st.isFile()) {
     throw unsafe(

@@ -17,8 +17,9 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ServiceError } from '../errors.js';
 import { ensurePrivateDir, readSecretFile, writeSecretFile } from '../runtime.js';
+import { ServiceError } from '../errors.js';
+import { apiError } from './errors.js';
 
 export type Choice = 'once' | 'always' | 'deny';
 export type Outcome = Choice | 'timeout' | 'busy';
@@ -152,11 +153,7 @@ export class Approvals extends EventEmitter {
       parsed = undefined;
     }
     if (!parsed?.success) {
-      throw new ServiceError(
-        'ERR_APPROVALS_FILE_INVALID',
-        `the approvals file is not valid: ${this.file}. Remove it (every web origin is then asked again) and start again.`,
-        { detail: { path: this.file } },
-      );
+      throw apiError('ERR_APPROVALS_FILE_INVALID', { path: this.file, field: this.file });
     }
     for (const o of parsed.data.origins) {
       this.remembered.set(o.origin, { ...o, source: 'user' });
@@ -243,7 +240,7 @@ export class Approvals extends EventEmitter {
   answer(id: string, choice: Choice): void {
     const w = this.waiting.get(id);
     if (!w) {
-      throw new ServiceError('ERR_APPROVAL_UNKNOWN', 'no such approval request is waiting');
+      throw apiError('ERR_APPROVAL_UNKNOWN');
     }
     if (choice === 'once') {
       this.finish(id, 'once');

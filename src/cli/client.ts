@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { helloProof } from '../api/index.js';
 import { resolveConfig } from '../config.js';
-import { checkPrivateDir, readSecretFile } from '../runtime.js';
+import { checkPrivateDir, MISSING, readSecretFile } from '../runtime.js';
 import { json, reportError, type Io } from './output.js';
 import { readPin } from './pin.js';
 
@@ -73,13 +73,14 @@ async function authenticate(
     checkPrivateDir(runtimeDir);
     key = readSecretFile(join(runtimeDir, 'api-key'));
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    const message = err instanceof Error ? err.message : String(err);
-    io.err(
-      /does not exist/.test(message)
-        ? `rxsign: the agent is not running (no key in ${runtimeDir}; start it with rxsign serve, or npm run demo)`
-        : `rxsign: ${message} [${code ?? 'ERR_RUNTIME_DIR_UNSAFE'}]`,
-    );
+    const reason = (err as { detail?: { reason?: unknown } }).detail?.reason;
+    if (reason === MISSING) {
+      io.err(
+        `rxsign: the agent is not running (no key in ${runtimeDir}; start it with rxsign serve, or npm run demo)`,
+      );
+    } else {
+      reportError(io, err);
+    }
     return undefined;
   }
   const challenge = randomBytes(32).toString('base64url');

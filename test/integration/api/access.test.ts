@@ -578,7 +578,9 @@ describe('listening and start-up', () => {
           listenPort: sq.port,
         }).catch((e: unknown) => e);
         expect(err, host).toMatchObject({ code: 'ERR_LISTEN_ADDRESS_IN_USE' });
-        expect(String((err as Error).message)).toContain(String(sq.port));
+        expect(String((err as { detail?: { field?: unknown } }).detail?.field)).toContain(
+          String(sq.port),
+        );
       } finally {
         await closeServer(sq.server);
       }

@@ -51,4 +51,5 @@ RUN umask 077 && node softhsm/setup.mjs /home/node/softhsm
 EXPOSE 8730
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "bin/rxsign.js", "health"]
-CMD ["node", "bin/rxsign.js", "demo"]
+# the agent's Node flags (src/node-flags.ts)
+CMD ["node", "--max-semi-space-size=4", "--max-old-space-size=256", "bin/rxsign.js", "demo"]

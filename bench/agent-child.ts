@@ -1,12 +1,11 @@
 // The agent alone in its own process, for the service benchmark (bench/service.ts): the configuration comes
 // from the environment (src/config.ts), it listens on a free loopback port, prints one line `url <url>` when
-// ready, and closes on SIGTERM. Like `rxsign serve`, it tunes V8 for a resident agent (src/agent.ts). Its
-// resident memory is what the benchmark samples.
+// ready, and closes on SIGTERM. bench/service.ts starts it with the agent's Node flags (src/agent.ts
+// AGENT_NODE_FLAGS), as `rxsign serve` is started. Its resident memory is what the benchmark samples.
 import pino from 'pino';
-import { startAgent, tuneProcessForAgent } from '../src/agent.js';
+import { startAgent } from '../src/agent.js';
 import { loadConfig } from '../src/config.js';
 
-tuneProcessForAgent(); // as `rxsign serve` does
 const running = await startAgent({
   config: loadConfig(),
   logger: pino({ level: 'silent' }),

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AGENT_NODE_FLAGS } from '../src/node-flags.js';
 import { startSpineSim } from '../src/spine-sim/index.js';
 import { loadCrlDir, trustFromCertificates } from '../src/spine-sim/index.js';
 import { loadUsersFile } from '../src/spine-sim/index.js';
@@ -33,10 +34,14 @@ const mb = (b: number): string => (b / 1024 / 1024).toFixed(1);
 async function startChild(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'agent-child.js')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...AGENT_NODE_FLAGS, join(import.meta.dirname, 'agent-child.js')],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {

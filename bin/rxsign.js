@@ -1,5 +1,6 @@
-#!/usr/bin/env node
-// Thin launcher: the CLI is compiled TypeScript in dist/ (npm run build).
+#!/usr/bin/env -S node --max-semi-space-size=4 --max-old-space-size=256
+// Thin launcher: the CLI is compiled TypeScript in dist/ (npm run build). The first line's Node flags keep the
+// resident agent small (src/node-flags.ts; test/packaging.test.ts keeps them equal).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

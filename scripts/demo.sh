@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 conf=$(node softhsm/setup.mjs)
 export SOFTHSM2_CONF="$conf"
-exec node bin/rxsign.js demo "$@"
+# the agent's Node flags (src/node-flags.ts)
+exec node --max-semi-space-size=4 --max-old-space-size=256 bin/rxsign.js demo "$@"

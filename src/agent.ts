@@ -20,7 +20,6 @@ import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import {
   agentRouters,
   Approvals,
@@ -42,19 +41,6 @@ import { ensurePrivateDir, newKey, readSecretFile, writeSecretFile } from './run
 import { createSigningService, loadSigningTrust, type SigningService } from './signing/index.js';
 import { VERSION } from './version.js';
 import { createVerifier, loadTrustStore, type Verifier } from './verify/index.js';
-
-/**
- * V8 flags for a process whose job is to be the agent (`rxsign serve`, `rxsign demo`): a per-user agent that
- * stays resident should stay small. `--optimize-for-size` makes V8 keep a small young generation and grow the
- * heap slowly (its live data is about 20 MB); measured by `npm run bench` (section service: resident memory
- * over 100,000 signatures). Process-wide, so the CLI applies it before {@link startAgent}; tests do not.
- */
-export const AGENT_V8_FLAGS = '--optimize-for-size';
-
-/** Applies {@link AGENT_V8_FLAGS} to this process (the CLI's serve and demo, the benchmark's agent). */
-export function tuneProcessForAgent(): void {
-  setFlagsFromString(AGENT_V8_FLAGS);
-}
 
 export interface RunningAgent {
   /** The HTTP app (what the listener serves; tests walk its routes). */
@@ -200,6 +186,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     allowedOrigins: config.allowedOrigins,
     approvals,
     describeUser: () => describeUser(agent),
+    signPin: config.pinPolicy === 'per-signature',
   };
   const gate = approvalGate(access);
   const signingParts = await startSigning(config, logger, agent, port, gate, events);
@@ -315,23 +302,35 @@ async function startCm(
     requestToSign: hubRequestHandler({
       cardPresent,
       approve: async (origin, what, signal) => {
-        const outcome = await approvals.request(
+        const { outcome, pin } = await approvals.ask(
           origin,
-          { action: 'sign', count: what.count, documentIds: what.ids, as: describeUser(agent) },
+          {
+            action: 'sign',
+            count: what.count,
+            documentIds: what.ids,
+            as: describeUser(agent),
+            pin: config.pinPolicy === 'per-signature',
+          },
           signal,
         );
-        return outcome === 'once' || outcome === 'always'
-          ? 'allow'
-          : outcome === 'timeout'
-            ? 'timeout'
-            : 'deny';
+        const answer =
+          outcome === 'once' || outcome === 'always'
+            ? 'allow'
+            : outcome === 'timeout'
+              ? 'timeout'
+              : 'deny';
+        return { answer, ...(pin !== undefined ? { pin } : {}) };
       },
       waitForSession: (signal) => waitForSession(agent, signal),
       signBatch: (request, caller) => {
         if (!signing) {
           throw Object.assign(new Error('no signing card'), { code: 'ERR_SIGN_NO_SIGNING_CERT' });
         }
-        return signing.signEpsBatch(request, caller);
+        // a PIN here was typed on the agent page, with the approval (per-signature policy)
+        return signing.signEpsBatch(
+          request,
+          caller.pin === undefined ? caller : { ...caller, pinFrom: 'page' },
+        );
       },
     }),
   });

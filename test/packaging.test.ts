@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runService, unitText } from '../src/cli/service.js';
+import { AGENT_NODE_FLAGS } from '../src/node-flags.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -86,7 +87,7 @@ describe('systemd user unit', () => {
     const path = join(xdg, 'systemd', 'user', 'rxsign.service');
     expect(printed).toContain(`would write ${path}`);
     expect(printed).toContain(
-      `ExecStart=${process.execPath} ${join(root, 'bin', 'rxsign.js')} serve`,
+      `ExecStart=${process.execPath} ${AGENT_NODE_FLAGS.join(' ')} ${join(root, 'bin', 'rxsign.js')} serve`,
     );
     expect(printed).toContain('systemctl --user daemon-reload');
     expect(printed).toContain('systemctl --user enable --now rxsign.service');
@@ -159,7 +160,7 @@ describe('Dockerfile', () => {
     expect(users.at(-1)).not.toMatch(/^USER\s+(root|0)(:|$)/);
     const healthcheck = finalText.match(/^HEALTHCHECK .*$/m)?.[0] ?? '';
     expect(healthcheck).toMatch(/CMD \["node", "bin\/rxsign\.js", "health"\]/);
-    expect(finalText).toMatch(/^CMD \["node", "bin\/rxsign\.js", "demo"\]/m);
+    expect(finalText).toMatch(/^CMD \["node", ("--[a-z-]+=\d+", )*"bin\/rxsign\.js", "demo"\]/m);
   });
 
   test('never sets a listen address beyond loopback (that needs the explicit unsafe switch at run time)', () => {
@@ -185,4 +186,37 @@ describe('Dockerfile', () => {
     },
     900_000,
   );
+});
+
+describe("the agent's Node flags (src/node-flags.ts)", () => {
+  const flags = AGENT_NODE_FLAGS.join(' ');
+  test('every way the agent is started passes them: the launcher, the demo script, the container', () => {
+    const launcher = readFileSync(join(root, 'bin', 'rxsign.js'), 'utf8').split('\n')[0];
+    expect(launcher).toBe(`#!/usr/bin/env -S node ${flags}`);
+    expect(readFileSync(join(root, 'scripts', 'demo.sh'), 'utf8')).toContain(
+      `exec node ${flags} bin/rxsign.js demo`,
+    );
+    expect(readFileSync(join(root, 'Dockerfile'), 'utf8')).toContain(
+      `CMD ${JSON.stringify(['node', ...AGENT_NODE_FLAGS, 'bin/rxsign.js', 'demo']).replaceAll(',', ', ')}`,
+    );
+  });
+
+  test('the launcher runs with them: V8 in the launched process reports the heap cap they set', () => {
+    // A preload script reads the heap limit inside the process the launcher's first line starts.
+    const dir = mkdtempSync(join(tmpdir(), 'rxsign-flags-'));
+    const probe = join(dir, 'probe.cjs');
+    writeFileSync(
+      probe,
+      "process.stderr.write('heap_size_limit=' + require('v8').getHeapStatistics().heap_size_limit + '\\n');",
+    );
+    const r = spawnSync(join(root, 'bin', 'rxsign.js'), ['--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: `--require ${probe}` },
+    });
+    expect(r.stdout).toMatch(/^rxsign /);
+    const limit = Number(/heap_size_limit=(\d+)/.exec(r.stderr)?.[1]);
+    // old-generation cap + young generation: under 300 MB with these flags (Node's default is several GB)
+    expect(limit).toBeGreaterThan(0);
+    expect(limit).toBeLessThan(300 * 1024 * 1024);
+  });
 });

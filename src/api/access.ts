@@ -101,6 +101,11 @@ export interface AccessOptions {
    * check off (a platform without /proc/net).
    */
   readonly ownerUid?: number | null;
+  /**
+   * The per-signature PIN policy (docs/pin.md): a web page's signing request is then answered on the agent
+   * page together with the card PIN, which the gate hands to the route (web pages never send a PIN).
+   */
+  readonly signPin?: boolean;
 }
 
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
@@ -266,7 +271,8 @@ export function accessGuard(o: AccessOptions): RequestHandler {
 /**
  * The gate a ticket or signing route calls once it knows what is asked: for a web page, waits for the user's
  * approval (Allow once / Always allow) or refuses (ERR_ORIGIN_DENIED, ERR_APPROVAL_TIMEOUT, ERR_APPROVAL_BUSY);
- * for anyone else, returns at once.
+ * for anyone else, returns at once. With the per-signature PIN policy a web page's signing request resolves
+ * with the PIN the user typed with the answer on the agent page (`pin`), for the route to sign with.
  */
 export type Gate = (
   res: Response,
@@ -274,13 +280,13 @@ export type Gate = (
     /** What is being signed, in words: read only when the user is asked (a web caller). */
     readonly describe?: () => Pick<ApprovalWhat, 'documentIds' | 'details'>;
   },
-) => Promise<void>;
+) => Promise<{ pin?: string }>;
 
 export function approvalGate(o: AccessOptions): Gate {
   return async (res, what) => {
     const c = callerOf(res);
     if (c.kind !== 'web') {
-      return;
+      return {};
     }
     if (!o.approvals) {
       throw apiError('ERR_ORIGIN_DENIED');
@@ -289,13 +295,14 @@ export function approvalGate(o: AccessOptions): Gate {
     const onClose = (): void => abort.abort();
     res.once('close', onClose);
     try {
-      const outcome = await o.approvals.request(
+      const { outcome, pin } = await o.approvals.ask(
         c.origin,
         {
           action: what.action,
           count: what.count,
           ...what.describe?.(),
           as: o.describeUser?.() ?? 'the logged-in user',
+          pin: o.signPin === true && what.action === 'sign',
         },
         abort.signal,
       );
@@ -308,6 +315,7 @@ export function approvalGate(o: AccessOptions): Gate {
       if (outcome === 'busy') {
         throw apiError('ERR_APPROVAL_BUSY');
       }
+      return pin !== undefined ? { pin } : {};
     } finally {
       res.off('close', onClose);
     }

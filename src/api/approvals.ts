@@ -38,6 +38,11 @@ export interface ApprovalWhat {
    * sent with its Bundle, the prescription id, patient and items (src/prescription/fhir describePrescription).
    */
   readonly details?: { readonly prescriptions?: readonly ApprovalPrescription[] };
+  /**
+   * The card PIN is asked with the answer (the per-signature PIN policy, docs/pin.md): the question is shown
+   * even to an origin the user always allows, and Allow needs the PIN.
+   */
+  readonly pin?: boolean;
 }
 
 /** One prescription as the approval question shows it (the summary of describePrescription). */
@@ -51,8 +56,10 @@ export interface ApprovalPrescription {
   }[];
 }
 
-export interface PendingApproval extends ApprovalWhat {
+export interface PendingApproval extends Omit<ApprovalWhat, 'pin'> {
   readonly id: string;
+  /** Allow needs the card PIN, typed on the agent page (never stored, never shown, never logged). */
+  readonly pinRequired?: true;
   readonly origin: string;
   /** The question as the page shows it. */
   readonly question: string;
@@ -106,7 +113,7 @@ export function question(origin: string, what: ApprovalWhat): string {
 
 interface Waiting {
   readonly entry: PendingApproval;
-  readonly resolve: (o: Outcome) => void;
+  readonly resolve: (answer: { outcome: Outcome; pin?: string }) => void;
   readonly timer: NodeJS.Timeout;
   readonly cleanup: () => void;
 }
@@ -179,16 +186,30 @@ export class Approvals extends EventEmitter {
    * Asks the user (or answers from memory). Resolves `once` / `always` (go ahead), `deny`, `timeout` or
    * `busy` (too many questions open). Never rejects.
    */
-  request(origin: string, what: ApprovalWhat, signal?: AbortSignal): Promise<Outcome> {
+  async request(origin: string, what: ApprovalWhat, signal?: AbortSignal): Promise<Outcome> {
+    return (await this.ask(origin, { ...what, pin: false }, signal)).outcome;
+  }
+
+  /**
+   * {@link request}, and with `what.pin` the card PIN the user typed with the answer (per-signature PIN
+   * policy): then the question is asked even of an origin the user always allows (a remembered Deny still
+   * answers at once), and a go-ahead always carries the PIN. The PIN is handed to the caller only: it is not
+   * in the question, the list, the events or the approvals file.
+   */
+  ask(
+    origin: string,
+    what: ApprovalWhat,
+    signal?: AbortSignal,
+  ): Promise<{ outcome: Outcome; pin?: string }> {
     const known = this.remembered.get(origin);
-    if (known) {
-      return Promise.resolve(known.decision);
+    if (known && (!what.pin || known.decision === 'deny')) {
+      return Promise.resolve({ outcome: known.decision });
     }
     if (this.waiting.size >= this.maxPending) {
-      return Promise.resolve('busy');
+      return Promise.resolve({ outcome: 'busy' });
     }
     if (signal?.aborted) {
-      return Promise.resolve('timeout');
+      return Promise.resolve({ outcome: 'timeout' });
     }
     const id = randomBytes(9).toString('base64url');
     const entry: PendingApproval = {
@@ -201,10 +222,11 @@ export class Approvals extends EventEmitter {
       ...(what.details?.prescriptions?.length
         ? { details: { prescriptions: what.details.prescriptions.slice(0, 250) } }
         : {}),
+      ...(what.pin ? { pinRequired: true as const } : {}),
       question: question(origin, what),
       expiresAt: new Date(this.now() + this.timeoutMs).toISOString(),
     };
-    return new Promise<Outcome>((resolve) => {
+    return new Promise((resolve) => {
       const onAbort = (): void => void this.finish(id, 'timeout');
       signal?.addEventListener('abort', onAbort, { once: true });
       const timer = setTimeout(() => this.finish(id, 'timeout'), this.timeoutMs);
@@ -219,7 +241,7 @@ export class Approvals extends EventEmitter {
     });
   }
 
-  private finish(id: string, outcome: Outcome): boolean {
+  private finish(id: string, outcome: Outcome, pin?: string): boolean {
     const w = this.waiting.get(id);
     if (!w) {
       return false;
@@ -227,23 +249,33 @@ export class Approvals extends EventEmitter {
     this.waiting.delete(id);
     clearTimeout(w.timer);
     w.cleanup();
-    w.resolve(outcome);
+    w.resolve(pin !== undefined && outcome !== 'deny' ? { outcome, pin } : { outcome });
     this.emit('answered', { id, origin: w.entry.origin, outcome });
     return true;
   }
 
   /**
-   * The user's answer to one question. `always` and `deny` are remembered for the origin and also answer
-   * every other question of that origin that is waiting. Throws ERR_APPROVAL_UNKNOWN for an id that is not
-   * waiting (answered, timed out or never asked).
+   * The user's answer to one question. `always` and `deny` are remembered for the origin; `deny` also answers
+   * every other question of that origin that is waiting, `always` every other one that needs no PIN. A
+   * question that needs the PIN takes Allow only with it (ERR_APPROVAL_PIN_REQUIRED); a PIN for a question
+   * that does not ask for one is refused (ERR_BAD_REQUEST), never kept. Throws ERR_APPROVAL_UNKNOWN for an id
+   * that is not waiting (answered, timed out or never asked).
    */
-  answer(id: string, choice: Choice): void {
+  answer(id: string, choice: Choice, pin?: string): void {
     const w = this.waiting.get(id);
     if (!w) {
       throw apiError('ERR_APPROVAL_UNKNOWN');
     }
+    if (pin !== undefined && !w.entry.pinRequired) {
+      throw apiError('ERR_BAD_REQUEST', {
+        issues: [{ path: 'pin', message: 'this request does not ask for the PIN' }],
+      });
+    }
+    if (w.entry.pinRequired && choice !== 'deny' && (pin === undefined || pin === '')) {
+      throw apiError('ERR_APPROVAL_PIN_REQUIRED');
+    }
     if (choice === 'once') {
-      this.finish(id, 'once');
+      this.finish(id, 'once', pin);
       return;
     }
     const origin = w.entry.origin;
@@ -254,8 +286,9 @@ export class Approvals extends EventEmitter {
       source: 'user',
     });
     this.save();
+    this.finish(id, choice, pin);
     for (const [other, x] of [...this.waiting]) {
-      if (x.entry.origin === origin) {
+      if (x.entry.origin === origin && (choice === 'deny' || !x.entry.pinRequired)) {
         this.finish(other, choice);
       }
     }

@@ -17,6 +17,7 @@ export type ApiErrorCode =
   | 'ERR_APPROVAL_TIMEOUT'
   | 'ERR_APPROVAL_BUSY'
   | 'ERR_APPROVAL_UNKNOWN'
+  | 'ERR_APPROVAL_PIN_REQUIRED'
   | 'ERR_APPROVALS_FILE_INVALID'
   | 'ERR_PIN_NOT_ALLOWED'
   | 'ERR_AGENT_NOT_AUTHENTIC'
@@ -83,6 +84,11 @@ export const API_ERRORS: ErrorTable<ApiErrorCode> = {
     status: 404,
     message: 'no such approval request is waiting',
     fix: 'It was answered, timed out or withdrawn; reload the agent page.',
+  },
+  ERR_APPROVAL_PIN_REQUIRED: {
+    status: 400,
+    message: 'this request needs the card PIN with the answer',
+    fix: 'Type the card PIN in the request’s PIN field on the agent page, then allow it (per-signature PIN policy).',
   },
   ERR_APPROVALS_FILE_INVALID: {
     status: 500,

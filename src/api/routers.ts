@@ -65,7 +65,7 @@ export function documentationRouters(version: string): ApiRouter[] {
   const unused = undefined as unknown;
   return agentRouters({
     agent: unused as Agent,
-    gate: () => Promise.resolve(),
+    gate: () => Promise.resolve({}),
     verifier: createVerifier({}),
     approvals: new Approvals(),
     auditLogPath: () => undefined,

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startAgent, tuneProcessForAgent, type RunningAgent } from '../agent.js';
+import { startAgent, type RunningAgent } from '../agent.js';
 import { parseCertificate, pemToDer } from '../cms/index.js';
 import { DEFAULT_SIM_PORT, resolveConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
@@ -72,7 +72,6 @@ function shutdownWatchdog(io: Io): NodeJS.Timeout {
 }
 
 async function start(config: Config, listenPort?: number): Promise<RunningAgent> {
-  tuneProcessForAgent();
   const logger = createLogger({ level: config.logLevel });
   if (config.moduleIsDevDefault) {
     logger.warn(

@@ -13,6 +13,7 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { AGENT_NODE_FLAGS } from '../node-flags.js';
 import type { Io } from './output.js';
 
 export const SERVICE_HELP = `Usage: rxsign service install|uninstall [--dry-run]
@@ -40,7 +41,10 @@ export function unitText(root = installRoot(), node = process.execPath): string 
   const bin = join(root, 'bin', 'rxsign.js');
   const quote = (p: string): string =>
     /[\s"'\\]/.test(p) ? `"${p.replace(/(["\\])/g, '\\$1')}"` : p;
-  return template.replace(/^ExecStart=.*$/m, `ExecStart=${quote(node)} ${quote(bin)} serve`);
+  return template.replace(
+    /^ExecStart=.*$/m,
+    `ExecStart=${quote(node)} ${AGENT_NODE_FLAGS.join(' ')} ${quote(bin)} serve`,
+  );
 }
 
 export function unitPath(env: NodeJS.ProcessEnv = process.env): string {

@@ -22,12 +22,15 @@ export type ApprovalAnswer = 'allow' | 'deny' | 'timeout';
 export interface HubDeps {
   /** A card to sign with is present, and the signing service is on. */
   readonly cardPresent: () => boolean;
-  /** The user's decision for `origin` asking to sign `count` prescriptions. */
+  /**
+   * The user's decision for `origin` asking to sign `count` prescriptions; with the per-signature PIN policy,
+   * the card PIN the user typed with it on the agent page (never from the calling page).
+   */
   readonly approve: (
     origin: string,
     what: { count: number; ids: readonly string[] },
     signal: AbortSignal,
-  ) => Promise<ApprovalAnswer>;
+  ) => Promise<{ answer: ApprovalAnswer; pin?: string }>;
   /** Resolves with the session's UID and selected role once the user is logged in; undefined on abort. */
   readonly waitForSession: (
     signal: AbortSignal,
@@ -35,7 +38,7 @@ export interface HubDeps {
   /** The signing service's EPS batch. */
   readonly signBatch: (
     request: { payloads: readonly { id: string; payload: string }[]; algorithm: string },
-    caller: { client: string; uid: string; role?: string },
+    caller: { client: string; uid: string; role?: string; pin?: string },
   ) => Promise<{
     certificate: string;
     signatures: { id: string; signature: string }[];
@@ -62,7 +65,7 @@ export function hubRequestHandler(
       return hubRefusal('NO_CARD', now());
     }
     const ids = request.payloads.map((p) => p.id);
-    const answer = await deps.approve(origin, { count: ids.length, ids }, signal);
+    const { answer, pin } = await deps.approve(origin, { count: ids.length, ids }, signal);
     if (answer === 'deny') {
       return hubRefusal('DECLINED', now());
     }
@@ -80,6 +83,7 @@ export function hubRequestHandler(
           client: origin,
           uid: session.uid,
           ...(session.roleId !== undefined ? { role: session.roleId } : {}),
+          ...(pin !== undefined ? { pin } : {}),
         },
       );
       if (result.signatures.length === 0) {

@@ -232,6 +232,18 @@
       ...a.pending.map((p) => {
         const li = el('li', { 'data-id': p.id, 'data-origin': p.origin });
         li.append(el('p', { class: 'question', id: 'q-' + p.id }, p.question), details(p));
+        // Per-signature PIN policy: the card PIN is typed here, with the answer (never in the calling page).
+        let pinInput;
+        if (p.pinRequired) {
+          pinInput = el('input', {
+            id: 'pin-' + p.id,
+            type: 'password',
+            inputmode: 'numeric',
+            autocomplete: 'off',
+            'aria-describedby': 'q-' + p.id,
+          });
+          li.append(el('label', { for: 'pin-' + p.id }, 'Card PIN for this signature'), pinInput);
+        }
         for (const [choice, label, cls] of [
           ['once', 'Allow once', ''],
           ['always', 'Always allow', 'quiet'],
@@ -247,9 +259,14 @@
             },
             label,
           );
-          b.addEventListener('click', () =>
-            call('/api/v1/approvals/answer', { id: p.id, choice }).then(refreshApprovals, fail),
-          );
+          b.addEventListener('click', () => {
+            const body = { id: p.id, choice };
+            if (pinInput && choice !== 'deny') {
+              body.pin = pinInput.value;
+              pinInput.value = '';
+            }
+            call('/api/v1/approvals/answer', body).then(refreshApprovals, fail);
+          });
           li.append(b);
         }
         return li;

@@ -2,7 +2,9 @@
  * The user's answers to web pages, for the agent page (and the CLI); web pages and named clients are refused
  * by the access rules (access.ts):
  *   GET  /api/v1/approvals                              → { pending: [...], origins: [...] }
- *   POST /api/v1/approvals/answer { id, choice }        → { ok: true }   choice: once | always | deny
+ *   POST /api/v1/approvals/answer { id, choice, pin? }  → { ok: true }   choice: once | always | deny; pin:
+ *                                                         the card PIN where the question asks for it
+ *                                                         (per-signature policy; the page only)
  *   POST /api/v1/approvals/revoke { origin }            → { ok: true, revoked: boolean }
  */
 import { Router } from 'express';
@@ -15,6 +17,8 @@ const Answer = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
     choice: z.enum(['once', 'always', 'deny']),
+    // the card PIN, where the question asks for it (per-signature PIN policy): handed to the waiting request
+    pin: z.string().min(1).max(64).optional(),
   })
   .strict();
 const Revoke = z.object({ origin: z.string().min(1).max(512) }).strict();
@@ -37,7 +41,7 @@ const APPROVALS_ROUTES: readonly RouteDoc[] = [
     summary: 'Answer a waiting web page: once, always or deny (page and CLI only)',
     body: Answer,
     responses: { 200: { description: '{ ok: true }', schema: z.object({ ok: z.literal(true) }) } },
-    errors: ['ERR_APPROVAL_UNKNOWN'],
+    errors: ['ERR_APPROVAL_UNKNOWN', 'ERR_APPROVAL_PIN_REQUIRED'],
   },
   {
     method: 'post',
@@ -61,8 +65,8 @@ export function approvalsRouter(approvals: Approvals): ApiRouter {
     res.json(approvals.list());
   });
   r.post('/api/v1/approvals/answer', (req, res) => {
-    const { id, choice } = parseBody(Answer, req.body);
-    approvals.answer(id, choice);
+    const { id, choice, pin } = parseBody(Answer, req.body);
+    approvals.answer(id, choice, pin);
     res.json({ ok: true });
   });
   r.post('/api/v1/approvals/revoke', (req, res) => {

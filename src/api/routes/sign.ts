@@ -154,6 +154,11 @@ function caller(
   };
 }
 
+/** The caller, signing with the PIN the user typed on the agent page with the approval, if any. */
+function withPagePin(c: SignCaller, granted: { pin?: string }): SignCaller {
+  return granted.pin === undefined ? c : { ...c, pin: granted.pin, pinFrom: 'page' };
+}
+
 /**
  * The signing router; the lead mounts it in the agent's server.
  *
@@ -165,7 +170,7 @@ function caller(
 export function signRouter(deps: SignRouterDeps): ApiRouter {
   const r = Router();
   const allowed = deps.prescriberRoles ?? DEFAULT_PRESCRIBER_ROLES;
-  const gate: Gate = deps.gate ?? (() => Promise.resolve());
+  const gate: Gate = deps.gate ?? (() => Promise.resolve({}));
   const roleRule = async (
     c: SignCaller,
     ids: readonly string[],
@@ -190,12 +195,14 @@ export function signRouter(deps: SignRouterDeps): ApiRouter {
 
   r.post('/api/v1/sign/eps', async (req, res) => {
     const body = parseBody(EpsBody, req.body);
-    const c = caller(res, deps.roleProvider, body.pin);
-    await gate(res, {
-      action: 'sign',
-      count: body.payloads.length,
-      describe: () => describeEps(body.payloads),
-    });
+    const c = withPagePin(
+      caller(res, deps.roleProvider, body.pin),
+      await gate(res, {
+        action: 'sign',
+        count: body.payloads.length,
+        describe: () => describeEps(body.payloads),
+      }),
+    );
     await roleRule(
       c,
       body.payloads.map((p) => p.id),
@@ -244,8 +251,10 @@ export function signRouter(deps: SignRouterDeps): ApiRouter {
       } else {
         throw apiError('ERR_UNSUPPORTED_MEDIA_TYPE');
       }
-      const c = caller(res, deps.roleProvider, pin);
-      await gate(res, { action: 'sign', count: 1 });
+      const c = withPagePin(
+        caller(res, deps.roleProvider, pin),
+        await gate(res, { action: 'sign', count: 1 }),
+      );
       await roleRule(c, [], true);
       const out = await deps.service.signHl7(xml, c, algorithm !== undefined ? { algorithm } : {});
       if (envelope) {
@@ -269,8 +278,10 @@ export function signRouter(deps: SignRouterDeps): ApiRouter {
         issues: [{ path: 'content', message: 'must be canonical base64' }],
       });
     }
-    const c = caller(res, deps.roleProvider, body.pin);
-    await gate(res, { action: 'sign', count: 1 });
+    const c = withPagePin(
+      caller(res, deps.roleProvider, body.pin),
+      await gate(res, { action: 'sign', count: 1 }),
+    );
     await roleRule(c, []);
     const cms = await deps.service.signCms(new Uint8Array(content), c, {
       detached: body.detached === true,

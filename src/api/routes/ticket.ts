@@ -37,7 +37,7 @@ const Login = z
   .strict();
 const Role = z.object({ roleId: z.string().regex(/^\d{1,20}$/) }).strict();
 
-const noGate: Gate = () => Promise.resolve();
+const noGate: Gate = () => Promise.resolve({});
 
 export function ticketRouter(agent: Agent, gate: Gate = noGate): ApiRouter {
   const r = Router();

@@ -26,7 +26,7 @@ import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { loadConfig, type Config } from '../../../src/config.js';
 import type { RunningSpineSim } from '../../../src/spine-sim/index.js';
 import { agentEnv, asCli } from '../../helpers/agent-env.js';
-import { softhsmModule, testCard } from '../../helpers/softhsm.js';
+import { clearPinCountLow, softhsmModule, testCard } from '../../helpers/softhsm.js';
 import { captureLogger, startSim } from '../auth/helpers.js';
 
 const run = promisify(execFile);
@@ -736,5 +736,95 @@ describe('the CLI authenticates the agent before it sends a PIN', () => {
     } finally {
       await closeServer(sq.server);
     }
+  });
+});
+
+describe('per-signature PIN policy: a web page’s signature is allowed on the agent page with the card PIN', () => {
+  let sim: RunningSpineSim;
+  let server: RunningAgent;
+  const card = testCard('prescriber');
+  const log = captureLogger();
+  let pageKey: string;
+  const asPage = () =>
+    request.agent(server.url).set('authorization', `Bearer ${pageKey}`).set('origin', server.url);
+  const content = Buffer.from('a prescription, per-signature').toString('base64');
+  const signFromWeb = () =>
+    request(server.url)
+      .post('/api/v1/sign/cms')
+      .set('origin', WEB)
+      .send({ content })
+      .then((r) => r);
+
+  beforeAll(async () => {
+    sim = await startSim();
+    const c = config({
+      RXSIGN_SSB_URL: sim.url,
+      RXSIGN_ALLOWED_ORIGINS: WEB,
+      RXSIGN_PIN_POLICY: 'per-signature',
+    });
+    server = await startAgent({ config: c, logger: log.logger, listenPort: 0 });
+    pageKey = new URL(server.pageUrl).hash.replace('#page=', '');
+    await asCli(server).post('/api/v1/login').send({ pin: card.pin }).expect(200);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await sim?.close();
+    // the wrong-PIN test leaves SoftHSM's PIN-count-low flag on the shared card: clear it for the next test
+    await clearPinCountLow('prescriber');
+  });
+
+  test('the question asks for the PIN; Allow without it is refused; with it the page signs (was: ERR_SIGN_PIN_REQUIRED)', async () => {
+    const events: string[] = [];
+    const unsubscribe = server.events.subscribe((e) => events.push(JSON.stringify(e)));
+    const first = signFromWeb();
+    const [p] = await until(async () => (await asPage().get('/api/v1/approvals')).body.pending);
+    expect(p).toMatchObject({ pinRequired: true });
+    const noPin = await asPage()
+      .post('/api/v1/approvals/answer')
+      .send({ id: p.id, choice: 'once' });
+    expect(noPin.status).toBe(400);
+    expect(noPin.body.code).toBe('ERR_APPROVAL_PIN_REQUIRED');
+    await asPage()
+      .post('/api/v1/approvals/answer')
+      .send({ id: p.id, choice: 'always', pin: card.pin })
+      .expect(200);
+    const signed = await first;
+    expect(signed.status).toBe(200);
+    expect(signed.body.format).toBe('der');
+    // Always allow is remembered, but with this policy every signature still asks for the PIN.
+    const second = signFromWeb();
+    const [q] = await until(async () => (await asPage().get('/api/v1/approvals')).body.pending);
+    expect(q).toMatchObject({ pinRequired: true });
+    await asPage()
+      .post('/api/v1/approvals/answer')
+      .send({ id: q.id, choice: 'once', pin: card.pin })
+      .expect(200);
+    expect((await second).status).toBe(200);
+    unsubscribe();
+    // The PIN is in no list, event or log line.
+    const listed = JSON.stringify((await asPage().get('/api/v1/approvals')).body);
+    for (const text of [listed, events.join('\n'), log.lines.join('\n')]) {
+      expect(text).not.toContain(card.pin);
+    }
+    await asPage().post('/api/v1/approvals/revoke').send({ origin: WEB }).expect(200);
+  });
+
+  test('a wrong PIN typed on the page: the card refuses it and the web page gets the PIN error, no signature', async () => {
+    const waiting = signFromWeb();
+    const [p] = await until(async () => (await asPage().get('/api/v1/approvals')).body.pending);
+    await asPage()
+      .post('/api/v1/approvals/answer')
+      .send({ id: p.id, choice: 'once', pin: '00000000' })
+      .expect(200);
+    const refused = await waiting;
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.status).toBeLessThan(500);
+    expect(String(refused.body.code)).toMatch(/PIN/);
+    expect(refused.body.cms).toBeUndefined();
+    // a PIN for a question that does not ask for one is refused, never kept
+    const plain = await asPage()
+      .post('/api/v1/approvals/answer')
+      .send({ id: 'nope', choice: 'once', pin: card.pin });
+    expect(plain.body.code).toBe('ERR_APPROVAL_UNKNOWN');
   });
 });

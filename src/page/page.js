@@ -261,7 +261,7 @@
           );
           b.addEventListener('click', () => {
             const body = { id: p.id, choice };
-            if (pinInput && choice !== 'deny') {
+            if (pinInput && choice !== 'deny' && pinInput.value !== '') {
               body.pin = pinInput.value;
               pinInput.value = '';
             }

@@ -309,3 +309,85 @@ describe.skipIf(!existsSync(CHROMIUM))(
     });
   },
 );
+
+describe.skipIf(!existsSync(CHROMIUM))(
+  'the agent page with the per-signature PIN policy (skipped: /usr/bin/chromium not installed)',
+  () => {
+    const copy = privateSofthsmCopy();
+    const card = testCard('prescriber', copy.dir);
+    let sim: RunningSpineSim;
+    let running: RunningAgent;
+    let browser: Browser;
+    let agentPage: Page;
+    let appPage: Page;
+    let app: Server;
+    let appOrigin: string;
+
+    beforeAll(async () => {
+      process.env.SOFTHSM2_CONF = copy.conf;
+      sim = await startSim({ dir: copy.dir });
+      let agentUrl = '';
+      app = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(caller(agentUrl));
+      });
+      await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+      appOrigin = `http://127.0.0.1:${(app.address() as { port: number }).port}`;
+      const tmp = mkdtempSync(join(tmpdir(), 'rxsign-page-pin-'));
+      running = await startAgent({
+        config: loadConfig({
+          RXSIGN_MODULE: softhsmModule(),
+          RXSIGN_TOKEN: card.label,
+          RXSIGN_SSB_URL: sim.url,
+          RXSIGN_POLL_MS: '100',
+          RXSIGN_PIN_POLICY: 'per-signature',
+          RXSIGN_AUDIT_LOG: join(tmp, 'audit.log'),
+          RXSIGN_RUNTIME_DIR: join(tmp, 'run'),
+          RXSIGN_STATE_DIR: join(tmp, 'state'),
+          RXSIGN_ALLOWED_ORIGINS: appOrigin,
+          SOFTHSM2_CONF: copy.conf,
+        }),
+        logger: captureLogger().logger,
+        listenPort: 0,
+      });
+      agentUrl = running.url;
+      browser = await launchChromium();
+      const context = await browser.newContext();
+      agentPage = await context.newPage();
+      appPage = await context.newPage();
+      await appPage.goto(appOrigin);
+      await agentPage.goto(running.pageUrl);
+      await agentPage.getByLabel('Smartcard PIN').fill(card.pin);
+      await agentPage.getByRole('button', { name: 'Log in' }).click();
+      await agentPage.locator('#state[data-state="active"]').waitFor({ timeout: 15_000 });
+    }, 120_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      await running?.close();
+      await sim?.close();
+      await new Promise((r) => app?.close(r));
+      process.env.SOFTHSM2_CONF = `${process.env.RXSIGN_TEST_SOFTHSM_DIR ?? ''}/softhsm2.conf`;
+      copy.cleanup();
+    });
+
+    test('the request asks for the card PIN on the page; Allow without it is refused, with it the app gets its signature', async () => {
+      const pending = appPage.evaluate(() =>
+        (
+          window as unknown as { signDocument(t: string): Promise<{ status: number }> }
+        ).signDocument('signed with the PIN typed on the agent page'),
+      );
+      const request = agentPage.locator(`#pending li[data-origin="${appOrigin}"]`);
+      await expect.poll(() => request.count()).toBe(1);
+      const pin = request.getByLabel('Card PIN for this signature');
+      await request.getByRole('button', { name: 'Allow once' }).click();
+      await expect
+        .poll(() => agentPage.locator('#message').textContent())
+        .toContain('ERR_APPROVAL_PIN_REQUIRED');
+      await pin.fill(card.pin);
+      await request.getByRole('button', { name: 'Allow once' }).click();
+      expect((await pending).status).toBe(200);
+      await expect.poll(() => request.count()).toBe(0);
+    });
+  },
+);

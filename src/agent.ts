@@ -213,7 +213,8 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     access,
     // batch verification carries many documents (base64) in one JSON body
     jsonLimits: [
-      { prefix: '/api/v1/verify', limit: '70mb' },
+      // two at a time: two 70 MiB batches and their documents fit in the agent's heap (src/node-flags.ts)
+      { prefix: '/api/v1/verify', limit: '70mb', concurrent: 2 },
       // the HL7 JSON envelope carries a document of up to 2 MiB (as a JSON string: escapes make it longer)
       { prefix: '/api/v1/sign/hl7', limit: '5mb' },
     ],

@@ -8,7 +8,7 @@
  *   input, a PIN or a ticket; a 4xx's `detail` (field paths, a CKR name: never a secret) is logged at debug
  *   level only.
  */
-import express, { Router, type ErrorRequestHandler } from 'express';
+import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ServiceError } from '../errors.js';
@@ -32,8 +32,43 @@ export interface AppOptions {
   readonly access: AccessOptions;
   /** JSON body limit, default 1 MiB. */
   readonly jsonLimit?: string;
-  /** Larger JSON limits for routes under a path prefix (e.g. batch verification). */
-  readonly jsonLimits?: readonly { readonly prefix: string; readonly limit: string }[];
+  /**
+   * Larger JSON limits for routes under a path prefix (e.g. batch verification); `concurrent` caps how many
+   * requests under the prefix are read and handled at once (the rest get 503 ERR_LARGE_BODY_BUSY before
+   * their body is read), so that large bodies cannot together outgrow the agent's heap (src/node-flags.ts).
+   */
+  readonly jsonLimits?: readonly {
+    readonly prefix: string;
+    readonly limit: string;
+    readonly concurrent?: number;
+  }[];
+}
+
+/**
+ * At most `max` requests at once through this middleware; one more is refused with 503 ERR_LARGE_BODY_BUSY
+ * and `Retry-After: 1` before its body is read. A place is given back when the response ends or the client
+ * goes away.
+ */
+function admission(max: number): RequestHandler {
+  let inFlight = 0;
+  return (_req, res, next) => {
+    if (inFlight >= max) {
+      res.setHeader('retry-after', '1');
+      next(apiError('ERR_LARGE_BODY_BUSY'));
+      return;
+    }
+    inFlight += 1;
+    let released = false;
+    const release = (): void => {
+      if (!released) {
+        released = true;
+        inFlight -= 1;
+      }
+    };
+    res.once('finish', release);
+    res.once('close', release);
+    next();
+  };
 }
 
 /**
@@ -178,6 +213,9 @@ export function createApp(o: AppOptions): express.Express {
   // Mounted by path like the routes, so the larger limit applies under the prefix only; a body one parser
   // has read is skipped by the next.
   for (const l of o.jsonLimits ?? []) {
+    if (l.concurrent !== undefined) {
+      app.use(l.prefix, admission(l.concurrent));
+    }
     app.use(l.prefix, express.json({ limit: l.limit, strict: true, verify: refuseDeepJson }));
   }
   app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true, verify: refuseDeepJson }));

@@ -9,6 +9,7 @@ export type ApiErrorCode =
   | 'ERR_FORBIDDEN_ORIGIN'
   | 'ERR_FORBIDDEN_HOST'
   | 'ERR_EVENTS_BUSY'
+  | 'ERR_LARGE_BODY_BUSY'
   | 'ERR_FORBIDDEN_PEER'
   | 'ERR_UNAUTHORIZED'
   | 'ERR_ORIGIN_ROUTE_FORBIDDEN'
@@ -109,6 +110,11 @@ export const API_ERRORS: ErrorTable<ApiErrorCode> = {
     status: 403,
     message: 'the Host header is not a loopback name',
     fix: 'Call the agent as http://127.0.0.1:<port> or http://localhost:<port>.',
+  },
+  ERR_LARGE_BODY_BUSY: {
+    status: 503,
+    message: 'too many large requests are being handled',
+    fix: 'Wait for your other verification requests to finish, then send this one again (Retry-After says when).',
   },
   ERR_EVENTS_BUSY: {
     status: 503,

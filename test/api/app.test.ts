@@ -57,6 +57,57 @@ function echoApp(level = 'trace'): { app: ReturnType<typeof createApp>; lines: s
 const body = { text: 'x'.repeat(4096) };
 
 describe('createApp', () => {
+  test('a prefix with `concurrent`: one request more than it allows is 503 ERR_LARGE_BODY_BUSY with Retry-After, before its body is read; the place comes back when an answer ends', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let handled = 0;
+    const slow = defineRouter([
+      route({
+        method: 'post',
+        path: '/heavy/slow',
+        tag: 'test',
+        summary: 'waits',
+        responses: { 200: { description: 'done' } },
+        errors: [],
+        handle: async (_req, res) => {
+          handled += 1;
+          if (handled === 1) {
+            await held;
+          }
+          res.json({ ok: true });
+        },
+      }),
+    ]);
+    const app = createApp({
+      access: testAccess(),
+      logger: createLogger({ level: 'silent' }),
+      routers: [slow],
+      jsonLimits: [{ prefix: '/heavy', limit: '64kb', concurrent: 1 }],
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((r) => server.once('listening', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const first = keyed(url)
+        .post('/heavy/slow')
+        .send({ a: 1 })
+        .then((r) => r);
+      await expect.poll(() => handled).toBe(1);
+      const busy = await keyed(url).post('/heavy/slow').send({ a: 2 });
+      expect(busy.status).toBe(503);
+      expect(busy.body.code).toBe('ERR_LARGE_BODY_BUSY');
+      expect(busy.headers['retry-after']).toBe('1');
+      expect(handled).toBe(1); // refused before the route ran
+      release();
+      expect((await first).status).toBe(200);
+      expect((await keyed(url).post('/heavy/slow').send({ a: 3 })).status).toBe(200);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   test('the larger JSON limit holds under its path prefix only, not for any path that starts with the same letters', async () => {
     const { app } = echoApp();
     expect((await keyed(app).post('/big/echo').send(body)).body).toEqual({ keys: ['text'] });

@@ -65,7 +65,7 @@ export function verifyRouter(options: VerifierOptions | Verifier = {}): ApiRoute
       },
       use: [express.raw({ type: RAW_TYPES, limit: LIMIT })],
       responses: { 200: { description: 'The report.', schema: VerificationReportSchema } },
-      errors: ['ERR_UNSUPPORTED_MEDIA_TYPE'],
+      errors: ['ERR_UNSUPPORTED_MEDIA_TYPE', 'ERR_LARGE_BODY_BUSY'],
       handle: async (req, res) => {
         let bytes: Uint8Array;
         if (Buffer.isBuffer(req.body)) {
@@ -93,7 +93,7 @@ export function verifyRouter(options: VerifierOptions | Verifier = {}): ApiRoute
           }),
         },
       },
-      errors: [],
+      errors: ['ERR_LARGE_BODY_BUSY'],
       handle: async (_req, res, { documents }) => {
         const reports = [];
         for (const d of documents) {

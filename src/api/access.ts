@@ -74,7 +74,7 @@ const ROUTES: Readonly<Record<string, RoutePolicy>> = {
   'POST /api/v1/sign/cms': { clients: true, page: false, web: 'approve' },
   'POST /api/v1/verify': { clients: true, page: true, web: 'open' },
   'POST /api/v1/verify/batch': { clients: true, page: true, web: 'open' },
-  // The CIS2 card assertion is bound to the browser's Origin (docs/cis2.md): web pages only, no approval yet;
+  // The CIS2 card assertion is bound to the browser's Origin (docs/cis2-sign-in.md): web pages only, no approval yet;
   // the session check is also the CIS2 simulator's server-side card watcher (with a key).
   'POST /api/v1/cis2/assertion': { clients: false, page: false, web: 'open' },
   'GET /api/v1/cis2/session': { clients: true, page: false, web: 'open' },

@@ -29,7 +29,7 @@ export interface AgentRouterDeps {
   readonly approvals: Approvals;
   /** The audit log the page's history reads. */
   readonly auditLogPath: () => string | undefined;
-  /** The CIS2-style sign-in's card assertion (docs/cis2.md). */
+  /** The CIS2-style sign-in's card assertion (docs/cis2-sign-in.md). */
   readonly cis2: Cis2RouterOptions;
   /** The signing routes' parts; absent = signing off (no card configured or present). */
   readonly signing?: SignRouterDeps;

@@ -1,5 +1,5 @@
 /**
- * The CIS2 authentication simulator as an HTTP handler: oidc-provider configured as CIS2 (docs/cis2.md), plus
+ * The CIS2 authentication simulator as an HTTP handler: oidc-provider configured as CIS2 (docs/cis2-sign-in.md), plus
  * the sign-in pages (smartcard via the rxsign agent, and a labelled username form).
  *
  * Rules this file enforces:

@@ -1,5 +1,5 @@
 /**
- * The simulator's check of a card assertion (the smartcard leg: rxsign's own protocol, docs/cis2.md), with
+ * The simulator's check of a card assertion (the smartcard leg: rxsign's own protocol, docs/cis2-sign-in.md), with
  * the Security Broker simulator's card certificate rules (steps 8 and 9: cardCertificateRefusal, from the
  * spine-sim folder's surface):
  *

@@ -3,7 +3,7 @@
  *
  * Rules this file enforces:
  * - The file is a JSON array of `{ client_id, redirect_uris, jwks | client_secret, backchannel_logout_uri?,
- *   post_logout_redirect_uris?, token_endpoint_auth_method?, client_name? }` (docs/cis2.md).
+ *   post_logout_redirect_uris?, token_endpoint_auth_method?, client_name? }` (docs/cis2-sign-in.md).
  * - Exactly one of `jwks` (→ `private_key_jwt`, RS256 or RS512) or `client_secret` (→ `client_secret_basic` or
  *   `client_secret_post`); `jwks` holds RSA public keys only.
  * - Every URI is an absolute http(s) URL without a fragment; `client_id` values are unique.

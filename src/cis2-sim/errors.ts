@@ -5,7 +5,7 @@
  *   and the field, never a secret.
  * - {@link CARD_REFUSALS}: why a card assertion was refused. The simulator ends the sign-in with the OAuth
  *   error `access_denied` (OpenID Connect Core §3.1.2.6) whose `error_description` starts with the code, so a
- *   relying party sees the same shape as any refused CIS2 sign-in (docs/cis2.md lists the codes).
+ *   relying party sees the same shape as any refused CIS2 sign-in (docs/cis2-sign-in.md lists the codes).
  */
 import { errorFactory, type ErrorTable } from '../errors.js';
 import type { CertificateRefusalCode } from '../spine-sim/index.js';
@@ -16,12 +16,12 @@ export const CIS2_SIM_ERRORS: ErrorTable<Cis2SimErrorCode> = {
   ERR_CIS2_SIM_CLIENTS_UNREADABLE: {
     status: 500,
     message: 'the clients file cannot be read or is not JSON',
-    fix: 'Pass --clients with a readable JSON file (see docs/cis2.md).',
+    fix: 'Pass --clients with a readable JSON file (see docs/cis2-sign-in.md).',
   },
   ERR_CIS2_SIM_CLIENTS_INVALID: {
     status: 500,
     message: 'the clients file does not match the schema',
-    fix: 'Fix the entry and field named in the error (docs/cis2.md lists the fields).',
+    fix: 'Fix the entry and field named in the error (docs/cis2-sign-in.md lists the fields).',
   },
 };
 

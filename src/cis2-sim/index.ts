@@ -1,7 +1,7 @@
 /**
  * The CIS2 simulator's public surface (a separate program: the agent never imports it; the demo and
  * `rxsign cis2-sim` in src/cli start it). Its codes are its own table, not the agent's registry
- * (docs/cis2.md lists them). The provider adapter, claims and pages stay internal.
+ * (docs/cis2-sign-in.md lists them). The provider adapter, claims and pages stay internal.
  */
 export {
   CIS2_BASE_PATH,

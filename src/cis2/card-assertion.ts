@@ -1,5 +1,5 @@
 /**
- * The card assertion: rxsign's own smartcard step for CIS2-style sign-in (docs/cis2.md §"The card assertion").
+ * The card assertion: rxsign's own smartcard step for CIS2-style sign-in (docs/cis2-sign-in.md §"The card assertion").
  *
  * NHS has not published what the national CIS2 login page asks the local client for, so this is rxsign's
  * protocol, shared by the agent (which builds it) and the CIS2 simulator (which checks it):

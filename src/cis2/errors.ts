@@ -1,4 +1,4 @@
-/** The agent's card-assertion error codes (docs/cis2.md). */
+/** The agent's card-assertion error codes (docs/cis2-sign-in.md). */
 import { errorFactory, type ErrorTable } from '../errors.js';
 
 export type Cis2ErrorCode =

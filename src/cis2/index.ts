@@ -1,6 +1,6 @@
 /**
  * The cis2 folder's public surface: the card assertion the agent makes for a CIS2-style sign-in
- * (docs/cis2.md) and the agent's codes for it.
+ * (docs/cis2-sign-in.md) and the agent's codes for it.
  */
 export {
   CARD_ASSERTION_ISS,

@@ -17,12 +17,12 @@ export const DEFAULT_CIS2_SIM_PORT = 8732;
 export const CIS2_SIM_USAGE = `Usage: rxsign cis2-sim --users FILE --trust DIR [--crl DIR] --clients FILE [options]
 
 A local CIS2 Authentication (OpenID Connect) simulator for tests and demos, built on oidc-provider. Its
-smartcard step asks the rxsign agent for a card assertion: rxsign's own protocol, not NHS's (docs/cis2.md).
+smartcard step asks the rxsign agent for a card assertion: rxsign's own protocol, not NHS's (docs/cis2-sign-in.md).
 
   --users FILE            users and roles (the Security Broker simulator's file; docs/spine-sim.md)
   --trust DIR             CA certificates, PEM or DER (self-signed = anchors, others = intermediates)
   --crl DIR               CRLs, PEM or DER (optional)
-  --clients FILE          relying parties (JSON; docs/cis2.md)
+  --clients FILE          relying parties (JSON; docs/cis2-sign-in.md)
   --port N                port to listen on (default ${DEFAULT_CIS2_SIM_PORT}; 0 = any free port)
   --host H                address to listen on (default 127.0.0.1)
   --agent URL             the rxsign agent the login page asks (default ${DEFAULT_AGENT_URL})

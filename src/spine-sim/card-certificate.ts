@@ -2,7 +2,7 @@
  * The certificate rules both simulators apply to a card's authentication certificate: the Security Broker's
  * authvalidate (login-check.ts, steps 7 and 8) and the CIS2 simulator's card assertion
  * (src/cis2-sim/card-check.ts, steps 8 and 9). Each simulator turns a refusal into its own answer, with its
- * own wording (docs/spine-sim.md, docs/cis2.md).
+ * own wording (docs/spine-sim.md, docs/cis2-sign-in.md).
  *
  * Rules:
  * - a certificate with a keyUsage extension must allow digitalSignature (RFC 5280 §4.2.1.3): CERT_KEY_USAGE;

@@ -1,5 +1,5 @@
 /**
- * The card assertion for CIS2-style sign-in (docs/cis2.md; the protocol is rxsign's own, see
+ * The card assertion for CIS2-style sign-in (docs/cis2-sign-in.md; the protocol is rxsign's own, see
  * src/cis2/card-assertion.ts). Routes:
  *   POST /api/v1/cis2/assertion  { nonce, audience, authAfter? } → { assertion, expiresIn }
  *   GET  /api/v1/cis2/session                                    → { active, cardSessionId? }
@@ -113,7 +113,7 @@ export function cis2Router(o: Cis2RouterOptions): ApiRouter {
       path: '/api/v1/cis2/assertion',
       tag: TAG,
       summary:
-        'A card assertion for CIS2-style sign-in, signed with the card’s authentication key (docs/cis2.md)',
+        'A card assertion for CIS2-style sign-in, signed with the card’s authentication key (docs/cis2-sign-in.md)',
       description: 'The assertion’s origin is the request’s Origin header; no PIN is asked here.',
       responses: {
         200: {

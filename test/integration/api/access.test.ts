@@ -417,7 +417,13 @@ describe('web pages: allowlist, CORS and the user in the loop', () => {
     expect(pre.headers['access-control-allow-private-network']).toBe('true');
     expect(pre.headers.vary).toMatch(/Origin/);
     // page and CLI routes are not for web pages, not even the preflight
-    for (const path of ['/api/v1/login', '/api/v1/logout', '/api/v1/role', '/api/v1/approvals']) {
+    for (const path of [
+      '/api/v1/login',
+      '/api/v1/logout',
+      '/api/v1/role',
+      '/api/v1/approvals',
+      '/api/v1/approvals/answer', // where the page sends the PIN with the per-signature policy
+    ]) {
       const r = await request(server.url).post(path).set('origin', WEB).send({ pin: card.pin });
       expect(r.body.code, path).toBe('ERR_ORIGIN_ROUTE_FORBIDDEN');
     }

@@ -13,17 +13,16 @@ import {
   renameSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { launchChromium } from '../../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startAgent, type RunningAgent } from '../../../src/agent.js';
 import { loadConfig } from '../../../src/config.js';
 import { describePrescription, prepareBundle } from '../../../src/prescription/fhir/index.js';
-import type { RunningSpineSim } from '../../../src/spine-sim/index.js';
 import { privateSofthsmCopy, softhsmModule, testCard } from '../../helpers/softhsm.js';
 import { captureLogger, startSim } from '../auth/helpers.js';
 
@@ -76,18 +75,82 @@ async function axeViolations(page: Page): Promise<{ id: string; impact: string; 
   });
 }
 
+interface Scene {
+  readonly running: RunningAgent;
+  readonly agentPage: Page;
+  readonly appPage: Page;
+  readonly appOrigin: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The Spine simulator on a private SoftHSM copy, a prescribing app's page on its own (allowlisted) origin,
+ * the agent with `env` on top of the common settings, and Chromium with the agent page and the app page open.
+ */
+async function startScene(
+  copy: ReturnType<typeof privateSofthsmCopy>,
+  label: string,
+  env: Record<string, string>,
+  contextOptions: { bypassCSP?: boolean } = {},
+): Promise<Scene> {
+  process.env.SOFTHSM2_CONF = copy.conf;
+  const sim = await startSim({ dir: copy.dir });
+  let agentUrl = '';
+  const app = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(caller(agentUrl));
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+  const appOrigin = `http://127.0.0.1:${(app.address() as { port: number }).port}`;
+  const tmp = mkdtempSync(join(tmpdir(), 'rxsign-page-'));
+  const running = await startAgent({
+    config: loadConfig({
+      RXSIGN_MODULE: softhsmModule(),
+      RXSIGN_TOKEN: label,
+      RXSIGN_SSB_URL: sim.url,
+      RXSIGN_POLL_MS: '100',
+      RXSIGN_AUDIT_LOG: join(tmp, 'audit.log'),
+      RXSIGN_RUNTIME_DIR: join(tmp, 'run'),
+      RXSIGN_STATE_DIR: join(tmp, 'state'),
+      RXSIGN_ALLOWED_ORIGINS: appOrigin,
+      SOFTHSM2_CONF: copy.conf,
+      ...env,
+    }),
+    logger: captureLogger().logger,
+    listenPort: 0,
+  });
+  agentUrl = running.url;
+  const browser = await launchChromium();
+  const context = await browser.newContext(contextOptions);
+  const agentPage = await context.newPage();
+  const appPage = await context.newPage();
+  await appPage.goto(appOrigin);
+  await agentPage.goto(running.pageUrl);
+  return {
+    running,
+    agentPage,
+    appPage,
+    appOrigin,
+    close: async () => {
+      await browser.close();
+      await running.close();
+      await sim.close();
+      await new Promise((r) => app.close(r));
+      process.env.SOFTHSM2_CONF = `${process.env.RXSIGN_TEST_SOFTHSM_DIR ?? ''}/softhsm2.conf`;
+      copy.cleanup();
+    },
+  };
+}
+
 describe.skipIf(!existsSync(CHROMIUM))(
   'the agent page in Chromium (skipped: /usr/bin/chromium not installed)',
   () => {
     const copy = privateSofthsmCopy();
     const card = testCard('multi-role', copy.dir);
-    let sim: RunningSpineSim;
+    let scene: Scene | undefined;
     let running: RunningAgent;
-    let browser: Browser;
-    let context: BrowserContext;
     let agentPage: Page;
     let appPage: Page;
-    let app: Server;
     let appOrigin: string;
     let shot = 0;
     const snap = async (name: string): Promise<void> => {
@@ -100,50 +163,21 @@ describe.skipIf(!existsSync(CHROMIUM))(
 
     beforeAll(async () => {
       mkdirSync(SHOTS, { recursive: true });
-      process.env.SOFTHSM2_CONF = copy.conf;
-      sim = await startSim({ dir: copy.dir });
-      let agentUrl = '';
-      app = createServer((_req, res) => {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        res.end(caller(agentUrl));
-      });
-      await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
-      appOrigin = `http://127.0.0.1:${(app.address() as { port: number }).port}`;
-      const tmp = mkdtempSync(join(tmpdir(), 'rxsign-page-'));
-      running = await startAgent({
-        config: loadConfig({
-          RXSIGN_MODULE: softhsmModule(),
-          RXSIGN_TOKEN: card.label,
-          RXSIGN_SSB_URL: sim.url,
-          RXSIGN_POLL_MS: '100',
-          RXSIGN_AUDIT_LOG: join(tmp, 'audit.log'),
-          RXSIGN_RUNTIME_DIR: join(tmp, 'run'),
-          RXSIGN_STATE_DIR: join(tmp, 'state'),
-          RXSIGN_ALLOWED_ORIGINS: appOrigin,
+      // bypassCSP only so that the test can inject axe-core; the page itself runs under its own CSP.
+      scene = await startScene(
+        copy,
+        card.label,
+        {
           RXSIGN_TRUST_DIR: join(copy.dir, 'pki', 'ca'),
           RXSIGN_CRL_DIR: join(copy.dir, 'pki', 'crl'),
-          SOFTHSM2_CONF: copy.conf,
-        }),
-        logger: captureLogger().logger,
-        listenPort: 0,
-      });
-      agentUrl = running.url;
-      browser = await launchChromium();
-      // bypassCSP only so that the test can inject axe-core; the page itself runs under its own CSP.
-      context = await browser.newContext({ bypassCSP: true });
-      agentPage = await context.newPage();
-      appPage = await context.newPage();
-      await appPage.goto(appOrigin);
-      await agentPage.goto(running.pageUrl);
+        },
+        { bypassCSP: true },
+      );
+      ({ running, agentPage, appPage, appOrigin } = scene);
     }, 120_000);
 
     afterAll(async () => {
-      await browser?.close();
-      await running?.close();
-      await sim?.close();
-      await new Promise((r) => app?.close(r));
-      process.env.SOFTHSM2_CONF = `${process.env.RXSIGN_TEST_SOFTHSM_DIR ?? ''}/softhsm2.conf`;
-      copy.cleanup();
+      await scene?.close();
     });
 
     test('the card is seen; the page passes axe-core with no serious or critical violation', async () => {
@@ -315,60 +349,21 @@ describe.skipIf(!existsSync(CHROMIUM))(
   () => {
     const copy = privateSofthsmCopy();
     const card = testCard('prescriber', copy.dir);
-    let sim: RunningSpineSim;
-    let running: RunningAgent;
-    let browser: Browser;
+    let scene: Scene | undefined;
     let agentPage: Page;
     let appPage: Page;
-    let app: Server;
     let appOrigin: string;
 
     beforeAll(async () => {
-      process.env.SOFTHSM2_CONF = copy.conf;
-      sim = await startSim({ dir: copy.dir });
-      let agentUrl = '';
-      app = createServer((_req, res) => {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        res.end(caller(agentUrl));
-      });
-      await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
-      appOrigin = `http://127.0.0.1:${(app.address() as { port: number }).port}`;
-      const tmp = mkdtempSync(join(tmpdir(), 'rxsign-page-pin-'));
-      running = await startAgent({
-        config: loadConfig({
-          RXSIGN_MODULE: softhsmModule(),
-          RXSIGN_TOKEN: card.label,
-          RXSIGN_SSB_URL: sim.url,
-          RXSIGN_POLL_MS: '100',
-          RXSIGN_PIN_POLICY: 'per-signature',
-          RXSIGN_AUDIT_LOG: join(tmp, 'audit.log'),
-          RXSIGN_RUNTIME_DIR: join(tmp, 'run'),
-          RXSIGN_STATE_DIR: join(tmp, 'state'),
-          RXSIGN_ALLOWED_ORIGINS: appOrigin,
-          SOFTHSM2_CONF: copy.conf,
-        }),
-        logger: captureLogger().logger,
-        listenPort: 0,
-      });
-      agentUrl = running.url;
-      browser = await launchChromium();
-      const context = await browser.newContext();
-      agentPage = await context.newPage();
-      appPage = await context.newPage();
-      await appPage.goto(appOrigin);
-      await agentPage.goto(running.pageUrl);
+      scene = await startScene(copy, card.label, { RXSIGN_PIN_POLICY: 'per-signature' });
+      ({ agentPage, appPage, appOrigin } = scene);
       await agentPage.getByLabel('Smartcard PIN').fill(card.pin);
       await agentPage.getByRole('button', { name: 'Log in' }).click();
       await agentPage.locator('#state[data-state="active"]').waitFor({ timeout: 15_000 });
     }, 120_000);
 
     afterAll(async () => {
-      await browser?.close();
-      await running?.close();
-      await sim?.close();
-      await new Promise((r) => app?.close(r));
-      process.env.SOFTHSM2_CONF = `${process.env.RXSIGN_TEST_SOFTHSM_DIR ?? ''}/softhsm2.conf`;
-      copy.cleanup();
+      await scene?.close();
     });
 
     test('the request asks for the card PIN on the page; Allow without it is refused, with it the app gets its signature', async () => {

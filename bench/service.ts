@@ -3,6 +3,10 @@
 // - p99 latency of the status route while CMS signing runs at full speed (target <= 5 ms);
 // - CMS signing through the full stack (HTTP, caller checks and authentication where the agent has them,
 //   policy, card, audit fsync) as a ratio of raw C_Sign measured in this run (target >= 0.8);
+// - CPU time per CMS signature of the agent's main thread, of the whole agent (the PKCS#11 worker, the libuv
+//   pool, V8's helper threads) and of the load generator, from /proc: steadier than the rate, which the
+//   scheduler's sharing of the cores moves from run to run (RXSIGN_BENCH_AGENT_FLAGS adds Node flags to the
+//   agent, e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it);
 // - resident memory of the agent process alone over N signatures (default 100,000): peak (target <= 150 MB)
 //   and growth after the first 10,000 (target: none beyond noise, <= 10 MB), from /proc/<pid>/status VmRSS.
 // The load generator runs in the benchmark's process on the same machine: both share the CPU.
@@ -25,6 +29,20 @@ function rssBytes(pid: number): number {
   return Number(m?.[1] ?? 0) * 1024;
 }
 
+/** CPU time (ms, user + system) of the process `pid` and of its main thread, from /proc (proc(5) stat). */
+function cpuMs(pid: number): { process: number; main: number } {
+  const ticks = (file: string): number => {
+    // Fields after the command's closing parenthesis: utime is the 12th, stime the 13th (1-based 14, 15).
+    const f = readFileSync(file, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(f[11]) + Number(f[12]);
+  };
+  const hz = 100; // USER_HZ on Linux
+  return {
+    process: (ticks(`/proc/${pid}/stat`) * 1000) / hz,
+    main: (ticks(`/proc/${pid}/task/${pid}/stat`) * 1000) / hz,
+  };
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -36,7 +54,12 @@ async function startChild(
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    [...AGENT_NODE_FLAGS, join(import.meta.dirname, 'agent-child.js')],
+    [
+      ...AGENT_NODE_FLAGS,
+      // e.g. RXSIGN_BENCH_AGENT_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the agent alone.
+      ...(process.env.RXSIGN_BENCH_AGENT_FLAGS?.split(' ').filter(Boolean) ?? []),
+      join(import.meta.dirname, 'agent-child.js'),
+    ],
     {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -149,6 +172,7 @@ export async function serviceSection(input: SectionInput, signatures: number): P
       headers: auth,
     });
     let cmsRate: number;
+    let cpuPerSignature = { main: NaN, agent: NaN, generator: NaN };
     const latencies: number[] = [];
     try {
       await rate(pool.send, 300, CMS_CLIENTS); // warm-up
@@ -173,7 +197,18 @@ export async function serviceSection(input: SectionInput, signatures: number): P
           await new Promise((r) => setTimeout(r, 5));
         }
       })();
+      const cpu0 = cpuMs(pid);
+      const own0 = process.cpuUsage();
+      const t0 = performance.now();
       cmsRate = await rate(pool.send, ms, CMS_CLIENTS);
+      const signed = (cmsRate * (performance.now() - t0)) / 1000;
+      const cpu1 = cpuMs(pid);
+      const own1 = process.cpuUsage(own0);
+      cpuPerSignature = {
+        main: (cpu1.main - cpu0.main) / signed,
+        agent: (cpu1.process - cpu0.process) / signed,
+        generator: (own1.user + own1.system) / 1000 / signed,
+      };
       probing = false;
       await probe;
       prober.close();
@@ -229,6 +264,12 @@ export async function serviceSection(input: SectionInput, signatures: number): P
           ratio: cmsRate / raw,
           target: '>= 0.8',
           pass: cmsRate / raw >= 0.8,
+        },
+        {
+          section: 'service',
+          name: 'CPU per CMS signature: agent main thread / whole agent / load generator',
+          perSecond: NaN,
+          extra: `${cpuPerSignature.main.toFixed(3)} / ${cpuPerSignature.agent.toFixed(3)} / ${cpuPerSignature.generator.toFixed(3)} ms`,
         },
         {
           section: 'service',

@@ -139,6 +139,8 @@ export function xmlDsigSignature(
 export interface EpsItem {
   readonly id: string;
   readonly bytes: Uint8Array;
+  /** {@link sha256Hex} of `bytes` (the audit log's `payloadSha256`), computed once by the caller. */
+  readonly sha256: string;
 }
 
 /** One item's outcome. */
@@ -207,7 +209,7 @@ export async function signEpsItems(
     if (item === undefined) {
       break;
     }
-    const sha256 = sha256Hex(item.bytes);
+    const { sha256 } = item;
     if (removed || pending === undefined) {
       out.push({ id: item.id, ok: false, code: 'ERR_SIGN_CARD_REMOVED', sha256 });
       continue;

@@ -344,7 +344,8 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
             throw signError('ERR_SIGN_BAD_INPUT');
           }
           const bytes = decodeEpsPayload(p.payload, algorithm);
-          sha = [sha256Hex(bytes)];
+          const sha256 = sha256Hex(bytes);
+          sha = [sha256];
           if (p.bundle !== undefined) {
             // What you see is what you sign: the SignedInfo must be the Bundle's, byte for byte.
             if (p.bundle instanceof Error) {
@@ -359,7 +360,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
             }
             withBundle.set(p.id, { summary: describePrescription(p.bundle), root: p.bundle.root });
           }
-          items.push({ id: p.id, bytes });
+          items.push({ id: p.id, bytes, sha256 });
         } catch (err) {
           const code = codeOf(err);
           notSignedItem(p.id, code, sha[0], issuesOf(err));
@@ -371,11 +372,12 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
       const when = timestamp ?? now().toISOString();
       const records: AuditEntry[] = [];
       const signedSha: string[] = [];
-      for (const r of outcomes) {
+      // signEpsItems answers in item order, one outcome per item.
+      for (const [index, r] of outcomes.entries()) {
         if (r.ok) {
           const signature = Buffer.from(r.signature).toString('base64');
           signedSha.push(r.sha256);
-          const item = items.find((i) => i.id === r.id);
+          const item = items[index];
           const signatureXml = xmlDsigSignature(
             item?.bytes ?? new Uint8Array(),
             signature,

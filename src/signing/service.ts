@@ -9,6 +9,8 @@
  *   the append resolved (fsync); if the audit fails, no signature is returned (ERR_SIGN_AUDIT_FAILED);
  * - before any card operation the audit log's free-space reserve is checked (`ensureSpace`): below it every
  *   signing request is refused with ERR_AUDIT_DISK_FULL (audited) until space is freed;
+ * - a batch's payload ids are unique (the answer names each signature by its id): a repeated id refuses the
+ *   whole batch (ERR_SIGN_BAD_INPUT) before any card operation;
  * - policy (algorithm allowlist, certificate usage, validity, PKUP, path and revocation) runs before signing;
  *   the certificate is checked at the signing time (now) and, for EPS, at the `$prepare` timestamp as well;
  * - caller input is copied before the first await (docs/style.md §21); the PIN is passed to the card only.
@@ -315,6 +317,12 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
       }
       if (payloads.length > MAX_EPS_BATCH) {
         throw signError('ERR_SIGN_BATCH_TOO_LARGE');
+      }
+      if (new Set(ids).size !== ids.length) {
+        // The answer names each signature by its id: with a repeated id, which is whose cannot be told.
+        throw signError('ERR_SIGN_BAD_INPUT', {
+          detail: { field: 'payloads[].id', reason: 'repeated' },
+        });
       }
       const algorithm = parseEpsAlgorithm(request.algorithm);
       const ts = timestampOf(timestamp);

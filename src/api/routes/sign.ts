@@ -67,7 +67,9 @@ const EpsBody = z
       .array(
         z
           .object({
-            id: Printable,
+            id: Printable.describe(
+              'Names this payload’s signature in the answer; unique within the batch (a repeated id refuses the batch: ERR_SIGN_BAD_INPUT).',
+            ),
             payload: z
               .string()
               .min(1)

@@ -293,6 +293,28 @@ describe('§1.5/§3.2 EPS digest batch (signPrescription shape)', () => {
     expect(written[0]).toMatchObject({ errorCode: 'ERR_SIGN_BATCH_TOO_LARGE', items: 251 });
   });
 
+  test('a batch with a repeated payload id is refused as a whole (which signature is whose could not be told), one record, nothing signed', async () => {
+    // Before: both were signed, and the second item's Signature XML wrapped the first item's SignedInfo.
+    const before = records().length;
+    const payloads = ['one', 'two'].map((t) => ({
+      id: 'rx-same',
+      payload: b64(signedInfoFor(t, 'RS256')),
+    }));
+    await expect(
+      service('prescriber').signEpsBatch(
+        { payloads, algorithm: 'RS256' },
+        { client: 'test', pin: prescriber.pin },
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_SIGN_BAD_INPUT', detail: { field: 'payloads[].id' } });
+    const written = records().slice(before);
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({
+      outcome: 'refused',
+      errorCode: 'ERR_SIGN_BAD_INPUT',
+      items: 2,
+    });
+  });
+
   test('§1.5 an unknown algorithm is refused before the card, and audited', async () => {
     await expect(
       service('prescriber').signEpsBatch(

@@ -27,6 +27,7 @@ import {
   type Response,
 } from 'express';
 import { z } from 'zod';
+import { setPreflightHeaders } from '../cors.js';
 import { isLoopbackAddress } from '../net.js';
 import { peerUid } from '../peer.js';
 import type { ApprovalWhat, Approvals } from './approvals.js';
@@ -152,18 +153,10 @@ export function mayGivePin(res: Response): boolean {
   return c.kind === 'page' || (c.kind === 'key' && c.name === 'cli');
 }
 
-const CORS_METHODS = 'GET, POST';
-const CORS_HEADERS = 'content-type, authorization';
-
 function setCors(req: Request, res: Response, origin: string): void {
   res.setHeader('access-control-allow-origin', origin);
   if (req.method === 'OPTIONS') {
-    res.setHeader('access-control-allow-methods', CORS_METHODS);
-    res.setHeader('access-control-allow-headers', CORS_HEADERS);
-    res.setHeader('access-control-max-age', '600');
-    if (req.headers['access-control-request-private-network'] === 'true') {
-      res.setHeader('access-control-allow-private-network', 'true');
-    }
+    setPreflightHeaders(req.headers, res, 'content-type, authorization');
   }
 }
 

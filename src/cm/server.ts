@@ -24,6 +24,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ConnectionTable, type Connection } from './connections.js';
+import { setPreflightHeaders } from '../cors.js';
 import { peerUid } from '../peer.js';
 import { decodeSignRequest, hubRefusal, type HubResponse, type SignRequest } from './request.js';
 
@@ -298,12 +299,7 @@ export async function startCmService(o: CmServiceOptions): Promise<RunningCmServ
     const origin = await guard(req);
     cors(res, origin);
     if (req.method === 'OPTIONS') {
-      res.setHeader('access-control-allow-methods', 'GET, POST');
-      res.setHeader('access-control-allow-headers', 'content-type');
-      res.setHeader('access-control-max-age', '600');
-      if (req.headers['access-control-request-private-network'] === 'true') {
-        res.setHeader('access-control-allow-private-network', 'true');
-      }
+      setPreflightHeaders(req.headers, res, 'content-type');
       res.writeHead(204).end();
       return;
     }

@@ -19,6 +19,7 @@ import { type Agent, authError } from '../../auth/index.js';
 import { buildCardAssertion, CARD_ASSERTION_LIFETIME_S, NONCE_PATTERN } from '../../cis2/index.js';
 import { cis2Error } from '../../cis2/index.js';
 import { parseCertificate, type CertificateInfo } from '../../cms/index.js';
+import { setPreflightHeaders } from '../../cors.js';
 import type { TokenPort } from '../../pkcs11/index.js';
 import { defineRouter, route, type ApiRouter } from '../route-table.js';
 import { parseBody } from '../validate.js';
@@ -95,12 +96,7 @@ export function cis2Router(o: Cis2RouterOptions): ApiRouter {
       errors: [],
       handle: (req, res) => {
         cors(req, res);
-        res.setHeader('access-control-allow-methods', 'GET, POST');
-        res.setHeader('access-control-allow-headers', 'content-type');
-        res.setHeader('access-control-max-age', '600');
-        if (req.headers['access-control-request-private-network'] === 'true') {
-          res.setHeader('access-control-allow-private-network', 'true');
-        }
+        setPreflightHeaders(req.headers, res, 'content-type');
         res.status(204).end();
       },
     });

@@ -45,6 +45,25 @@ const STRICT_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
+ * Refuses a batch whose payload ids repeat (ERR_SIGN_BAD_INPUT, detail `payloads[].id` / `repeated`): the
+ * answer names each signature by its id, so with a repeated id which signature is whose cannot be told.
+ * The HTTP route calls it before the user is asked to approve, the signing service again for every caller.
+ *
+ * @example
+ * ```ts
+ * checkDistinctIds(['rx-1', 'rx-2']); // returns
+ * checkDistinctIds(['rx-1', 'rx-1']); // throws ERR_SIGN_BAD_INPUT
+ * ```
+ */
+export function checkDistinctIds(ids: readonly string[]): void {
+  if (new Set(ids).size !== ids.length) {
+    throw signError('ERR_SIGN_BAD_INPUT', {
+      detail: { field: 'payloads[].id', reason: 'repeated' },
+    });
+  }
+}
+
+/**
  * Allowlists the algorithm (§1.5): RS256 or RS1, else ERR_SIGN_ALGORITHM_UNSUPPORTED.
  *
  * @example

@@ -26,6 +26,7 @@ export {
 } from './card-session.js';
 export {
   MAX_EPS_BATCH,
+  checkDistinctIds,
   decodeEpsPayload,
   parseEpsAlgorithm,
   xmlDsigSignature,

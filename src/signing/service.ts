@@ -41,6 +41,7 @@ import {
 import { MAX_CMS_CONTENT_BYTES, signContentCms, type CmsSignOptions } from './cms.js';
 import {
   MAX_EPS_BATCH,
+  checkDistinctIds,
   decodeEpsPayload,
   epsMechanism,
   parseEpsAlgorithm,
@@ -318,12 +319,7 @@ export function createSigningService(o: SigningServiceOptions): SigningService {
       if (payloads.length > MAX_EPS_BATCH) {
         throw signError('ERR_SIGN_BATCH_TOO_LARGE');
       }
-      if (new Set(ids).size !== ids.length) {
-        // The answer names each signature by its id: with a repeated id, which is whose cannot be told.
-        throw signError('ERR_SIGN_BAD_INPUT', {
-          detail: { field: 'payloads[].id', reason: 'repeated' },
-        });
-      }
+      checkDistinctIds(ids);
       const algorithm = parseEpsAlgorithm(request.algorithm);
       const ts = timestampOf(timestamp);
       // Every payload is decoded and checked (EPS's SignedInfo template) before any card operation.

@@ -21,6 +21,7 @@ import { z } from 'zod';
 import {
   DEFAULT_PRESCRIBER_ROLES,
   MAX_EPS_BATCH,
+  checkDistinctIds,
   isPrescriberRole,
   signError,
   type SignCaller,
@@ -197,6 +198,18 @@ export function signRouter(deps: SignRouterDeps): ApiRouter {
 
   r.post('/api/v1/sign/eps', async (req, res) => {
     const body = parseBody(EpsBody, req.body);
+    const ids = body.payloads.map((p) => p.id);
+    try {
+      // Refused before the user is asked to approve a batch that would be refused anyway.
+      checkDistinctIds(ids);
+    } catch (err) {
+      await deps.service.refuse(
+        caller(res, deps.roleProvider, body.pin),
+        'ERR_SIGN_BAD_INPUT',
+        ids,
+      );
+      throw err;
+    }
     const c = withPagePin(
       caller(res, deps.roleProvider, body.pin),
       await gate(res, {
@@ -205,11 +218,7 @@ export function signRouter(deps: SignRouterDeps): ApiRouter {
         describe: () => describeEps(body.payloads),
       }),
     );
-    await roleRule(
-      c,
-      body.payloads.map((p) => p.id),
-      true,
-    );
+    await roleRule(c, ids, true);
     res.json(
       await deps.service.signEpsBatch(
         {

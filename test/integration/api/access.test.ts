@@ -504,6 +504,48 @@ describe('web pages: allowlist, CORS and the user in the loop', () => {
     await asPage().post('/api/v1/approvals/revoke').send({ origin: WEB }).expect(200);
   });
 
+  test('an EPS batch with a repeated payload id is refused before the user is asked (was: asked, then refused)', async () => {
+    const logFile = join(stateDir, 'audit.log');
+    const before = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).length;
+    const payload = Buffer.from('<SignedInfo/>').toString('base64');
+    const answered = request(server.url)
+      .post('/api/v1/sign/eps')
+      .set('origin', WEB)
+      .send({
+        algorithm: 'RS256',
+        payloads: [
+          { id: 'rx-same', payload },
+          { id: 'rx-same', payload },
+        ],
+      })
+      .then((r) => r);
+    // Before the fix the request waited for an approval that the page showed for a batch it then refused.
+    const first = await Promise.race([
+      answered,
+      new Promise<'still waiting'>((r) => setTimeout(() => r('still waiting'), 5_000)),
+    ]);
+    expect((await asPage().get('/api/v1/approvals')).body.pending).toEqual([]);
+    expect(first).not.toBe('still waiting');
+    const refused = await answered;
+    expect(refused.status).toBe(400);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.body).toMatchObject({ code: 'ERR_SIGN_BAD_INPUT' });
+    expect(refused.headers['access-control-allow-origin']).toBe(WEB);
+    const written = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .slice(before)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(written).toEqual([
+      expect.objectContaining({
+        client: WEB,
+        outcome: 'refused',
+        errorCode: 'ERR_SIGN_BAD_INPUT',
+        items: 2,
+      }),
+    ]);
+  });
+
   test('answers survive a restart; configuration pre-approves (and cannot be revoked from the page)', async () => {
     const c = config({
       RXSIGN_SSB_URL: sim.url,

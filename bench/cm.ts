@@ -3,7 +3,9 @@
 // service and SoftHSM, with the agent logged in to the Spine simulator and the page's origin pre-approved.
 // Rows: requestToSign → answer for one prescription (p50/p95, and the hub's own share: p95 minus one raw
 // C_Sign of this run; target ≤ 20 ms), and 250 payloads in one request as a rate against raw C_Sign
-// (target ≥ 0.9), timed in steady state (after warm-up batches, for `--ms`). Skipped with a reason when /usr/bin/chromium is absent.
+// (target ≥ 0.9), timed in steady state (after warm-up batches, for `--ms`), against raw C_Sign measured
+// between the timed batches for as long as each took (in a child process, raw-child.ts: the agent here has
+// the module loaded). Skipped with a reason when /usr/bin/chromium is absent.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,7 @@ import { startSpineSim } from '../src/spine-sim/index.js';
 import { loadCrlDir, trustFromCertificates } from '../src/spine-sim/index.js';
 import { loadUsersFile } from '../src/spine-sim/index.js';
 import { HAVE_CHROMIUM, launchChromium } from './chromium.js';
-import { projectRoot, type Row, type SectionInput } from './common.js';
+import { projectRoot, startRawChild, type Row, type SectionInput } from './common.js';
 
 const ONE_RUNS = 60;
 /** Batches that warm up the path (JIT, the card session) before any is timed. */
@@ -83,6 +85,7 @@ export async function cmSection(input: SectionInput): Promise<Row[]> {
     listenPort: 0,
   });
   const browser = await launchChromium();
+  const rawChild = await startRawChild(card);
   try {
     await running.agent.login(card.pin);
     const tab = await browser.newPage();
@@ -108,9 +111,10 @@ export async function cmSection(input: SectionInput): Promise<Row[]> {
     const batches = Array.from({ length: BATCH_WARM_UP + BATCH_MAX }, (_, i) =>
       request(250, 1000 + i * 250),
     );
-    // In the page: one hub connection as NHS's library makes it, then requestToSign timed from send to answer.
-    const times = await tab.evaluate(
-      async ({ port, ones, batches, warmUp, ms }) => {
+    // In the page: one hub connection as NHS's library makes it; `__rxsignCall` times one requestToSign from
+    // send to answer (each call is its own evaluate, so the raw signer can run between them).
+    await tab.evaluate(
+      async ({ port }) => {
         const w = window as unknown as {
           signalRNoJQuery: {
             hubConnection(
@@ -126,6 +130,7 @@ export async function cmSection(input: SectionInput): Promise<Row[]> {
               start(o: object): { done(f: () => void): { fail(f: (e: unknown) => void): void } };
             };
           };
+          __rxsignCall?: (arg: string, n: number) => Promise<number>;
         };
         const connection = w.signalRNoJQuery.hubConnection(`http://localhost:${port}`, {
           logging: false,
@@ -134,7 +139,7 @@ export async function cmSection(input: SectionInput): Promise<Row[]> {
         await new Promise<void>((resolve, reject) => {
           connection.start({ transport: 'longPolling' }).done(resolve).fail(reject);
         });
-        const call = async (arg: string, n: number): Promise<number> => {
+        w.__rxsignCall = async (arg: string, n: number): Promise<number> => {
           const t0 = performance.now();
           const r = await new Promise<{ status_code: number; signatures: unknown[] }>(
             (resolve, reject) => {
@@ -150,43 +155,57 @@ export async function cmSection(input: SectionInput): Promise<Row[]> {
           }
           return t;
         };
-        const one: number[] = [];
-        for (const [i, arg] of ones.entries()) {
-          const t = await call(arg, 1);
-          if (i >= 5) {
-            one.push(t); // the first five warm up
-          }
-        }
-        // Steady state, as the library's batch row measures it: warm-up batches first, then batches for
-        // `ms` (at least four).
-        const batch: number[] = [];
-        let timed = 0;
-        for (const [i, arg] of batches.entries()) {
-          const t = await call(arg, 250);
-          if (i >= warmUp) {
-            batch.push(t);
-            timed += t;
-            if (batch.length >= 4 && timed >= ms) {
-              break;
-            }
-          }
-        }
-        return { one, batch };
       },
-      { port: running.cm?.port ?? 0, ones, batches, warmUp: BATCH_WARM_UP, ms },
+      { port: running.cm?.port ?? 0 },
     );
+    const call = (arg: string, n: number): Promise<number> =>
+      tab.evaluate(
+        ({ arg, n }) =>
+          (
+            window as unknown as { __rxsignCall: (a: string, n: number) => Promise<number> }
+          ).__rxsignCall(arg, n),
+        { arg, n },
+      );
+    const times = { one: [] as number[], batch: [] as number[] };
+    for (const [i, arg] of ones.entries()) {
+      const t = await call(arg, 1);
+      if (i >= 5) {
+        times.one.push(t); // the first five warm up
+      }
+    }
+    // Steady state, as the library's batch row measures it: warm-up batches first, then batches for `ms` (at
+    // least four). After each timed batch the raw signer runs for as long as the batch took, so the ratio
+    // compares the two under the same machine conditions (the speed of this machine drifts by a third within
+    // minutes; the figure taken before the section is printed beside it).
+    let rawSigned = 0;
+    let rawMs = 0;
+    let timed = 0;
+    for (const [i, arg] of batches.entries()) {
+      const t = await call(arg, 250);
+      if (i >= BATCH_WARM_UP) {
+        times.batch.push(t);
+        timed += t;
+        const r = await rawChild.rate(t);
+        rawSigned += (r * t) / 1000;
+        rawMs += t;
+        if (times.batch.length >= 4 && timed >= ms) {
+          break;
+        }
+      }
+    }
+    const interleavedRaw = rawSigned / (rawMs / 1000);
     const one = [...times.one].sort((a, b) => a - b);
     const p50 = quantile(one, 0.5);
     const p95 = quantile(one, 0.95);
-    const rawMs = 1000 / raw;
-    const overhead = p95 - rawMs;
+    const oneRawMs = 1000 / raw;
+    const overhead = p95 - oneRawMs;
     const batchRate = (250 * times.batch.length) / (times.batch.reduce((a, b) => a + b, 0) / 1000);
     return [
       {
         section: 'credential management',
         name: 'requestToSign, 1 prescription, chromium → hub → card (ms)',
         perSecond: NaN,
-        extra: `p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (raw C_Sign ${rawMs.toFixed(1)} ms)`,
+        extra: `p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (raw C_Sign ${oneRawMs.toFixed(1)} ms)`,
       },
       {
         section: 'credential management',
@@ -198,15 +217,23 @@ export async function cmSection(input: SectionInput): Promise<Row[]> {
       },
       {
         section: 'credential management',
+        name: "raw C_Sign between the timed batches (the next row's ratio uses it)",
+        perSecond: interleavedRaw,
+        baseline: 'raw C_Sign',
+        ratio: interleavedRaw / raw,
+      },
+      {
+        section: 'credential management',
         name: `requestToSign, 250 payloads per request (${times.batch.length} timed after ${BATCH_WARM_UP} to warm up)`,
         perSecond: batchRate,
-        baseline: 'raw C_Sign',
-        ratio: batchRate / raw,
+        baseline: 'raw C_Sign between batches',
+        ratio: batchRate / interleavedRaw,
         target: '>= 0.9',
-        pass: batchRate / raw >= 0.9,
+        pass: batchRate / interleavedRaw >= 0.9,
       },
     ];
   } finally {
+    await rawChild.close();
     await browser.close();
     await running.close();
     await sim.close();

@@ -1,7 +1,8 @@
 // Shared benchmark helpers: a SoftHSM card for the run, timing loops, openssl's own figures.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { pemToDer } from '../src/cms/index.js';
 
@@ -140,5 +141,53 @@ export function selfSignedSigner(dir: string, config: string): BenchSigner {
     keyPem: readFileSync(keyPath, 'utf8'),
     certPem,
     certDer: Buffer.from(pemToDer(certPem, ['CERTIFICATE'])),
+  };
+}
+
+/** Raw C_Sign in a child process (raw-child.ts), measured on demand between the timed runs of a section. */
+export interface RawChild {
+  /** Signs for about `ms` milliseconds in the child; resolves with signatures per second. */
+  rate(ms: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts raw-child.ts for `card` and waits until its session is open.
+ *
+ * @example
+ * ```ts
+ * const raw = await startRawChild(card);
+ * const perSecond = await raw.rate(150);
+ * await raw.close();
+ * ```
+ */
+export async function startRawChild(card: BenchCard): Promise<RawChild> {
+  const child = spawn(
+    process.execPath,
+    [join(dirname(fileURLToPath(import.meta.url)), 'raw-child.js'), JSON.stringify(card)],
+    { stdio: ['pipe', 'pipe', 'inherit'], env: process.env },
+  );
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => {
+    const r = await lines.next();
+    if (r.done === true) {
+      throw new Error('bench: the raw C_Sign child exited');
+    }
+    return r.value;
+  };
+  if ((await next()) !== 'ready') {
+    throw new Error('bench: the raw C_Sign child did not start');
+  }
+  return {
+    rate: async (ms) => {
+      child.stdin.write(`${ms}\n`);
+      return Number(await next());
+    },
+    close: async () => {
+      child.stdin.end();
+      if (child.exitCode === null) {
+        await new Promise((r) => child.once('exit', r));
+      }
+    },
   };
 }

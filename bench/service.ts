@@ -9,7 +9,9 @@
 //   agent, e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it);
 // - resident memory of the agent process alone over N signatures (default 100,000): peak (target <= 150 MB)
 //   and growth after the first 10,000 (target: none beyond noise, <= 10 MB), from /proc/<pid>/status VmRSS.
-// The load generator runs in the benchmark's process on the same machine: both share the CPU.
+// The load generator runs in the benchmark's process on the same machine: both share the CPU. It signs on 16
+// connections at once; RXSIGN_BENCH_CMS_CLIENTS sets another number (on two cores one connection costs the
+// agent about three times the CPU per signature of sixteen: fewer signatures share each wake-up).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +24,14 @@ import { parseCertificate, pemToDer } from '../src/cms/index.js';
 import { rate, type Row, type SectionInput } from './common.js';
 import { loadConnection, loadPool, type RequestOptions } from './http-load.js';
 
-const CMS_CLIENTS = 16;
+/** Connections signing at once (RXSIGN_BENCH_CMS_CLIENTS, default 16). */
+const CMS_CLIENTS = ((): number => {
+  const n = Number(process.env.RXSIGN_BENCH_CMS_CLIENTS ?? 16);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new Error('bench: RXSIGN_BENCH_CMS_CLIENTS must be a whole number from 1 to 256');
+  }
+  return n;
+})();
 
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -23,8 +23,25 @@ function benchSlot(mod: graphene.Module, card: BenchCard): graphene.Slot {
   throw new Error('bench: card not found');
 }
 
-/** Raw C_Sign rate with graphene in this thread: the baseline every layer ratio is measured against. */
-export function rawRate(card: BenchCard, ms: number): number {
+/** A raw signer: the bench card's key on one graphene session in this thread, kept open between measurements. */
+export interface RawSigner {
+  /** Signs for about `ms` milliseconds; returns signatures per second. */
+  rate(ms: number): number;
+  close(): void;
+}
+
+/**
+ * Opens the raw signer (C_Initialize, a session, C_Login). Only one per process: the module is initialised
+ * once per process, so a process whose agent has the module loaded uses a child (raw-child.ts) instead.
+ *
+ * @example
+ * ```ts
+ * const signer = openRawSigner(card);
+ * const perSecond = signer.rate(2000);
+ * signer.close();
+ * ```
+ */
+export function openRawSigner(card: BenchCard): RawSigner {
   const mod = graphene.Module.load(card.modulePath);
   mod.initialize({ flags: CKF_OS_LOCKING_OK });
   try {
@@ -36,15 +53,32 @@ export function rawRate(card: BenchCard, ms: number): number {
       .items(0)
       .toType<graphene.PrivateKey>();
     const buf = Buffer.from(DATA);
-    const r = rateSync(() => {
-      session.createSign('SHA256_RSA_PKCS', key).once(buf);
-    }, ms);
-    session.logout();
-    session.close();
-    return r;
-  } finally {
+    return {
+      rate: (ms) =>
+        rateSync(() => {
+          session.createSign('SHA256_RSA_PKCS', key).once(buf);
+        }, ms),
+      close: () => {
+        session.logout();
+        session.close();
+        mod.finalize();
+        mod.close();
+      },
+    };
+  } catch (err) {
     mod.finalize();
     mod.close();
+    throw err;
+  }
+}
+
+/** Raw C_Sign rate with graphene in this thread: the baseline every layer ratio is measured against. */
+export function rawRate(card: BenchCard, ms: number): number {
+  const signer = openRawSigner(card);
+  try {
+    return signer.rate(ms);
+  } finally {
+    signer.close();
   }
 }
 

@@ -20,7 +20,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import {
-  Router,
   type NextFunction,
   type Request,
   type RequestHandler,
@@ -28,6 +27,7 @@ import {
 } from 'express';
 import { z } from 'zod';
 import { setPreflightHeaders } from '../cors.js';
+import { apiRouter } from './route-table.js';
 import { isLoopbackAddress } from '../net.js';
 import { peerUid } from '../peer.js';
 import type { ApprovalWhat, Approvals } from './approvals.js';
@@ -81,9 +81,18 @@ const ROUTES: Readonly<Record<string, RoutePolicy>> = {
   'GET /api/v1/cis2/session': { clients: true, page: false, web: 'open' },
 };
 
+/**
+ * The access table's key of a request: its method and exact path, HEAD as GET (express answers a HEAD with the
+ * GET route's handler, so the GET route's policy must apply). Paths match exactly because every router is
+ * case-sensitive and strict (route-table.ts apiRouter): `/api/v1/login/` is not the login route.
+ */
+function routeKey(method: string, path: string): string {
+  return `${method === 'HEAD' ? 'GET' : method} ${path}`;
+}
+
 /** The policy of a route (unknown routes: local key holders only, so that they reach the 404). */
 function policyOf(method: string, path: string): RoutePolicy {
-  return ROUTES[`${method} ${path}`] ?? { clients: true, page: false, web: false };
+  return ROUTES[routeKey(method, path)] ?? { clients: true, page: false, web: false };
 }
 
 /** The agent's keys: name → secret. `cli` is the per-start key; `page` the page's session secret. */
@@ -160,14 +169,13 @@ function setCors(req: Request, res: Response, origin: string): void {
   }
 }
 
-/** The peer, Host, Origin, CORS and authentication checks (one middleware, in the order of the module doc). */
 /** An allowlisted web page from this user's socket: CORS, then only the routes web pages may use. */
 function web(req: Request, res: Response, next: NextFunction, origin: string): void {
   const method =
     req.method === 'OPTIONS'
       ? String(req.headers['access-control-request-method'] ?? '').toUpperCase()
       : req.method;
-  const policy = ROUTES[`${method} ${req.path}`];
+  const policy = ROUTES[routeKey(method, req.path)];
   if (!policy || policy.web === false) {
     next(apiError('ERR_ORIGIN_ROUTE_FORBIDDEN'));
     return;
@@ -181,6 +189,7 @@ function web(req: Request, res: Response, next: NextFunction, origin: string): v
   next();
 }
 
+/** The peer, Host, Origin, CORS and authentication checks (one middleware, in the order of the module doc). */
 export function accessGuard(o: AccessOptions): RequestHandler {
   const allowed = new Set(o.allowedOrigins ?? []);
   const owner = o.ownerUid === undefined ? (process.getuid?.() ?? null) : o.ownerUid;
@@ -196,7 +205,7 @@ export function accessGuard(o: AccessOptions): RequestHandler {
       next(apiError('ERR_FORBIDDEN_HOST'));
       return;
     }
-    const key = `${req.method} ${req.path}`;
+    const key = routeKey(req.method, req.path);
     const origin = req.headers.origin;
     const self = origin !== undefined && origin === `http://${host.toLowerCase()}`;
     if (origin !== undefined && !self) {
@@ -328,8 +337,8 @@ const Hello = z
  * the agent answers HMAC(key, "agent" ‖ challenge). A squatter on the port knows neither; the key itself
  * never crosses the wire here.
  */
-export function helloRouter(apiKey: string): Router {
-  const r = Router();
+export function helloRouter(apiKey: string): ReturnType<typeof apiRouter> {
+  const r = apiRouter();
   r.post('/api/v1/hello', (req, res) => {
     if (req.headers.origin !== undefined) {
       throw apiError('ERR_FORBIDDEN_ORIGIN');

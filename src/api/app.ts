@@ -8,7 +8,7 @@
  *   input, a PIN or a ticket; a 4xx's `detail` (field paths, a CKR name: never a secret) is logged at debug
  *   level only.
  */
-import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ServiceError } from '../errors.js';
@@ -18,7 +18,14 @@ import { errorResponse, PROBLEM_JSON } from './error-registry.js';
 import { renderErrorsDoc } from './errors-doc.js';
 import { refuseDeepJson } from './json-depth.js';
 import { buildOpenApi } from './openapi.js';
-import { defineRouter, documented, route, type ApiRouter, type RouteDoc } from './route-table.js';
+import {
+  apiRouter,
+  defineRouter,
+  documented,
+  route,
+  type ApiRouter,
+  type RouteDoc,
+} from './route-table.js';
 
 export { apiError } from './errors.js';
 
@@ -166,7 +173,7 @@ export function apiDocument(
   routers: readonly ApiRouter[],
   version: string,
 ): ReturnType<typeof buildOpenApi> {
-  const withHello = [documented(Router(), HELLO_ROUTES), ...routers];
+  const withHello = [documented(apiRouter(), HELLO_ROUTES), ...routers];
   const all = [...withHello, docsRouter(withHello, version)];
   return buildOpenApi(
     all.flatMap((r) => r.routes),
@@ -187,6 +194,9 @@ export function createApp(o: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Paths match exactly, as the access table names them (route-table.ts apiRouter).
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   // First, so that a refused Host or Origin (a DNS-rebinding attempt) is logged and gets the headers too.
   app.use((req, res, next) => {
     res.setHeader('cache-control', 'no-store');

@@ -10,13 +10,29 @@
  *   value. A failure is ERR_BAD_REQUEST with field paths only (never the input);
  * - a non-JSON body (`rawBody`) is read by the middleware given in `use` and described by its media types;
  * - `errors` lists the codes of the route's own failures; the HTTP layer's codes (api/errors.ts) apply to
- *   every route and are added by the document builder.
+ *   every route and are added by the document builder;
+ * - every router is made by {@link apiRouter}: case-sensitive and strict, so a route answers only at the exact
+ *   path that the access table (access.ts) names. Express's default matches `/API/V1/LOGIN` and
+ *   `/api/v1/login/` too, which the table, keyed by the exact path, would not recognise as the same route.
  */
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
 import { parseBody } from './validate.js';
 
 export type Method = 'get' | 'post' | 'put' | 'delete' | 'options';
+
+/**
+ * A router that matches paths exactly: case-sensitive, and no trailing-slash variant (see the rules above).
+ *
+ * @example
+ * ```ts
+ * const r = apiRouter();
+ * r.post('/api/v1/login', handler); // not reached by POST /api/v1/login/ or /API/V1/LOGIN
+ * ```
+ */
+export function apiRouter(): Router {
+  return Router({ caseSensitive: true, strict: true });
+}
 
 /** One documented response. */
 export interface ResponseSpec {
@@ -90,7 +106,7 @@ export function route<B extends z.ZodType>(spec: RouteSpec<B>): RouteSpec {
  * ```
  */
 export function defineRouter(routes: readonly RouteSpec[]): ApiRouter {
-  const router = Router();
+  const router = apiRouter();
   for (const spec of routes) {
     const handler: RequestHandler = async (req, res) => {
       const body: unknown = spec.body ? parseBody(spec.body, req.body) : undefined;

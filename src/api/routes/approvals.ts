@@ -7,10 +7,9 @@
  *                                                         (per-signature policy; the page only)
  *   POST /api/v1/approvals/revoke { origin }            → { ok: true, revoked: boolean }
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Approvals } from '../approvals.js';
-import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
+import { apiRouter, documented, type ApiRouter, type RouteDoc } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
 const Answer = z
@@ -60,7 +59,7 @@ const APPROVALS_ROUTES: readonly RouteDoc[] = [
 ];
 
 export function approvalsRouter(approvals: Approvals): ApiRouter {
-  const r = Router();
+  const r = apiRouter();
   r.get('/api/v1/approvals', (_req, res) => {
     res.json(approvals.list());
   });

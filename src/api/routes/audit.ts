@@ -8,9 +8,8 @@
  *   kept while the file's size and modification time stay the same;
  * - a record line that does not parse is skipped (the chain status says whether the log is intact).
  */
-import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
+import { apiRouter, documented, type ApiRouter, type RouteDoc } from '../route-table.js';
 import { open, stat } from 'node:fs/promises';
-import { Router } from 'express';
 import { z } from 'zod';
 import { verifyAuditLog, type AuditVerifyResult } from '../../audit/index.js';
 import { parseBody } from '../validate.js';
@@ -90,7 +89,7 @@ const AUDIT_ROUTES: readonly RouteDoc[] = [
 ];
 
 export function auditRouter(path: () => string | undefined): ApiRouter {
-  const r = Router();
+  const r = apiRouter();
   let cached: { key: string; result: AuditVerifyResult } | undefined;
   r.get('/api/v1/audit/recent', async (req, res) => {
     const { limit } = parseBody(Query, req.query);

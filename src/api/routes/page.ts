@@ -14,8 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Router } from 'express';
-import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
+import { apiRouter, documented, type ApiRouter, type RouteDoc } from '../route-table.js';
 
 /** The page's Content-Security-Policy: its own script and style only, no framing, no form posts, no base. */
 export const PAGE_CSP =
@@ -46,7 +45,7 @@ const PAGE_ROUTES: readonly RouteDoc[] = FILES.map(([path, file, type]) => ({
 }));
 
 export function pageRouter(dir: string = pageDir()): ApiRouter {
-  const r = Router();
+  const r = apiRouter();
   for (const [path, file, type] of FILES) {
     const body = readFileSync(join(dir, file));
     r.get(path, (_req, res) => {

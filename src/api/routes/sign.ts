@@ -16,7 +16,7 @@
  * - a web page waits for the user's approval (`gate`) before anything is signed;
  * - size limits: JSON bodies by the app (1 MiB default), XML bodies 2 MiB here → 413.
  */
-import express, { Router, type Response } from 'express';
+import express, { type Response } from 'express';
 import { z } from 'zod';
 import {
   DEFAULT_PRESCRIBER_ROLES,
@@ -33,7 +33,7 @@ import { callerName, mayGivePin, type Gate } from '../access.js';
 import type { ApprovalPrescription, ApprovalWhat } from '../approvals.js';
 import { apiError } from '../errors.js';
 import { pinSourceOf } from '../pin-source.js';
-import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
+import { apiRouter, documented, type ApiRouter, type RouteDoc } from '../route-table.js';
 import { CmsResultSchema, EpsBatchResultSchema } from '../schemas.js';
 import { parseBody } from '../validate.js';
 
@@ -171,7 +171,7 @@ function withPagePin(c: SignCaller, granted: { pin?: string }): SignCaller {
  * ```
  */
 export function signRouter(deps: SignRouterDeps): ApiRouter {
-  const r = Router();
+  const r = apiRouter();
   const allowed = deps.prescriberRoles ?? DEFAULT_PRESCRIBER_ROLES;
   const gate: Gate = deps.gate ?? (() => Promise.resolve({}));
   const roleRule = async (

@@ -15,12 +15,11 @@
  * Who may call which (access.ts): a web page may get a ticket after the user's approval (`gate`) and read
  * the status; login (the PIN), role and logout are for the agent page and the CLI only.
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Agent } from '../../auth/index.js';
 import type { Gate } from '../access.js';
 import { pinSourceOf } from '../pin-source.js';
-import { documented, type ApiRouter, type RouteDoc } from '../route-table.js';
+import { apiRouter, documented, type ApiRouter, type RouteDoc } from '../route-table.js';
 import { OkSchema, SessionStatusSchema, TicketSchema } from '../schemas.js';
 import { parseBody } from '../validate.js';
 
@@ -40,7 +39,7 @@ const Role = z.object({ roleId: z.string().regex(/^\d{1,20}$/) }).strict();
 const noGate: Gate = () => Promise.resolve({});
 
 export function ticketRouter(agent: Agent, gate: Gate = noGate): ApiRouter {
-  const r = Router();
+  const r = apiRouter();
   const ticket = { action: 'ticket', count: 1 } as const;
   r.post('/ticket-api/getTicket', async (req, res) => {
     const { timeoutMs } = parseBody(Timeout, req.body);

@@ -346,6 +346,37 @@ const [url, origin] = JSON.parse(process.argv[1]);
     expect(clients.every((c) => c === 'pharmacy' || c === 'cli')).toBe(true);
   });
 
+  test('a named client key cannot reach a page-only route by writing its path another way (trailing slash, case, HEAD)', async () => {
+    // Before: express matched /api/v1/approvals/ and /API/V1/APPROVALS to the route, while the access table,
+    // keyed by the exact path, did not know them and let any key holder through: a client could read the
+    // questions and answer "always" for a web page, or send a PIN.
+    const key = readFileSync(clientKeyFile, 'utf8').trim();
+    const pharmacy = () => request.agent(server.url).set('authorization', `Bearer ${key}`);
+    const pageOnly: ['get' | 'post', string][] = [
+      ['get', '/api/v1/approvals'],
+      ['post', '/api/v1/approvals/answer'],
+      ['post', '/api/v1/approvals/revoke'],
+      ['post', '/api/v1/login'],
+      ['post', '/api/v1/logout'],
+      ['post', '/api/v1/role'],
+    ];
+    for (const [method, path] of pageOnly) {
+      expect((await pharmacy()[method](path).send({})).status).toBe(403);
+      for (const variant of [`${path}/`, path.toUpperCase(), path.replace('/v1/', '/V1/')]) {
+        const r = await pharmacy()[method](variant).send({ pin: card.pin, id: 'x', choice: 'always' });
+        expect(`${method} ${variant} ${r.status}`).toMatch(/ (403|404)$/);
+      }
+      if (method === 'get') {
+        const head = await pharmacy().head(path);
+        expect(head.status).toBe(403);
+      }
+    }
+    // the exact path only, for every caller: the CLI gets 404 for a variant
+    expect((await asCli(server).get('/api/v1/status/')).status).toBe(404);
+    expect((await asCli(server).get('/API/V1/STATUS')).status).toBe(404);
+    expect((await asCli(server).get('/api/v1/status')).status).toBe(200);
+  });
+
   test('no key, PIN or ticket in the agent log', () => {
     const all = log.lines.join('');
     expect(all).not.toContain(server.apiKey);

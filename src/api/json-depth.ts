@@ -53,14 +53,22 @@ export function jsonDepth(bytes: Uint8Array, stopAt = Number.MAX_SAFE_INTEGER): 
 }
 
 /**
- * The `verify` hook of `express.json()`: refuses a body nested deeper than {@link MAX_JSON_DEPTH}.
+ * The `verify` hook of `express.json()`: refuses a body whose charset is not UTF-8 (ERR_UNSUPPORTED_MEDIA_TYPE:
+ * JSON exchanged between systems is UTF-8, RFC 8259 §8.1) and one nested deeper than {@link MAX_JSON_DEPTH}.
+ * The charset comes first because the depth is counted on the bytes as sent: in UTF-7 a `[` is `+AFs-`, and in
+ * UTF-16 the bytes are not ASCII, so body-parser's decoding would hand the parser a nesting never counted.
  *
  * @example
  * ```ts
  * app.use(express.json({ limit: '1mb', verify: refuseDeepJson }));
  * ```
  */
-export function refuseDeepJson(_req: unknown, _res: unknown, buf: Buffer): void {
+export function refuseDeepJson(_req: unknown, _res: unknown, buf: Buffer, encoding: string): void {
+  if (encoding.toLowerCase() !== 'utf-8' && encoding.toLowerCase() !== 'utf8') {
+    throw apiError('ERR_UNSUPPORTED_MEDIA_TYPE', {
+      issues: [{ path: '(content-type)', message: 'JSON must be sent as UTF-8' }],
+    });
+  }
   if (jsonDepth(buf, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
     throw apiError('ERR_BAD_REQUEST', {
       issues: [{ path: '(body)', message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` }],

@@ -49,6 +49,45 @@ describe('nested JSON bodies', () => {
     },
   );
 
+  test.each(['utf-7', 'utf-16le', 'utf-16be', 'UTF-16'])(
+    'JSON in charset=%s is refused with 415 before parsing (was: decoded after the nesting check, so its depth went uncounted)',
+    async (charset) => {
+      const encode = (text: string): Buffer =>
+        charset === 'utf-7'
+          ? Buffer.from(text.replaceAll('[', '+AFs-').replaceAll(']', '+AF0-'), 'latin1')
+          : Buffer.from(text, 'utf16le');
+      // 200,000 levels under /api/v1/verify's 70 MB limit, 20,000 under the default
+      for (const [path, levels] of [
+        ['/api/v1/verify', 200_000],
+        ['/echo', 20_000],
+      ] as const) {
+        const res = await keyed(app())
+          .post(path)
+          .set('content-type', `application/json; charset=${charset}`)
+          .send(encode(deepArray(levels)));
+        expect(res.status).toBe(415);
+        expect(res.body.code).toBe('ERR_UNSUPPORTED_MEDIA_TYPE');
+      }
+      // a plain object in that charset is refused too: JSON is UTF-8
+      const small = await keyed(app())
+        .post('/echo')
+        .set('content-type', `application/json; charset=${charset}`)
+        .send(Buffer.from('{"a":1}', 'utf16le'));
+      expect(small.status).toBe(415);
+    },
+  );
+
+  test('JSON declared as charset=utf-8 (any case) or with no charset is read', async () => {
+    for (const type of [
+      'application/json',
+      'application/json; charset=UTF-8',
+      'application/json; charset=utf-8',
+    ]) {
+      const res = await keyed(app()).post('/echo').set('content-type', type).send('{"a":1}');
+      expect(res.status).toBe(200);
+    }
+  });
+
   test('POST /api/v1/verify with 100,000 nested levels as application/fhir+json: a report, not a 500', async () => {
     for (const text of [deepArray(100_000), deepObject(100_000)]) {
       const res = await keyed(app())

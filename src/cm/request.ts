@@ -83,14 +83,19 @@ const SignRequest = z
 
 export type SignRequest = z.infer<typeof SignRequest>;
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/**
+ * RFC 4648 §4 base64 with padding: whole quads of the alphabet, the last possibly `XX==` or `XXX=`. Written as
+ * a length check and a flat character class: the grouped form /^(?:[A-Za-z0-9+/]{4})*…$/ overflows V8's regexp
+ * stack on a few million characters, well inside MAX_REQUEST_CHARS (a 500 instead of a HubResponse).
+ */
+const isBase64 = (s: string): boolean => s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
 
 /** The request, or undefined when it is not base64 of a valid JSON request. */
 export function decodeSignRequest(arg: unknown): SignRequest | undefined {
   if (typeof arg !== 'string' || arg.length === 0 || arg.length > MAX_REQUEST_CHARS) {
     return undefined;
   }
-  if (!BASE64.test(arg)) {
+  if (!isBase64(arg)) {
     return undefined;
   }
   let json: unknown;

@@ -41,7 +41,9 @@ const ALGORITHMS: Readonly<
     method: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
   },
 };
-const STRICT_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** RFC 4648 §4 alphabet and padding in whole quads (flat class: no backtracking groups); canonical bits below. */
+const isStrictBase64 = (s: string): boolean =>
+  s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -104,7 +106,7 @@ export function decodeEpsPayload(b64: unknown, algorithm: EpsAlgorithm): Uint8Ar
   ) {
     throw signError('ERR_SIGN_BAD_PAYLOAD');
   }
-  if (!STRICT_B64.test(b64)) {
+  if (!isStrictBase64(b64)) {
     throw signError('ERR_SIGN_BAD_PAYLOAD');
   }
   const bytes = Buffer.from(b64, 'base64');

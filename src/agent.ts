@@ -317,8 +317,8 @@ async function startCm(
         const answer =
           outcome === 'once' || outcome === 'always'
             ? 'allow'
-            : outcome === 'timeout'
-              ? 'timeout'
+            : outcome === 'timeout' || outcome === 'busy'
+              ? outcome
               : 'deny';
         return { answer, ...(pin !== undefined ? { pin } : {}) };
       },

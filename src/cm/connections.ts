@@ -1,6 +1,6 @@
 /**
  * Classic ASP.NET SignalR 2 long-polling connections, the subset NHS Credential Management's browser library
- * uses (docs/cm.md §3, §7).
+ * uses (docs/cm.md §2).
  *
  * Rules:
  * - a connection token is 256 random bits, made by /negotiate and bound to the Origin that negotiated it:

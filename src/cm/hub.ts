@@ -1,23 +1,25 @@
 /**
  * What `requestToSign` does once the request is read: the same path as the agent's `/api/v1/sign/eps`
- * (docs/cm.md §4–5, docs/signing.md).
+ * (docs/cm.md §2–3, docs/signing.md).
  *
  * Rules:
  * - no card (or no signing service) → the "No X.509 Signing certificate found" HubResponse at once;
  * - the user decides: the origin's approval (the agent's page: Allow once / Always allow / Deny) comes
- *   first; a denial is a DECLINED HubResponse, and nothing reaches the card;
+ *   first; a denial is a DECLINED HubResponse, and nothing reaches the card; when too many questions
+ *   already wait for the user, BUSY (not DECLINED: the user refused nothing);
  * - with no live card session the hub waits, within its deadline, for the user to log in on the agent's
  *   page (the PIN is never taken from a web page);
  * - signing goes through the signing service (policy, PIN policy, role rule, audit, self-check); a batch is
  *   signed item by item, bad items land in `failed_signatures` and the good ones are still returned; a
  *   batch of which nothing was signed is a refusal (non-zero `status_code`: NO_CARD when the card went),
  *   never a status 0 with no signatures, which NHS's library reports only as "Invalid response";
- * - the `signal` (the hub's deadline) cancels a wait for the user; a signature already made is audited.
+ * - the `signal` (the hub's deadline, or the page going away) cancels a wait for the user and withdraws
+ *   the question; a signature already made is audited.
  */
 import type { SignRequest, HubResponse } from './request.js';
 import { hubRefusal, hubSuccess } from './request.js';
 
-export type ApprovalAnswer = 'allow' | 'deny' | 'timeout';
+export type ApprovalAnswer = 'allow' | 'deny' | 'timeout' | 'busy';
 
 export interface HubDeps {
   /** A card to sign with is present, and the signing service is on. */
@@ -68,6 +70,9 @@ export function hubRequestHandler(
     const { answer, pin } = await deps.approve(origin, { count: ids.length, ids }, signal);
     if (answer === 'deny') {
       return hubRefusal('DECLINED', now());
+    }
+    if (answer === 'busy') {
+      return hubRefusal('BUSY', now());
     }
     if (answer === 'timeout' || signal.aborted) {
       return hubRefusal('TIMEOUT', now());

@@ -1,6 +1,6 @@
 /**
  * `signingHub.requestToSign`: the request NHS Credential Management's browser library sends, and the
- * HubResponse it reads back (docs/cm.md §4–5).
+ * HubResponse it reads back (docs/cm.md §1, §3).
  *
  * Rules:
  * - the single argument is base64 (standard alphabet, padded) of UTF-8 JSON
@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 
-/** CM's status numbers are ASCII "SIG" + n (docs/cm.md §5); only 0 (success) is confirmed. */
+/** CM's status numbers are ASCII "SIG" + n (docs/cm.md §3, §4); only 0 (success) is confirmed. */
 export const CM_STATUS = {
   OK: 0,
   /** "An Internal error occurred": the request could not be read (CM's documented text). */
@@ -27,6 +27,8 @@ export const CM_STATUS = {
   TIMEOUT: 0x53494711,
   /** rxsign's own: the card was removed, or signing failed as a whole. */
   SIGNING_FAILED: 0x53494712,
+  /** rxsign's own: too many requests already wait for the user's answer; try again later. */
+  BUSY: 0x53494713,
 } as const;
 
 export interface HubSignature {
@@ -41,7 +43,7 @@ export interface HubFailure {
   readonly reason: string;
 }
 
-/** NCMPS's `HubResponse` (docs/cm.md §4). */
+/** NCMPS's `HubResponse` (docs/cm.md §1, step 4). */
 export interface HubResponse {
   readonly certificate: string;
   readonly signatures: readonly HubSignature[];
@@ -108,7 +110,7 @@ export function decodeSignRequest(arg: unknown): SignRequest | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** CM's documented texts (docs/cm.md §5), and rxsign's own for the cases CM does not document. */
+/** CM's documented texts (docs/cm.md §3), and rxsign's own for the cases CM does not document. */
 const TEXTS: Record<Exclude<keyof typeof CM_STATUS, 'OK'>, [string, string]> = {
   BAD_REQUEST: [
     'Failed',
@@ -119,6 +121,10 @@ const TEXTS: Record<Exclude<keyof typeof CM_STATUS, 'OK'>, [string, string]> = {
     'Unable to locate a Smartcard on the local system that contains an appropriate X.509 Digital Certificate that can be used to perform a signing operation. Error Code: (0x53494705) No X.509 Signing certificate found',
   ],
   DECLINED: ['Declined', 'The user declined the signing request on the rxsign page.'],
+  BUSY: [
+    'Busy',
+    'Too many signing requests are waiting for the user on the rxsign page; nothing was signed. Try again later.',
+  ],
   TIMEOUT: [
     'Timeout',
     'The signing request was not approved, or the smartcard not unlocked, in time on the rxsign page.',

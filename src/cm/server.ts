@@ -17,7 +17,8 @@
  * - the SignalR client counts only HTTP 200 with a JSON body as success, so every answer it must read is
  *   200 + JSON; unknown or foreign connection tokens are 403; a body over 8 MiB is 413;
  * - `/send` always ends: the hub races the signing with its own deadline and answers a HubResponse with a
- *   non-zero `status_code` on timeout; polls are held briefly and answered with `L` (docs/cm.md §7);
+ *   non-zero `status_code` on timeout; polls are held briefly and answered with `L` (docs/cm.md §2);
+ *   a page that goes away (its `/send` request closes) withdraws its question from the agent's page;
  * - the connection token is a bearer secret: it is never logged (only the path is).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -28,7 +29,7 @@ import { setPreflightHeaders } from '../cors.js';
 import { peerUid } from '../peer.js';
 import { decodeSignRequest, hubRefusal, type HubResponse, type SignRequest } from './request.js';
 
-/** NHS Credential Management's port-service ports (docs/cm.md §2). */
+/** NHS Credential Management's port-service ports (docs/cm.md §1). */
 export const CM_PORTS: readonly number[] = [43487, 44213, 45031, 46478, 48853];
 
 export interface CmServiceOptions {
@@ -252,7 +253,7 @@ export async function startCmService(o: CmServiceOptions): Promise<RunningCmServ
     });
   }
 
-  async function send(body: string, origin: string): Promise<unknown> {
+  async function send(body: string, origin: string, gone: AbortSignal): Promise<unknown> {
     const data = new URLSearchParams(body).get('data');
     let invocation: { H?: unknown; M?: unknown; A?: unknown; I?: unknown };
     try {
@@ -278,6 +279,13 @@ export async function startCmService(o: CmServiceOptions): Promise<RunningCmServ
       return { I: id, R: hubRefusal('BAD_REQUEST', new Date()) };
     }
     const ac = new AbortController();
+    // The page went away (its request closed): the question is withdrawn from the agent's page, as for the
+    // agent's own API (docs/page.md), instead of waiting for an answer no page can receive.
+    const onGone = (): void => ac.abort();
+    gone.addEventListener('abort', onGone, { once: true });
+    if (gone.aborted) {
+      ac.abort();
+    }
     inFlight.add(ac);
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -291,6 +299,7 @@ export async function startCmService(o: CmServiceOptions): Promise<RunningCmServ
       return { I: id, R: result };
     } finally {
       clearTimeout(timer);
+      gone.removeEventListener('abort', onGone);
       inFlight.delete(ac);
     }
   }
@@ -370,7 +379,13 @@ export async function startCmService(o: CmServiceOptions): Promise<RunningCmServ
       case '/signalr/send': {
         connection(url, origin);
         const body = await readBody(req);
-        json(res, 200, await send(body, origin));
+        const gone = new AbortController();
+        res.on('close', () => {
+          if (!res.writableFinished) {
+            gone.abort();
+          }
+        });
+        json(res, 200, await send(body, origin, gone.signal));
         return;
       }
       case '/signalr/abort':

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { ConnectionTable } from '../../src/cm/connections.js';
 import {
   CM_STATUS,
+  hubRequestHandler,
   startCmService,
   type HubResponse,
   type RunningCmService,
@@ -371,6 +372,54 @@ describe('classic SignalR long polling (docs/cm.md §3)', () => {
     ).json()) as { R: HubResponse };
     expect(answer.R.status_code).toBe(CM_STATUS.TIMEOUT);
     expect(aborted).toBe(true);
+  });
+
+  test('a page that goes away while its question waits withdraws it: the signing is aborted at once, not at the deadline', async () => {
+    // Before: only the hub's deadline (120 s) aborted it; the user could still allow a batch no page would read.
+    let aborted = false;
+    const { cm } = await start({
+      sendDeadlineMs: 30_000,
+      requestToSign: (_r, _o, signal) =>
+        new Promise<HubResponse>(() => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+          });
+        }),
+    });
+    const token = await negotiate(cm);
+    const page = new AbortController();
+    const sent = fetch(`http://localhost:${cm.port}/signalr/send?${q(token)}`, {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+      body: invocation(requestB64(GOOD)),
+      signal: page.signal,
+    }).catch(() => 'closed');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(aborted).toBe(false);
+    page.abort();
+    expect(await sent).toBe('closed');
+    for (let i = 0; i < 100 && !aborted; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(aborted).toBe(true);
+  });
+
+  test('too many questions already waiting: a BUSY HubResponse, not "the user declined"', async () => {
+    const signed: unknown[] = [];
+    const handler = hubRequestHandler({
+      cardPresent: () => true,
+      approve: () => Promise.resolve({ answer: 'busy' }),
+      waitForSession: () => Promise.resolve({ uid: '555021935107' }),
+      signBatch: (request) => {
+        signed.push(request);
+        return Promise.resolve({ certificate: 'MIIB', signatures: [], failed_signatures: [] });
+      },
+    });
+    const answer = await handler(GOOD as SignRequest, ORIGIN, new AbortController().signal);
+    expect(answer.status_code).toBe(CM_STATUS.BUSY);
+    expect(answer.status_code).not.toBe(CM_STATUS.DECLINED);
+    expect(answer.message).toMatch(/Try again later/);
+    expect(signed).toHaveLength(0);
   });
 
   test('close() answers held polls at once', async () => {

@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  fstatSync,
   fsyncSync,
   lstatSync,
   mkdirSync,
@@ -121,33 +122,43 @@ export function writeSecretFile(dir: string, name: string, data: string): string
   return target;
 }
 
-/** Reads a secret file after checking it is a regular file owned by us with no group or other access. */
+/**
+ * Reads a secret file after checking it is a regular file owned by us with no group or other access. The
+ * checks are made on the open file (O_NOFOLLOW, then fstat), not on the path before it is read: a file swapped
+ * for a symbolic link or another file between a check and the read is never the one read. O_NONBLOCK keeps a
+ * FIFO put in its place from blocking the open; it is then refused as not a regular file.
+ */
 export function readSecretFile(path: string): string {
-  let st;
+  let fd: number;
   try {
-    st = lstatSync(path);
-  } catch {
-    throw unsafe('ERR_SECRET_FILE_UNSAFE', path, MISSING);
+    fd = openSync(path, fsc.O_RDONLY | (fsc.O_NOFOLLOW ?? 0) | (fsc.O_NONBLOCK ?? 0));
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ELOOP') {
+      throw unsafe('ERR_SECRET_FILE_UNSAFE', path, 'is a symbolic link');
+    }
+    throw unsafe('ERR_SECRET_FILE_UNSAFE', path, code === 'ENOENT' ? MISSING : 'cannot be opened');
   }
-  if (!st.isFile()) {
-    throw unsafe(
-      'ERR_SECRET_FILE_UNSAFE',
-      path,
-      st.isSymbolicLink() ? 'is a symbolic link' : 'is not a regular file',
-    );
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      throw unsafe('ERR_SECRET_FILE_UNSAFE', path, 'is not a regular file');
+    }
+    const uid = myUid();
+    if (uid !== undefined && st.uid !== uid) {
+      throw unsafe('ERR_SECRET_FILE_UNSAFE', path, `owned by uid ${st.uid}, not ${uid}`);
+    }
+    if ((st.mode & 0o077) !== 0) {
+      throw unsafe(
+        'ERR_SECRET_FILE_UNSAFE',
+        path,
+        `mode ${(st.mode & 0o777).toString(8)}: group or others have access`,
+      );
+    }
+    return readFileSync(fd, 'utf8').trim();
+  } finally {
+    closeSync(fd);
   }
-  const uid = myUid();
-  if (uid !== undefined && st.uid !== uid) {
-    throw unsafe('ERR_SECRET_FILE_UNSAFE', path, `owned by uid ${st.uid}, not ${uid}`);
-  }
-  if ((st.mode & 0o077) !== 0) {
-    throw unsafe(
-      'ERR_SECRET_FILE_UNSAFE',
-      path,
-      `mode ${(st.mode & 0o777).toString(8)}: group or others have access`,
-    );
-  }
-  return readFileSync(path, 'utf8').trim();
 }
 
 /** A fresh random 256-bit key, base64url (43 characters). */

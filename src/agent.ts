@@ -239,12 +239,22 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
       ? await startCm(config, logger, agent, approvals, signingParts?.service)
       : undefined;
   } catch (err) {
-    await http.close();
-    await signingParts?.service.close();
-    await signingParts?.audit.close();
-    await agent.close();
-    await port.close();
-    throw err;
+    if ((err as { code?: unknown }).code === 'ERR_CM_NO_PORT') {
+      // Every one of CM's ports is taken (on a terminal server, by other users' agents or by anyone who binds
+      // them first): the agent's own API, login and Ticket API still start; only the drop-in stays off.
+      logger.warn(
+        { code: 'ERR_CM_NO_PORT', reason: (err as Error).message },
+        'Credential Management drop-in not started: no free port; the agent runs without it',
+      );
+      cm = undefined;
+    } else {
+      await http.close();
+      await signingParts?.service.close();
+      await signingParts?.audit.close();
+      await agent.close();
+      await port.close();
+      throw err;
+    }
   }
   const pageUrl = `${http.url}/#page=${keys.get('page') ?? ''}`;
   writeSecretFile(runtimeDir, 'api-key', `${apiKey}\n`);

@@ -11,7 +11,7 @@ import { readSecretFile } from '../src/runtime.js';
 const dir = (): string => mkdtempSync(join(tmpdir(), 'rxsign-secret-'));
 
 /** The refusal's code and reason (the message is the error table's; the reason is in `detail`). */
-function refusal(read: () => unknown): { code?: string; reason?: string } {
+function refusal(read: () => unknown): { code: string | undefined; reason: string | undefined } {
   try {
     read();
   } catch (err) {

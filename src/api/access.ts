@@ -278,7 +278,7 @@ export function accessGuard(o: AccessOptions): RequestHandler {
  */
 export type Gate = (
   res: Response,
-  what: Pick<ApprovalWhat, 'action' | 'count'> & {
+  what: Pick<ApprovalWhat, 'action' | 'count' | 'kind'> & {
     /** What is being signed, in words: read only when the user is asked (a web caller). */
     readonly describe?: () => Pick<ApprovalWhat, 'documentIds' | 'details'>;
   },
@@ -302,6 +302,7 @@ export function approvalGate(o: AccessOptions): Gate {
         {
           action: what.action,
           count: what.count,
+          ...(what.kind !== undefined ? { kind: what.kind } : {}),
           ...what.describe?.(),
           as: o.describeUser?.() ?? 'the logged-in user',
           pin: o.signPin === true && what.action === 'sign',

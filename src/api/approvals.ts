@@ -29,6 +29,11 @@ export interface ApprovalWhat {
   readonly action: 'ticket' | 'sign';
   /** Prescriptions or documents to sign (1 for a ticket). */
   readonly count: number;
+  /**
+   * What is signed: EPS and HL7 v3 prescriptions (the default), or `document` for a CMS signature over any
+   * content, which the question must not call a prescription.
+   */
+  readonly kind?: 'prescription' | 'document';
   /** Whom the page acts as: "<name>, <role>" of the current session, or a note that no one is logged in. */
   readonly as: string;
   /** The callers' own ids of the documents (EPS payload ids), when the request names them. */
@@ -108,7 +113,7 @@ const FileSchema = z
 export function question(origin: string, what: ApprovalWhat): string {
   return what.action === 'ticket'
     ? `${origin} wants the Spine session ticket of ${what.as}`
-    : `${origin} wants to sign ${what.count} ${what.count === 1 ? 'prescription' : 'prescriptions'} as ${what.as}`;
+    : `${origin} wants to sign ${what.count} ${what.kind ?? 'prescription'}${what.count === 1 ? '' : 's'} as ${what.as}`;
 }
 
 interface Waiting {

@@ -291,7 +291,8 @@ export function signRouter(deps: SignRouterDeps): ApiRouter {
     }
     const c = withPagePin(
       caller(res, deps.roleProvider, body.pin),
-      await gate(res, { action: 'sign', count: 1 }),
+      // any content, not a prescription: the question must not call it one
+      await gate(res, { action: 'sign', count: 1, kind: 'document' }),
     );
     await roleRule(c, []);
     const cms = await deps.service.signCms(new Uint8Array(content), c, {

@@ -503,7 +503,8 @@ describe('web pages: allowlist, CORS and the user in the loop', () => {
       .send({ content })
       .then((r) => r);
     let pending = await until(async () => (await asPage().get('/api/v1/approvals')).body.pending);
-    expect(pending[0].question).toContain(`${WEB} wants to sign 1 prescription as ${card.name}`);
+    // a CMS signature is over any content: the question says document, not prescription
+    expect(pending[0].question).toContain(`${WEB} wants to sign 1 document as ${card.name}`);
     await asPage().post('/api/v1/approvals/answer').send({ id: pending[0].id, choice: 'once' });
     const signed = await first;
     expect(signed.status).toBe(200);

@@ -87,7 +87,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
       const ask = agentPage.locator('#pending li');
       await ask.waitFor();
       expect(await ask.locator('.question').textContent()).toBe(
-        `${allowedOrigin} wants to sign 1 prescription as ${card.name}, Nurse Access Role at THE DENSHAM SURGERY`,
+        `${allowedOrigin} wants to sign 1 document as ${card.name}, Nurse Access Role at THE DENSHAM SURGERY`,
       );
       expect(await ask.locator('button').allTextContents()).toEqual([
         'Allow once',

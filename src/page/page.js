@@ -215,7 +215,21 @@
       }
       box.append(dl);
     }
-    if (p.documentIds && p.documentIds.length > 0 && rx.length === 0) {
+    // Every payload is named, also beside prescriptions shown in words: a batch may mix payloads sent with
+    // their Bundle and bare digests, and the bare ones must not go unmentioned.
+    if (rx.length > 0 && rx.length < p.count) {
+      box.append(
+        el(
+          'p',
+          { class: 'unread' },
+          String(p.count - rx.length) +
+            ' of ' +
+            String(p.count) +
+            ' without a prescription to show (named by the caller only, below)',
+        ),
+      );
+    }
+    if (p.documentIds && p.documentIds.length > 0) {
       box.append(el('p', {}, 'Documents: ' + p.documentIds.join(', ')));
     }
     return box;

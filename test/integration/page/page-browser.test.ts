@@ -51,6 +51,17 @@ window.signPrescription = async (digest, bundle) => {
   });
   return { status: r.status, body: await r.json() };
 };
+window.signMixed = async (digest, bundle, bare) => {
+  const r = await fetch('${agentUrl}/api/v1/sign/eps', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      payloads: [{ id: 'rx-1', payload: digest, bundle }, { id: 'bare-2', payload: bare }, { id: 'bare-3', payload: bare }],
+      algorithm: 'RS256',
+    }),
+  });
+  return { status: r.status, body: await r.json() };
+};
 window.signDocument = async (text) => {
   const r = await fetch('${agentUrl}/api/v1/sign/cms', {
     method: 'POST',
@@ -257,6 +268,33 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await request.getByRole('button', { name: 'Deny' }).click();
       expect((await asked).status).toBe(403);
       // forget the denial so that the next test starts from no remembered answer
+      const remembered = agentPage.locator(`#origins li[data-origin="${appOrigin}"]`);
+      await expect.poll(() => remembered.count()).toBe(1);
+      await remembered.getByRole('button').click();
+      await expect.poll(() => remembered.count()).toBe(0);
+    });
+
+    test('a batch mixing a Bundle with bare digests: the approval names every payload, not only the prescription', async () => {
+      // Before: the ids were shown only when no payload had a Bundle, so the two bare digests went unmentioned.
+      const bundle = readFileSync(FHIR_BUNDLE, 'utf8');
+      const digest = prepareBundle(bundle, { timestamp: '2026-12-03T10:00:00+00:00' }).digest;
+      const asked = appPage.evaluate(
+        ([d, b]) =>
+          (
+            window as unknown as {
+              signMixed(d: string, b: string, bare: string): Promise<{ status: number }>;
+            }
+          ).signMixed(d, b, d),
+        [digest, bundle] as const,
+      );
+      const request = agentPage.locator(`#pending li[data-origin="${appOrigin}"]`);
+      await expect.poll(() => request.count()).toBe(1);
+      const text = (await request.locator('.details').textContent()) ?? '';
+      expect(text).toContain(describePrescription(bundle).prescriptionId);
+      expect(text).toContain('2 of 3 without a prescription to show');
+      expect(text).toMatch(/Documents: rx-1, bare-2, bare-3/);
+      await request.getByRole('button', { name: 'Deny' }).click();
+      expect((await asked).status).toBe(403);
       const remembered = agentPage.locator(`#origins li[data-origin="${appOrigin}"]`);
       await expect.poll(() => remembered.count()).toBe(1);
       await remembered.getByRole('button').click();

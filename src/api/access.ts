@@ -45,8 +45,12 @@ interface RoutePolicy {
   readonly clients: boolean;
   /** The agent page (its session secret). */
   readonly page: boolean;
-  /** Web pages on an allowlisted origin: `approve` = after the user's approval (the route asks), `open` = without. */
-  readonly web: 'approve' | 'open' | false;
+  /**
+   * Web pages on an allowlisted origin: `approve` = after the user's approval (the route asks), `open` =
+   * without, `unless-denied` = without asking, but not for an origin the user has denied (a route that uses
+   * the card session without signing a document: the CIS2 card assertion).
+   */
+  readonly web: 'approve' | 'open' | 'unless-denied' | false;
 }
 
 const STATIC = new Set(['GET /', 'GET /page.js', 'GET /page.css']);
@@ -77,7 +81,7 @@ const ROUTES: Readonly<Record<string, RoutePolicy>> = {
   'POST /api/v1/verify/batch': { clients: true, page: true, web: 'open' },
   // The CIS2 card assertion is bound to the browser's Origin (docs/cis2-sign-in.md): web pages only, no approval yet;
   // the session check is also the CIS2 simulator's server-side card watcher (with a key).
-  'POST /api/v1/cis2/assertion': { clients: false, page: false, web: 'open' },
+  'POST /api/v1/cis2/assertion': { clients: false, page: false, web: 'unless-denied' },
   'GET /api/v1/cis2/session': { clients: true, page: false, web: 'open' },
 };
 
@@ -170,7 +174,13 @@ function setCors(req: Request, res: Response, origin: string): void {
 }
 
 /** An allowlisted web page from this user's socket: CORS, then only the routes web pages may use. */
-function web(req: Request, res: Response, next: NextFunction, origin: string): void {
+function web(
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  origin: string,
+  approvals: Approvals | undefined,
+): void {
   const method =
     req.method === 'OPTIONS'
       ? String(req.headers['access-control-request-method'] ?? '').toUpperCase()
@@ -183,6 +193,10 @@ function web(req: Request, res: Response, next: NextFunction, origin: string): v
   setCors(req, res, origin);
   if (req.method === 'OPTIONS') {
     res.status(204).end();
+    return;
+  }
+  if (policy.web === 'unless-denied' && approvals?.isDenied(origin) === true) {
+    next(apiError('ERR_ORIGIN_DENIED')); // readable by the page: CORS is set above
     return;
   }
   res.locals.caller = { kind: 'web', origin } satisfies Caller;
@@ -228,13 +242,13 @@ export function accessGuard(o: AccessOptions): RequestHandler {
               next(apiError('ERR_FORBIDDEN_PEER'));
               return;
             }
-            web(req, res, next, origin);
+            web(req, res, next, origin, o.approvals);
           },
           () => next(apiError('ERR_FORBIDDEN_PEER')),
         );
         return;
       }
-      web(req, res, next, origin);
+      web(req, res, next, origin, o.approvals);
       return;
     }
     if (STATIC.has(key) || key === 'POST /api/v1/hello') {

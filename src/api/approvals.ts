@@ -191,6 +191,11 @@ export class Approvals extends EventEmitter {
    * Asks the user (or answers from memory). Resolves `once` / `always` (go ahead), `deny`, `timeout` or
    * `busy` (too many questions open). Never rejects.
    */
+  /** True when the user has denied `origin` and the denial is remembered. */
+  isDenied(origin: string): boolean {
+    return this.remembered.get(origin)?.decision === 'deny';
+  }
+
   async request(origin: string, what: ApprovalWhat, signal?: AbortSignal): Promise<Outcome> {
     return (await this.ask(origin, { ...what, pin: false }, signal)).outcome;
   }

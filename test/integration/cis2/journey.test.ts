@@ -237,6 +237,31 @@ describe('CIS2 simulator with the agent and the prescriber card', () => {
     expect(rig.rps[0]?.errors.at(-1)?.description).toMatch(/^AUDIENCE_MISMATCH/);
   });
 
+  test('an origin the user denied gets no card assertion; after Revoke it does again', async () => {
+    // Before: the assertion route ignored a remembered Deny, so a denied origin still got card-signed proof
+    // of the user's identity and role.
+    const origin = rig.cis2.url;
+    const approvals = rig.agent.approvals;
+    approvals.once('pending', (p: { id: string }) => approvals.answer(p.id, 'deny'));
+    expect(await approvals.request(origin, { action: 'ticket', count: 1, as: 'the user' })).toBe(
+      'deny',
+    );
+    try {
+      const jar = new Jar();
+      const page = await openLoginPage(jar, rig.rps[0]?.url ?? '');
+      const denied = await askAgent(rig.agent.url, origin, {
+        nonce: page.nonce,
+        audience: page.audience,
+      });
+      expect(denied.status).toBe(403);
+      expect(denied.json.code).toBe('ERR_ORIGIN_DENIED');
+      expect(denied.json.assertion).toBeUndefined();
+    } finally {
+      approvals.revoke(origin);
+    }
+    expect(await cardSignIn(rig, 0)).toMatch(/[?&]code=/);
+  });
+
   test('a tampered assertion (payload changed, card signature kept) is refused', async () => {
     const jar = new Jar();
     const page = await openLoginPage(jar, rig.rps[0]?.url ?? '');

@@ -72,7 +72,7 @@ const files = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/page.js': ['page.js', 'text/javascript; charset=utf-8'],
 };
-const server = createServer((req, res) => {
+const handler = (req, res) => {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
   if (path === '/signalr-client.js') {
     res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
@@ -86,11 +86,51 @@ const server = createServer((req, res) => {
   }
   res.writeHead(200, { 'content-type': f[1] });
   res.end(readFileSync(join(here, f[0])));
-});
-server.listen(Number(values.port), values.host, () => {
-  const { port } = server.address();
-  process.stdout.write(`http://localhost:${port}/\n`);
-});
+};
+
+function listen(server, port, host) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve(server.address().port);
+    });
+  });
+}
+
+// The page's origin is http://localhost:PORT, which the agent allowlists, and a browser may resolve localhost
+// to ::1 or to 127.0.0.1: the page holds the port on both, so that another user on the machine cannot serve
+// their own page on the other address under the same, allowlisted origin (as the agent does for its own port).
+const servers = [];
+async function start() {
+  const v4 = createServer(handler);
+  const port = await listen(v4, Number(values.port), values.host);
+  servers.push(v4);
+  if (values.host === '127.0.0.1') {
+    const v6 = createServer(handler);
+    try {
+      await listen(v6, port, '::1');
+      servers.push(v6);
+    } catch (err) {
+      if (err.code !== 'EADDRNOTAVAIL' && err.code !== 'EAFNOSUPPORT') {
+        throw Object.assign(new Error(`[::1]:${port} is taken by another program`), {
+          code: err.code,
+        });
+      }
+    }
+  }
+  return port;
+}
+
+start().then(
+  (port) => process.stdout.write(`http://localhost:${port}/\n`),
+  (err) => {
+    process.stderr.write(`cm-page: cannot listen: ${err.message} (${err.code ?? 'error'})\n`);
+    process.exit(2);
+  },
+);
 for (const s of ['SIGINT', 'SIGTERM']) {
-  process.on(s, () => server.close(() => process.exit(0)));
+  process.on(s, () =>
+    Promise.all(servers.map((x) => new Promise((r) => x.close(r)))).then(() => process.exit(0)),
+  );
 }

@@ -19,12 +19,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
-import {
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express';
+import { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { setPreflightHeaders } from '../cors.js';
 import { apiRouter } from './route-table.js';

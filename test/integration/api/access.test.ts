@@ -363,9 +363,9 @@ const [url, origin] = JSON.parse(process.argv[1]);
     for (const [method, path] of pageOnly) {
       expect((await pharmacy()[method](path).send({})).status).toBe(403);
       for (const variant of [`${path}/`, path.toUpperCase(), path.replace('/v1/', '/V1/')]) {
-        const r = await pharmacy()
-          [method](variant)
-          .send({ pin: card.pin, id: 'x', choice: 'always' });
+        const client = pharmacy();
+        const body = { pin: card.pin, id: 'x', choice: 'always' };
+        const r = await client[method](variant).send(body);
         expect(`${method} ${variant} ${r.status}`).toMatch(/ (403|404)$/);
       }
       if (method === 'get') {

@@ -8,7 +8,10 @@
  * - `when` is the signing time (ISO 8601 with an offset);
  * - the digest is checked over the prescription's own content, with `author/time := when` (as EPS translates):
  *   a prescription-order Bundle is translated to its fragments here (src/prescription/fhir), exactly as EPS
- *   does; with the HL7 v3 prescription supplied (`detachedContent`) its fragments are used instead;
+ *   does; the HL7 v3 prescription supplied as `detachedContent` is used only for a Provenance or Signature
+ *   given without its Bundle (with the Bundle, the Bundle's own content is what is checked);
+ * - a Bundle is unwrapped only when it holds one Bundle and nothing else ($verify-signature's shape): a
+ *   signed Bundle inside another one never vouches for the outer one's content (signature wrapping);
  * - where the content cannot be rebuilt (a Provenance or Signature on its own, a Bundle the translation
  *   refuses, no usable `when`) the digest check is INDETERMINATE / SIGNED_DATA_NOT_FOUND: never PASSED.
  */
@@ -56,8 +59,10 @@ function locateFhirSignature(
       .map((e) => (isObject(e) ? e.resource : undefined))
       .filter(isObject);
     const inner = resources.filter((r) => r.resourceType === 'Bundle');
-    if (!nested && inner.length === 1 && !resources.some((r) => r.resourceType === 'Provenance')) {
-      // $verify-signature shape: a Bundle holding one prescription Bundle.
+    if (!nested && inner.length === 1 && resources.length === 1) {
+      // $verify-signature shape: a Bundle holding one prescription Bundle and nothing else. A Bundle with
+      // prescription content of its own is never unwrapped: its own content is what a receiver processes,
+      // and a signed Bundle tucked inside it must not vouch for it (signature wrapping).
       return locateFhirSignature(inner[0], true);
     }
     const requester = refOf(
@@ -135,7 +140,10 @@ export async function verifyFhirSignature(
   }
   let fragments: Uint8Array | undefined;
   let unavailable: string | undefined;
-  if (prescription !== undefined) {
+  // With its Bundle, the signature is checked against the Bundle's own content, always: a caller's HL7 v3
+  // prescription (`prescription`) stands in only for a Provenance or signature given without its Bundle.
+  // Otherwise a changed Bundle would pass on the strength of an unchanged HL7 document beside it.
+  if (prescription !== undefined && found?.bundle === undefined) {
     const rx = readPrescription(prescription, ctx.maxBytes, authorTime);
     if (rx === undefined) {
       return formatFailure(FHIR_FORMAT);

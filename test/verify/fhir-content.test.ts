@@ -184,6 +184,24 @@ describe('FHIR prescriptions verified against their own content (own fixture, te
     expect(digestCheck(r)?.status).toBe('indeterminate');
   });
 
+  test('signature wrapping: a changed, unsigned Bundle holding a signed Bundle is not PASSED on its strength', async () => {
+    // Before: an outer Bundle with one Bundle entry and no Provenance was unwrapped whatever else it held, so
+    // the signed inner Bundle vouched for the outer one's (changed) prescription.
+    const outer = fixture();
+    resource(outer, 'MedicationRequest').dispenseRequest.quantity.value = 500;
+    (outer.entry as Json[]).push({ fullUrl: 'urn:uuid:wrapped', resource: signedBundle() });
+    const r = await run(outer);
+    expect(r.indication).not.toBe('TOTAL_PASSED');
+    expect(r).toMatchObject({ indication: 'TOTAL_FAILED', subIndication: 'FORMAT_FAILURE' });
+    // $verify-signature's shape (a Bundle holding one prescription Bundle and nothing else) is still read
+    const searchset = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      entry: [{ resource: signedBundle() }],
+    };
+    expect((await run(searchset)).indication).toBe('TOTAL_PASSED');
+  });
+
   test('a Provenance on its own (no content) → INDETERMINATE / SIGNED_DATA_NOT_FOUND', async () => {
     const r = await run(resource(signedBundle(), 'Provenance'));
     expect(r).toMatchObject({

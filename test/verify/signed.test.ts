@@ -11,8 +11,10 @@ import {
   type VerifierOptions,
 } from '../../src/verify/index.js';
 import { TempCa, authCa, opensslCmsSign, pki, root, signCa, type Issued } from '../cms/fixtures.js';
+import { provenanceEntry } from '../../src/signing/index.js';
 
 const BASE = `${import.meta.dirname}/../../../shared/vectors/eps/hl7v3/ValidSignature.xml`;
+const FHIR_FIXTURE = `${import.meta.dirname}/../prescription/fhir/fixtures/prescription-order.json`;
 const present = existsSync(BASE);
 const hl7Now = (): string => new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
 
@@ -251,6 +253,35 @@ describe.skipIf(!present)(
       expect(first(await run(signedRx(good, { certText: 'QUJDRA==' })))?.message).toBe(
         'Invalid certificate',
       );
+    });
+  },
+);
+
+describe.skipIf(!existsSync(BASE))(
+  'FHIR with an HL7 v3 prescription beside it (skipped: ../shared/vectors/eps absent)',
+  () => {
+    test("a changed Bundle carrying an HL7 prescription's signature is FAILED, not PASSED on the HL7 document", async () => {
+      // Before: with detachedContent the HL7 document's fragments replaced the Bundle's, so any Bundle passed
+      // as long as the unchanged HL7 document was supplied beside it.
+      const hl7 = signedRx(good);
+      const signatureXml =
+        /<Signature xmlns="http:\/\/www\.w3\.org\/2000\/09\/xmldsig#">[\s\S]*<\/Signature>/.exec(
+          hl7,
+        )?.[0] ?? '';
+      const t = /<author[^>]*>\s*<time value="(\d{14})"/.exec(hl7)?.[1] ?? '';
+      const when = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(8, 10)}:${t.slice(10, 12)}:${t.slice(12, 14)}+00:00`;
+      const bundle = JSON.parse(readFileSync(FHIR_FIXTURE, 'utf8')) as { entry: unknown[] };
+      bundle.entry.push(provenanceEntry({ bundle, signatureXml, timestamp: when }));
+      const withHl7 = await createVerifier(opts()).verifyDocument(
+        Buffer.from(JSON.stringify(bundle)),
+        {
+          detachedContent: Buffer.from(hl7),
+        },
+      );
+      expect(withHl7.indication).not.toBe('TOTAL_PASSED');
+      expect(withHl7.checks.find((c) => c.id === 'eps.digest')?.status).not.toBe('passed');
+      // the HL7 document itself still verifies
+      expect((await run(hl7)).indication).toBe('TOTAL_PASSED');
     });
   },
 );

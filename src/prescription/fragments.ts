@@ -79,10 +79,10 @@ export function fragmentsFromDocument(doc: XmlDocument, options: FragmentOptions
   const rx = one(one(pp, ns, 'pertinentInformation1'), ns, 'pertinentPrescription');
   const author = one(rx, ns, 'author');
   const time = one(author, ns, 'time');
-  const id = childElements(rx, ns, 'id')[0];
+  const id = structural(rx, ns, 'id')[0];
   const agentPerson = one(author, ns, 'AgentPerson');
   const recordTarget = one(pp, ns, 'recordTarget');
-  const lineItems = childElements(rx, ns, 'pertinentInformation2').map((pi2) =>
+  const lineItems = structural(rx, ns, 'pertinentInformation2').map((pi2) =>
     one(pi2, ns, 'pertinentLineItem'),
   );
   if (id === undefined || lineItems.length === 0) {
@@ -239,8 +239,24 @@ function withoutSpineEdits(lineItem: XmlElement): XmlElement {
   return hashableRoot(lineItem, HL7_NAMESPACE, { children });
 }
 
+/**
+ * The children of `parent` named `localName` in the ParentPrescription's namespace `ns`. A child of that local
+ * name in another namespace is refused (ERR_PRESCRIPTION_MALFORMED): it would not be hashed, while a reader
+ * that uses the other namespace (or none) would see it — an extra line item or patient nobody signed.
+ */
+function structural(parent: XmlElement, ns: string, localName: string): XmlElement[] {
+  for (const child of parent.children) {
+    if (child.type === ELEMENT && child.localName === localName && child.namespace !== ns) {
+      throw prescriptionError('ERR_PRESCRIPTION_MALFORMED', {
+        detail: { foreignNamespace: localName },
+      });
+    }
+  }
+  return childElements(parent, ns, localName);
+}
+
 function one(parent: XmlElement, ns: string, localName: string): XmlElement {
-  const [only, ...rest] = childElements(parent, ns, localName);
+  const [only, ...rest] = structural(parent, ns, localName);
   if (only === undefined || rest.length > 0) {
     throw prescriptionError('ERR_PRESCRIPTION_MALFORMED', { detail: { missing: localName } });
   }

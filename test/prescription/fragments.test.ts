@@ -32,6 +32,32 @@ describe('§1.2 ParentPrescription selection and required parts', () => {
     );
   });
 
+  test.each([
+    [
+      'a line item in the HL7 namespace inside a no-namespace prescription',
+      `<ParentPrescription><recordTarget><Patient/></recordTarget><pertinentInformation1><pertinentPrescription>${RX_OK.replace(
+        '<pertinentInformation2>',
+        `<pertinentInformation2 xmlns="${HL7}"><pertinentLineItem><id root="MORPHINE"/></pertinentLineItem></pertinentInformation2><pertinentInformation2>`,
+      )}</pertinentPrescription></pertinentInformation1></ParentPrescription>`,
+    ],
+    [
+      'a second patient under a prefix bound to the HL7 namespace, in a no-namespace prescription',
+      `<ParentPrescription><recordTarget><Patient/></recordTarget><h:recordTarget xmlns:h="${HL7}"><h:Patient/></h:recordTarget><pertinentInformation1><pertinentPrescription>${RX_OK}</pertinentPrescription></pertinentInformation1></ParentPrescription>`,
+    ],
+    [
+      'a no-namespace line item inside an HL7 prescription',
+      prescription(
+        RX_OK +
+          '<pertinentInformation2 xmlns=""><pertinentLineItem><id root="MORPHINE"/></pertinentLineItem></pertinentInformation2>',
+      ),
+    ],
+  ])(
+    '%s → ERR_PRESCRIPTION_MALFORMED (was hashed without it, a namespace-aware reader would see it)',
+    (_name, xml) => {
+      rejects('ERR_PRESCRIPTION_MALFORMED', () => buildFragmentsToBeHashed(xml));
+    },
+  );
+
   test('two ParentPrescriptions → ERR_PRESCRIPTION_AMBIGUOUS', () => {
     const two = `<Batch xmlns="${HL7}"><subject>${prescription(RX_OK)}</subject><subject>${prescription(RX_OK)}</subject></Batch>`;
     rejects('ERR_PRESCRIPTION_AMBIGUOUS', () => buildFragmentsToBeHashed(two));

@@ -184,6 +184,32 @@ describe('FHIR prescriptions verified against their own content (own fixture, te
     expect(digestCheck(r)?.status).toBe('indeterminate');
   });
 
+  test.each<[string, (b: Json) => void]>([
+    ['doNotPerform: true', (b) => (resource(b, 'MedicationRequest').doNotPerform = true)],
+    [
+      'a modifierExtension',
+      (b) =>
+        (resource(b, 'MedicationRequest').modifierExtension = [
+          { url: 'https://example.org/x', valueBoolean: true },
+        ]),
+    ],
+    [
+      'a medicationReference beside the signed medication',
+      (b) => (resource(b, 'MedicationRequest').medicationReference = { reference: 'urn:uuid:x' }),
+    ],
+  ])(
+    'added to a signed Bundle, %s → INDETERMINATE, never PASSED (was TOTAL_PASSED)',
+    async (_n, edit) => {
+      const b = signedBundle();
+      edit(b);
+      const r = await run(b);
+      expect(r).toMatchObject({
+        indication: 'INDETERMINATE',
+        subIndication: 'SIGNED_DATA_NOT_FOUND',
+      });
+    },
+  );
+
   test('signature wrapping: a changed, unsigned Bundle holding a signed Bundle is not PASSED on its strength', async () => {
     // Before: an outer Bundle with one Bundle entry and no Provenance was unwrapped whatever else it held, so
     // the signed inner Bundle vouched for the outer one's (changed) prescription.

@@ -7,7 +7,6 @@
  * - a Bundle the translation refuses is refused here too (the same errors, naming the FHIR element).
  */
 import {
-  objectAt,
   objectsAt,
   readBundle,
   requireObject,
@@ -18,7 +17,7 @@ import {
   type FhirBundle,
 } from './bundle.js';
 import type { JsonObject } from './json.js';
-import { prescriptionId, translateBundle } from './translate.js';
+import { medicationCoding, prescriptionId, translateBundle } from './translate.js';
 
 /** The summary shown in the approval prompt and returned by the signing answer. */
 export interface PrescriptionSummary {
@@ -93,13 +92,12 @@ export function describePrescription(
     uuid: prescriptionId(first),
     patient: { name: nameOf(patient), nhsNumber: typeof nhsNumber === 'string' ? nhsNumber : '' },
     items: requests.map((mr, i) => {
-      const concept = objectAt(mr, 'medicationCodeableConcept');
-      const coding = concept === undefined ? undefined : objectsAt(concept, 'coding')[0];
+      // The name shown is the signed one: the SNOMED CT coding's display that the translation puts in the
+      // line item (never a first coding of another system, nor the free text, which are not signed).
+      const coding = medicationCoding(bundle, mr);
       const quantity = requireObject(requireObject(mr, 'dispenseRequest'), 'quantity');
       return {
-        name:
-          (coding === undefined ? undefined : stringAt(coding, 'display')) ??
-          (concept === undefined ? '' : (stringAt(concept, 'text') ?? '')),
+        name: stringAt(coding, 'display') ?? '',
         quantity: words([numberTextAt(quantity, 'value'), stringAt(quantity, 'unit')]),
         dosage: dosages[i] ?? '',
       };

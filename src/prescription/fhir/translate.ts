@@ -30,6 +30,7 @@ import {
   extensionsOf,
   identifierValue,
   identifierValueOrNone,
+  isObject,
   numberTextAt,
   objectAt,
   objectsAt,
@@ -44,7 +45,7 @@ import {
   type FhirBundle,
 } from './bundle.js';
 import { fhirError } from './errors.js';
-import type { JsonObject } from './json.js';
+import type { JsonObject, JsonValue } from './json.js';
 
 /** The signed parts of the ParentPrescription (each an element in urn:hl7-org:v3, not yet a fragment root). */
 export interface SignedParts {
@@ -136,7 +137,30 @@ export function translateBundle(bundle: FhirBundle): SignedParts {
       reason: 'expected at least one MedicationRequest',
     });
   }
+  refuseModifierExtensions(bundle.root);
+  const patient = only(resourcesOf(bundle, 'Patient'), 'Patient', 'exactly one Patient');
   for (const mr of requests) {
+    // What the HL7 v3 translation does not carry must not change what is dispensed: a request not to perform,
+    // two medications at once, or a subject other than the one Patient would all be signed as if absent.
+    if (mr.value.doNotPerform === true) {
+      throw fhirError('ERR_FHIR_ELEMENT_UNSUPPORTED', {
+        element: `${mr.path}.doNotPerform`,
+        reason: 'a request not to dispense is not a prescription to sign',
+      });
+    }
+    if (mr.value.medicationCodeableConcept !== undefined && mr.value.medicationReference !== undefined) {
+      throw fhirError('ERR_FHIR_ELEMENT_UNSUPPORTED', {
+        element: `${mr.path}.medicationReference`,
+        reason: 'both medicationCodeableConcept and medicationReference: which is dispensed is unclear',
+      });
+    }
+    const subject = objectAt(mr, 'subject');
+    if (subject !== undefined && resolve(bundle, subject).value !== patient.value) {
+      throw fhirError('ERR_FHIR_ELEMENT_INVALID', {
+        element: `${subject.path}.reference`,
+        reason: 'the subject is not the Bundle’s Patient',
+      });
+    }
     for (const ext of objectsAt(mr, 'extension')) {
       const url = ext.value.url;
       if (typeof url !== 'string' || !KNOWN_MEDICATION_REQUEST_EXTENSIONS.has(url)) {
@@ -147,7 +171,6 @@ export function translateBundle(bundle: FhirBundle): SignedParts {
       }
     }
   }
-  const patient = only(resourcesOf(bundle, 'Patient'), 'Patient', 'exactly one Patient');
   const repeatHigh = repeatNumberHigh(requests);
   const communication = resourcesOf(bundle, 'CommunicationRequest');
   const lineItems = requests.map((mr, i) =>
@@ -783,8 +806,34 @@ function dosageText(mr: At<JsonObject>): string {
     .join(', then ');
 }
 
+/**
+ * Refuses a `modifierExtension` anywhere in the Bundle: by FHIR's rules (R4 §2.4.1.1) a system that does not
+ * know one must not process the resource, and it could change the meaning of what is signed.
+ */
+function refuseModifierExtensions(root: JsonObject): void {
+  const stack: { value: JsonValue; path: string }[] = [{ value: root, path: 'Bundle' }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value, path } = next;
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => stack.push({ value: v, path: `${path}[${i}]` }));
+    } else if (isObject(value)) {
+      for (const [k, v] of Object.entries(value)) {
+        if (k === 'modifierExtension') {
+          throw fhirError('ERR_FHIR_ELEMENT_UNSUPPORTED', {
+            element: `${path}.modifierExtension`,
+            reason: 'a modifier extension changes the meaning of what is signed',
+          });
+        }
+        if (v !== undefined) {
+          stack.push({ value: v, path: `${path}.${k}` });
+        }
+      }
+    }
+  }
+}
+
 /** The SNOMED coding of the medication (EPS `getMedicationCoding`). */
-function medicationCoding(bundle: FhirBundle, mr: At<JsonObject>): At<JsonObject> {
+export function medicationCoding(bundle: FhirBundle, mr: At<JsonObject>): At<JsonObject> {
   const concept = objectAt(mr, 'medicationCodeableConcept');
   const source =
     concept ??

@@ -119,6 +119,47 @@ describe('a Bundle the translation does not understand is refused, naming the el
       'ERR_FHIR_ELEMENT_INVALID',
       'Organization[0].name',
     ],
+    // Not carried by the HL7 v3 translation, yet changing what is dispensed (before: signed and verified as if
+    // absent).
+    [
+      'a modifierExtension on a MedicationRequest',
+      (b) =>
+        (res(b, 'MedicationRequest').modifierExtension = [
+          { url: 'https://example.org/not-really', valueBoolean: true },
+        ]),
+      'ERR_FHIR_ELEMENT_UNSUPPORTED',
+      'Bundle.entry[1].resource.modifierExtension',
+    ],
+    [
+      'a modifierExtension deep in a dosage',
+      (b) =>
+        (res(b, 'MedicationRequest', 1).dosageInstruction[0].modifierExtension = [
+          { url: 'https://example.org/x', valueBoolean: true },
+        ]),
+      'ERR_FHIR_ELEMENT_UNSUPPORTED',
+      'Bundle.entry[2].resource.dosageInstruction[0].modifierExtension',
+    ],
+    [
+      'doNotPerform',
+      (b) => (res(b, 'MedicationRequest').doNotPerform = true),
+      'ERR_FHIR_ELEMENT_UNSUPPORTED',
+      'MedicationRequest[0].doNotPerform',
+    ],
+    [
+      'a medicationReference beside the medicationCodeableConcept',
+      (b) => (res(b, 'MedicationRequest').medicationReference = { reference: 'urn:uuid:morphine' }),
+      'ERR_FHIR_ELEMENT_UNSUPPORTED',
+      'MedicationRequest[0].medicationReference',
+    ],
+    [
+      'a subject that is not the Patient',
+      (b) =>
+        (res(b, 'MedicationRequest').subject.reference = String(
+          (b.entry as Json[]).find((e) => e.resource.resourceType === 'Practitioner')?.fullUrl,
+        )),
+      'ERR_FHIR_ELEMENT_INVALID',
+      'MedicationRequest[0].subject.reference',
+    ],
   ])('%s → %s at %s', (_n, edit, code, path) => {
     let err: unknown;
     try {
@@ -183,6 +224,20 @@ describe('prepare', () => {
     expect(prepareBundle(text, { timestamp: TS, algorithm: 'RS1' }).signedInfo.toString()).not.toBe(
       b.signedInfo.toString(),
     );
+  });
+
+  test('describePrescription names the signed SNOMED CT medication, not a first coding of another system', () => {
+    // Before: the first coding's display was shown, so "Paracetamol" could be approved while Morphine was signed.
+    const signedName = describePrescription(text).items[0]?.name;
+    const decoy = edited((b) =>
+      res(b, 'MedicationRequest').medicationCodeableConcept.coding.unshift({
+        system: 'https://example.org/not-snomed',
+        code: 'X',
+        display: 'Paracetamol 500mg tablets',
+      }),
+    );
+    expect(signedName).not.toBe('');
+    expect(describePrescription(decoy).items[0]?.name).toBe(signedName);
   });
 
   test('describePrescription: id, patient and items as signed', () => {

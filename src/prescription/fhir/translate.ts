@@ -148,10 +148,14 @@ export function translateBundle(bundle: FhirBundle): SignedParts {
         reason: 'a request not to dispense is not a prescription to sign',
       });
     }
-    if (mr.value.medicationCodeableConcept !== undefined && mr.value.medicationReference !== undefined) {
+    if (
+      mr.value.medicationCodeableConcept !== undefined &&
+      mr.value.medicationReference !== undefined
+    ) {
       throw fhirError('ERR_FHIR_ELEMENT_UNSUPPORTED', {
         element: `${mr.path}.medicationReference`,
-        reason: 'both medicationCodeableConcept and medicationReference: which is dispensed is unclear',
+        reason:
+          'both medicationCodeableConcept and medicationReference: which is dispensed is unclear',
       });
     }
     const subject = objectAt(mr, 'subject');

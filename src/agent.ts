@@ -219,6 +219,13 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
       { prefix: '/api/v1/sign/hl7', limit: '5mb' },
     ],
   });
+  /** Closes what started before the HTTP listeners, in reverse order (start-up failures and close()). */
+  const closeParts = async (): Promise<void> => {
+    await signingParts?.service.close();
+    await signingParts?.audit.close();
+    await agent.close();
+    await port.close();
+  };
   let http;
   try {
     http = await listenAll(app, {
@@ -227,10 +234,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
       beforeClose: () => status.closeStreams(),
     });
   } catch (err) {
-    await signingParts?.service.close();
-    await signingParts?.audit.close();
-    await agent.close();
-    await port.close();
+    await closeParts();
     throw err;
   }
   let cm: RunningCmService | undefined;
@@ -249,10 +253,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
       cm = undefined;
     } else {
       await http.close();
-      await signingParts?.service.close();
-      await signingParts?.audit.close();
-      await agent.close();
-      await port.close();
+      await closeParts();
       throw err;
     }
   }
@@ -283,10 +284,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
         removeIfOurs(join(runtimeDir, 'open.html'), pageUrl);
         approvals.close();
         await http.close();
-        await signingParts?.service.close();
-        await signingParts?.audit.close();
-        await agent.close();
-        await port.close();
+        await closeParts();
       })();
       return closing;
     },

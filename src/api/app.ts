@@ -16,7 +16,7 @@ import { accessGuard, helloRouter, type AccessOptions } from './access.js';
 import { apiError } from './errors.js';
 import { errorResponse, PROBLEM_JSON } from './error-registry.js';
 import { renderErrorsDoc } from './errors-doc.js';
-import { refuseDeepJson } from './json-depth.js';
+import { checkJsonBody } from './json-depth.js';
 import { buildOpenApi } from './openapi.js';
 import {
   apiRouter,
@@ -226,9 +226,9 @@ export function createApp(o: AppOptions): express.Express {
     if (l.concurrent !== undefined) {
       app.use(l.prefix, admission(l.concurrent));
     }
-    app.use(l.prefix, express.json({ limit: l.limit, strict: true, verify: refuseDeepJson }));
+    app.use(l.prefix, express.json({ limit: l.limit, strict: true, verify: checkJsonBody }));
   }
-  app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true, verify: refuseDeepJson }));
+  app.use(express.json({ limit: o.jsonLimit ?? '1mb', strict: true, verify: checkJsonBody }));
   const cli = o.access.keys.get('cli');
   const hello = cli === undefined ? undefined : documented(helloRouter(cli), HELLO_ROUTES);
   if (hello !== undefined) {

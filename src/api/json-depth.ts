@@ -60,10 +60,10 @@ export function jsonDepth(bytes: Uint8Array, stopAt = Number.MAX_SAFE_INTEGER): 
  *
  * @example
  * ```ts
- * app.use(express.json({ limit: '1mb', verify: refuseDeepJson }));
+ * app.use(express.json({ limit: '1mb', verify: checkJsonBody }));
  * ```
  */
-export function refuseDeepJson(_req: unknown, _res: unknown, buf: Buffer, encoding: string): void {
+export function checkJsonBody(_req: unknown, _res: unknown, buf: Buffer, encoding: string): void {
   if (encoding.toLowerCase() !== 'utf-8' && encoding.toLowerCase() !== 'utf8') {
     throw apiError('ERR_UNSUPPORTED_MEDIA_TYPE', {
       issues: [{ path: '(content-type)', message: 'JSON must be sent as UTF-8' }],

@@ -17,7 +17,7 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { launchChromium } from '../../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startAgent, type RunningAgent } from '../../../src/agent.js';
@@ -172,6 +172,22 @@ describe.skipIf(!existsSync(CHROMIUM))(
       });
     };
 
+    /**
+     * Denies the waiting `request` on the agent page, checks the caller was refused, then forgets the
+     * remembered denial so that the next test starts from no remembered answer.
+     */
+    const denyThenForget = async (
+      request: Locator,
+      asked: Promise<{ status: number }>,
+    ): Promise<void> => {
+      await request.getByRole('button', { name: 'Deny' }).click();
+      expect((await asked).status).toBe(403);
+      const remembered = agentPage.locator(`#origins li[data-origin="${appOrigin}"]`);
+      await expect.poll(() => remembered.count()).toBe(1);
+      await remembered.getByRole('button').click();
+      await expect.poll(() => remembered.count()).toBe(0);
+    };
+
     beforeAll(async () => {
       mkdirSync(SHOTS, { recursive: true });
       // bypassCSP only so that the test can inject axe-core; the page itself runs under its own CSP.
@@ -265,13 +281,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
       expect(text).toContain(summary.patient.name);
       expect(text).toContain(summary.items[0]?.name ?? '(no item)');
       await snap('approval-prescription');
-      await request.getByRole('button', { name: 'Deny' }).click();
-      expect((await asked).status).toBe(403);
-      // forget the denial so that the next test starts from no remembered answer
-      const remembered = agentPage.locator(`#origins li[data-origin="${appOrigin}"]`);
-      await expect.poll(() => remembered.count()).toBe(1);
-      await remembered.getByRole('button').click();
-      await expect.poll(() => remembered.count()).toBe(0);
+      await denyThenForget(request, asked);
     });
 
     test('a batch mixing a Bundle with bare digests: the approval names every payload, not only the prescription', async () => {
@@ -293,12 +303,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
       expect(text).toContain(describePrescription(bundle).prescriptionId);
       expect(text).toContain('2 of 3 without a prescription to show');
       expect(text).toMatch(/Documents: rx-1, bare-2, bare-3/);
-      await request.getByRole('button', { name: 'Deny' }).click();
-      expect((await asked).status).toBe(403);
-      const remembered = agentPage.locator(`#origins li[data-origin="${appOrigin}"]`);
-      await expect.poll(() => remembered.count()).toBe(1);
-      await remembered.getByRole('button').click();
-      await expect.poll(() => remembered.count()).toBe(0);
+      await denyThenForget(request, asked);
     });
 
     test('deny a request: the caller is refused; Always allow is remembered and can be revoked', async () => {
